@@ -1,0 +1,225 @@
+//! The funding transaction: O pays n*d plus the fee, each C_i deposits g,
+//! and outputs 0..n-1 are Pay_1..Pay_n (d + g each).
+//!
+//! Layout (fixed, so every party can check it): inputs are O's, then C_1's,
+//! ..., C_n's, in the order given; outputs are Pay_1..Pay_n at vout 0..n-1,
+//! then O's change, then each calculator's change, each only if not dust (a
+//! change below the dust limit is left to the miners). O pays the whole
+//! funding fee: `rate * vsize`, with every input a P2TR key-path spend
+//! (64-byte signature), which is why non-P2TR inputs are refused. Inputs use
+//! nSequence 0xFFFFFFFE (no RBF signal): replacing the funding transaction
+//! would orphan the presigned Charge_i.
+
+use bitcoin::absolute::LockTime;
+use bitcoin::psbt::Psbt;
+use bitcoin::transaction::Version;
+use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+
+use super::fee::{dummy_key_path_witness, dust_limit, fee_for_weight, weight_with_witnesses};
+use super::script::EscrowOutput;
+use super::spend::EscrowUtxo;
+use super::terms::EscrowParams;
+use crate::{Error, Result};
+
+/// A coin a party puts into the funding transaction (must be P2TR).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundingInput {
+    /// The coin.
+    pub outpoint: OutPoint,
+    /// Its value and P2TR scriptPubKey.
+    pub txout: TxOut,
+}
+
+/// A calculator's contribution: coins covering g, and its change script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalculatorFunding {
+    /// Coins, together at least g.
+    pub inputs: Vec<FundingInput>,
+    /// Where the excess goes.
+    pub change: ScriptBuf,
+}
+
+/// Who must sign a funding input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputOwner {
+    /// O.
+    Outsourcer,
+    /// Calculator with this 0-based index.
+    Calculator(usize),
+}
+
+/// The unsigned funding transaction as a PSBT, with what the parties need.
+#[derive(Debug, Clone)]
+pub struct FundingPlan {
+    /// Unsigned PSBT, every input with its `witness_utxo`.
+    pub psbt: Psbt,
+    /// Owner of each input.
+    pub owners: Vec<InputOwner>,
+    /// Total fee of the signed transaction (inputs minus outputs).
+    pub fee: Amount,
+}
+
+impl FundingPlan {
+    /// Pay_{index+1} as it will be on chain (the txid does not depend on the
+    /// witnesses, so it is known before signing).
+    pub fn pay_utxo(&self, index: usize) -> Result<EscrowUtxo> {
+        let len = self.psbt.unsigned_tx.output.len();
+        let out = self
+            .psbt
+            .unsigned_tx
+            .output
+            .get(index)
+            .ok_or(Error::EscrowIndexOutOfRange { index, len })?;
+        let vout = u32::try_from(index).map_err(|_| Error::EscrowIndexOutOfRange { index, len })?;
+        Ok(EscrowUtxo {
+            outpoint: OutPoint {
+                txid: self.psbt.unsigned_tx.compute_txid(),
+                vout,
+            },
+            value: out.value,
+        })
+    }
+}
+
+fn sum(inputs: &[FundingInput]) -> Result<Amount> {
+    inputs.iter().try_fold(Amount::ZERO, |a, i| {
+        a.checked_add(i.txout.value).ok_or(Error::AmountOverflow)
+    })
+}
+
+/// Builds the funding PSBT. `calculators[i]` is C_{i+1}'s deposit.
+pub fn build_funding(
+    params: &EscrowParams,
+    outsourcer_inputs: &[FundingInput],
+    outsourcer_change: ScriptBuf,
+    calculators: &[CalculatorFunding],
+    fee_rate: FeeRate,
+) -> Result<FundingPlan> {
+    let n = params.n();
+    if calculators.len() != n {
+        return Err(Error::TermsMismatch(format!(
+            "{} calculator deposits for n = {n}",
+            calculators.len()
+        )));
+    }
+    let (d, g) = (params.terms().fee, params.terms().deposit);
+    let mut inputs: Vec<(&FundingInput, InputOwner)> = outsourcer_inputs
+        .iter()
+        .map(|i| (i, InputOwner::Outsourcer))
+        .collect();
+    let mut outputs: Vec<TxOut> = (0..n)
+        .map(|i| Ok(EscrowOutput::new(params, i)?.txout()))
+        .collect::<Result<_>>()?;
+    let mut calc_change = Vec::new();
+    for (i, c) in calculators.iter().enumerate() {
+        inputs.extend(c.inputs.iter().map(|inp| (inp, InputOwner::Calculator(i))));
+        let have = sum(&c.inputs)?;
+        let change = have.checked_sub(g).ok_or(Error::InsufficientFunds {
+            have: have.to_sat(),
+            need: g.to_sat(),
+        })?;
+        if change >= dust_limit(&c.change) {
+            calc_change.push(TxOut {
+                value: change,
+                script_pubkey: c.change.clone(),
+            });
+        }
+    }
+    if let Some((bad, _)) = inputs
+        .iter()
+        .find(|(i, _)| !i.txout.script_pubkey.is_p2tr())
+    {
+        return Err(Error::TermsMismatch(format!(
+            "funding input {} is not P2TR",
+            bad.outpoint
+        )));
+    }
+    let o_have = sum(outsourcer_inputs)?;
+    let o_pays = d.checked_mul(n as u64).ok_or(Error::AmountOverflow)?;
+    let tx_with = |o_change: Option<TxOut>| {
+        let mut outs = outputs.clone();
+        outs.extend(o_change);
+        outs.extend(calc_change.iter().cloned());
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: inputs
+                .iter()
+                .map(|(i, _)| TxIn {
+                    previous_output: i.outpoint,
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::ENABLE_LOCKTIME_NO_RBF,
+                    witness: Witness::new(),
+                })
+                .collect(),
+            output: outs,
+        }
+    };
+    let dummies = vec![dummy_key_path_witness(); inputs.len()];
+    let placeholder = TxOut {
+        value: Amount::ZERO,
+        script_pubkey: outsourcer_change.clone(),
+    };
+    let fee_with = fee_for_weight(
+        weight_with_witnesses(&tx_with(Some(placeholder)), &dummies),
+        fee_rate,
+    )?;
+    let o_change = o_have
+        .checked_sub(o_pays)
+        .and_then(|r| r.checked_sub(fee_with));
+    let tx = match o_change {
+        Some(c) if c >= dust_limit(&outsourcer_change) => tx_with(Some(TxOut {
+            value: c,
+            script_pubkey: outsourcer_change,
+        })),
+        _ => {
+            let fee_without =
+                fee_for_weight(weight_with_witnesses(&tx_with(None), &dummies), fee_rate)?;
+            let need = o_pays
+                .checked_add(fee_without)
+                .ok_or(Error::AmountOverflow)?;
+            if o_have < need {
+                return Err(Error::InsufficientFunds {
+                    have: o_have.to_sat(),
+                    need: need.to_sat(),
+                });
+            }
+            tx_with(None)
+        }
+    };
+    outputs = tx.output.clone();
+    let in_total = inputs.iter().try_fold(Amount::ZERO, |a, (i, _)| {
+        a.checked_add(i.txout.value).ok_or(Error::AmountOverflow)
+    })?;
+    let out_total = outputs.iter().try_fold(Amount::ZERO, |a, o| {
+        a.checked_add(o.value).ok_or(Error::AmountOverflow)
+    })?;
+    let fee = in_total
+        .checked_sub(out_total)
+        .ok_or(Error::AmountOverflow)?;
+    let mut psbt = Psbt::from_unsigned_tx(tx).map_err(|e| Error::Taproot(e.to_string()))?;
+    for (p, (i, _)) in psbt.inputs.iter_mut().zip(&inputs) {
+        p.witness_utxo = Some(i.txout.clone());
+    }
+    Ok(FundingPlan {
+        psbt,
+        owners: inputs.iter().map(|(_, o)| *o).collect(),
+        fee,
+    })
+}
+
+/// Checks that outputs 0..n of `tx` are exactly Pay_1..Pay_n (value d + g,
+/// the agreed taproot output) of `params`. Every party runs this before
+/// signing its funding inputs.
+pub fn check_funding_outputs(tx: &Transaction, params: &EscrowParams) -> Result<()> {
+    for i in 0..params.n() {
+        let expected = EscrowOutput::new(params, i)?.txout();
+        if tx.output.get(i) != Some(&expected) {
+            return Err(Error::TermsMismatch(format!(
+                "funding output {i} is not Pay_{}",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}

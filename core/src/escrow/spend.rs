@@ -1,0 +1,231 @@
+//! Builders of the transactions that spend Pay_i: Charge_i, Redeem_i, the
+//! Pay -> Pay' conversion, and the collusion sweep.
+//!
+//! Each builder returns an unsigned [`EscrowSpend`]: the transaction, the
+//! prevouts (needed for BIP-341 sighashes), and per input the leaf and its
+//! control block. The fee is `rate * vsize` of the *signed* transaction,
+//! computed from placeholder witnesses of the final size (see [`super::fee`]).
+
+use bitcoin::absolute::LockTime;
+use bitcoin::secp256k1::schnorr::Signature;
+use bitcoin::taproot::ControlBlock;
+use bitcoin::transaction::Version;
+use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+
+use super::fee::{
+    check_not_dust, fee_for_weight, subtract_fee, weight_with_witnesses, SCHNORR_SIG_LEN,
+};
+use super::script::{EscrowOutput, Leaf, LeafKind};
+use super::sign::leaf_witness;
+use super::terms::EscrowParams;
+use crate::{Error, Result};
+
+/// An escrow output on chain: Pay_i's outpoint and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscrowUtxo {
+    /// Where Pay_i is (funding txid, vout i).
+    pub outpoint: OutPoint,
+    /// Its value (d + g for Pay_i, less the conversion fee for Pay'_i).
+    pub value: Amount,
+}
+
+/// How an input of an [`EscrowSpend`] is unlocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendInput {
+    /// The leaf revealed.
+    pub leaf: Leaf,
+    /// Its control block.
+    pub control_block: ControlBlock,
+}
+
+/// An unsigned spend of one or more escrow outputs through a script path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscrowSpend {
+    /// The transaction, witnesses empty until [`EscrowSpend::finalize`].
+    pub tx: Transaction,
+    /// The outputs spent, in input order.
+    pub prevouts: Vec<TxOut>,
+    /// Per input, the leaf used.
+    pub inputs: Vec<SpendInput>,
+    /// The fee (sum of prevouts minus the output).
+    pub fee: Amount,
+}
+
+/// Which trap leaf a colluder uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrapKind {
+    /// `<P_M> CHECKSIGVERIFY <C_k> CHECKSIG`.
+    Aggregate,
+    /// `<C_k> CHECKSIGVERIFY <pk_m1> CHECKSIG ... <l> NUMEQUAL`.
+    Threshold,
+}
+
+/// Placeholder witness of the final size for `leaf`.
+fn dummy_witness(input: &SpendInput) -> Witness {
+    let present = input.leaf.signature_count();
+    let sigs: Vec<Option<Signature>> = (0..input.leaf.signers.len())
+        .map(|k| {
+            (k < present)
+                .then(|| Signature::from_slice(&[1u8; SCHNORR_SIG_LEN]).ok())
+                .flatten()
+        })
+        .collect();
+    leaf_witness(&input.leaf, &input.control_block, &sigs)
+}
+
+/// Spends `sources` (escrow, utxo, leaf) to one output paying `payout`.
+fn build_spend(
+    sources: Vec<(EscrowOutput, EscrowUtxo, LeafKind)>,
+    lock_time: LockTime,
+    sequence: Sequence,
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+) -> Result<EscrowSpend> {
+    let mut total = Amount::ZERO;
+    let (mut prevouts, mut inputs, mut txins) = (Vec::new(), Vec::new(), Vec::new());
+    for (escrow, utxo, kind) in sources {
+        total = total.checked_add(utxo.value).ok_or(Error::AmountOverflow)?;
+        prevouts.push(TxOut {
+            value: utxo.value,
+            script_pubkey: escrow.script_pubkey(),
+        });
+        inputs.push(SpendInput {
+            leaf: escrow.leaf(kind)?.clone(),
+            control_block: escrow.control_block(kind)?,
+        });
+        txins.push(TxIn {
+            previous_output: utxo.outpoint,
+            script_sig: ScriptBuf::new(),
+            sequence,
+            witness: Witness::new(),
+        });
+    }
+    let mut tx = Transaction {
+        version: Version::TWO,
+        lock_time,
+        input: txins,
+        output: vec![TxOut {
+            value: Amount::ZERO,
+            script_pubkey: payout,
+        }],
+    };
+    let dummies: Vec<Witness> = inputs.iter().map(dummy_witness).collect();
+    let fee = fee_for_weight(weight_with_witnesses(&tx, &dummies), fee_rate)?;
+    let value = subtract_fee(total, fee)?;
+    check_not_dust(&tx.output[0].script_pubkey, value)?;
+    tx.output[0].value = value;
+    Ok(EscrowSpend {
+        tx,
+        prevouts,
+        inputs,
+        fee,
+    })
+}
+
+/// Charge_i: Pay_i -> C_i's `payout` through the charge leaf, nLockTime = t,
+/// nSequence 0xFFFFFFFE. Refused unless t > `current_height` (the tip).
+pub fn build_charge(
+    params: &EscrowParams,
+    index: usize,
+    utxo: EscrowUtxo,
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+    current_height: u32,
+) -> Result<EscrowSpend> {
+    let t = params.terms().timeout;
+    if t <= current_height {
+        return Err(Error::InvalidTimeout { t, current_height });
+    }
+    let lock = LockTime::from_height(t).map_err(|_| Error::InvalidTimeout { t, current_height })?;
+    let escrow = EscrowOutput::new(params, index)?;
+    build_spend(
+        vec![(escrow, utxo, LeafKind::Charge)],
+        lock,
+        Sequence::ENABLE_LOCKTIME_NO_RBF,
+        payout,
+        fee_rate,
+    )
+}
+
+/// Redeem_i: Pay_i -> O's `payout` through the dispute leaf (O and T sign),
+/// nLockTime 0: valid at once.
+pub fn build_redeem(
+    params: &EscrowParams,
+    index: usize,
+    utxo: EscrowUtxo,
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+) -> Result<EscrowSpend> {
+    let escrow = EscrowOutput::new(params, index)?;
+    build_spend(
+        vec![(escrow, utxo, LeafKind::Dispute)],
+        LockTime::ZERO,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+        payout,
+        fee_rate,
+    )
+}
+
+/// The conversion Pay_i -> Pay'_i through the charge leaf, nLockTime 0.
+/// `converted` must be `params` with only the collusion key(s) changed.
+/// The conversion fee comes out of the escrow.
+pub fn build_conversion(
+    params: &EscrowParams,
+    converted: &EscrowParams,
+    index: usize,
+    utxo: EscrowUtxo,
+    fee_rate: FeeRate,
+) -> Result<EscrowSpend> {
+    if !params.same_job_as(converted)
+        || params.terms().collusion_key == converted.terms().collusion_key
+    {
+        return Err(Error::TermsMismatch(
+            "Pay' must differ from Pay only in the collusion key".into(),
+        ));
+    }
+    let escrow = EscrowOutput::new(params, index)?;
+    let target = EscrowOutput::new(converted, index)?.script_pubkey();
+    build_spend(
+        vec![(escrow, utxo, LeafKind::Charge)],
+        LockTime::ZERO,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+        target,
+        fee_rate,
+    )
+}
+
+/// The collusion sweep: calculator `colluder` spends every Pay_j (`utxos[j]`
+/// for j = 0..n) through its own trap leaf to `payout`.
+pub fn build_sweep(
+    params: &EscrowParams,
+    colluder: usize,
+    utxos: &[EscrowUtxo],
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+    kind: TrapKind,
+) -> Result<EscrowSpend> {
+    let n = params.n();
+    params.calculator(colluder)?;
+    if utxos.len() != n {
+        return Err(Error::TermsMismatch(format!(
+            "sweep needs {n} escrow outputs, got {}",
+            utxos.len()
+        )));
+    }
+    let leaf = match kind {
+        TrapKind::Aggregate => LeafKind::Trap(colluder),
+        TrapKind::Threshold => LeafKind::ThresholdTrap(colluder),
+    };
+    let sources = utxos
+        .iter()
+        .enumerate()
+        .map(|(j, u)| Ok((EscrowOutput::new(params, j)?, *u, leaf)))
+        .collect::<Result<Vec<_>>>()?;
+    build_spend(
+        sources,
+        LockTime::ZERO,
+        Sequence::ENABLE_RBF_NO_LOCKTIME,
+        payout,
+        fee_rate,
+    )
+}

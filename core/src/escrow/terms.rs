@@ -1,0 +1,297 @@
+//! The job terms every party of an escrow agrees on, validated once.
+//!
+//! Everything else in [`crate::escrow`] takes an [`EscrowParams`], so a
+//! malformed job (no calculator, a repeated key, a dust escrow, t = 0) is
+//! refused before any script is built or anything is signed.
+
+use std::collections::HashSet;
+
+use bitcoin::secp256k1::XOnlyPublicKey;
+use bitcoin::{absolute::LOCK_TIME_THRESHOLD, Amount};
+use serde::{Deserialize, Serialize};
+
+use super::fee::P2TR_DUST;
+use crate::{Error, Result};
+
+/// The optional l-of-n threshold trap (PROTOCOL.md §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThresholdTrap {
+    /// `pk_{m_k}` (or `pk_{r_k}` for Pay'), one per calculator, in order.
+    pub message_keys: Vec<XOnlyPublicKey>,
+    /// Number of message signatures the leaf requires, 1 <= l <= n.
+    pub l: usize,
+}
+
+/// The plain job terms (wire-friendly). Validate with [`EscrowParams::new`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscrowTerms {
+    /// O's key (x-only).
+    pub outsourcer: XOnlyPublicKey,
+    /// The arbiter T's key.
+    pub arbiter: XOnlyPublicKey,
+    /// C_1..C_n, in index order (index 0 is C_1).
+    pub calculators: Vec<XOnlyPublicKey>,
+    /// `P_M` for Pay_i, `P_R` for Pay'_i (x-only of the sum).
+    pub collusion_key: XOnlyPublicKey,
+    /// Fee d paid to each calculator.
+    pub fee: Amount,
+    /// Deposit g of each calculator.
+    pub deposit: Amount,
+    /// Timeout t, an absolute block height: Charge_i has nLockTime = t.
+    pub timeout: u32,
+    /// Optional threshold trap leaves.
+    pub threshold: Option<ThresholdTrap>,
+}
+
+/// Validated job terms. (De)serializes as [`EscrowTerms`], validating on
+/// the way in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "EscrowTerms", into = "EscrowTerms")]
+pub struct EscrowParams {
+    terms: EscrowTerms,
+}
+
+impl TryFrom<EscrowTerms> for EscrowParams {
+    type Error = Error;
+    fn try_from(terms: EscrowTerms) -> Result<Self> {
+        Self::new(terms)
+    }
+}
+
+impl From<EscrowParams> for EscrowTerms {
+    fn from(p: EscrowParams) -> Self {
+        p.terms
+    }
+}
+
+impl EscrowParams {
+    /// Validates the terms: n >= 1, all of O, T, C_*, P_M (and the threshold
+    /// message keys) pairwise distinct, d + g not dust, 0 < t < 500,000,000
+    /// (a height, not a timestamp), threshold 1 <= l <= n with n keys.
+    pub fn new(terms: EscrowTerms) -> Result<Self> {
+        let n = terms.calculators.len();
+        if n == 0 {
+            return Err(Error::NoCalculators);
+        }
+        if terms.timeout == 0 || terms.timeout >= LOCK_TIME_THRESHOLD {
+            return Err(Error::InvalidTimeout {
+                t: terms.timeout,
+                current_height: 0,
+            });
+        }
+        let value = terms
+            .fee
+            .checked_add(terms.deposit)
+            .ok_or(Error::AmountOverflow)?;
+        if value < P2TR_DUST {
+            return Err(Error::Dust {
+                value: value.to_sat(),
+                limit: P2TR_DUST.to_sat(),
+            });
+        }
+        let mut seen = HashSet::new();
+        let mut named: Vec<(String, XOnlyPublicKey)> = vec![
+            ("O".into(), terms.outsourcer),
+            ("T".into(), terms.arbiter),
+            ("collusion key".into(), terms.collusion_key),
+        ];
+        named.extend(
+            terms
+                .calculators
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (format!("C_{}", i + 1), *k)),
+        );
+        if let Some(th) = &terms.threshold {
+            if th.message_keys.len() != n {
+                return Err(Error::InvalidThreshold(format!(
+                    "{} message keys for {n} calculators",
+                    th.message_keys.len()
+                )));
+            }
+            if th.l == 0 || th.l > n {
+                return Err(Error::InvalidThreshold(format!(
+                    "l = {} not in 1..={n}",
+                    th.l
+                )));
+            }
+            named.extend(
+                th.message_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (format!("pk_m{}", i + 1), *k)),
+            );
+        }
+        for (name, key) in &named {
+            if !seen.insert(*key) {
+                return Err(Error::DuplicateKey(name.clone()));
+            }
+        }
+        Ok(Self { terms })
+    }
+
+    /// The validated terms.
+    pub fn terms(&self) -> &EscrowTerms {
+        &self.terms
+    }
+
+    /// Number of calculators n.
+    pub fn n(&self) -> usize {
+        self.terms.calculators.len()
+    }
+
+    /// Value of each Pay_i output: d + g (checked at construction).
+    pub fn pay_value(&self) -> Amount {
+        // Overflow was refused in `new`.
+        self.terms
+            .fee
+            .checked_add(self.terms.deposit)
+            .unwrap_or(Amount::MAX)
+    }
+
+    /// C_{index+1}'s key, or `EscrowIndexOutOfRange`.
+    pub fn calculator(&self, index: usize) -> Result<XOnlyPublicKey> {
+        self.terms
+            .calculators
+            .get(index)
+            .copied()
+            .ok_or(Error::EscrowIndexOutOfRange {
+                index,
+                len: self.n(),
+            })
+    }
+
+    /// The Pay' terms: same parties, amounts and t, with `P_R` (and, for the
+    /// threshold variant, the result keys) instead of `P_M`.
+    pub fn converted(
+        &self,
+        result_key: XOnlyPublicKey,
+        result_keys: Option<Vec<XOnlyPublicKey>>,
+    ) -> Result<Self> {
+        let mut terms = self.terms.clone();
+        terms.collusion_key = result_key;
+        match (&mut terms.threshold, result_keys) {
+            (Some(th), Some(keys)) => th.message_keys = keys,
+            (None, None) => {}
+            _ => {
+                return Err(Error::InvalidThreshold(
+                    "threshold keys must be given iff the job has a threshold trap".into(),
+                ))
+            }
+        }
+        Self::new(terms)
+    }
+
+    /// Whether `other` differs from `self` only in the collusion keys
+    /// (i.e. `other` is a legitimate Pay' of `self`).
+    pub fn same_job_as(&self, other: &EscrowParams) -> bool {
+        let (a, b) = (&self.terms, &other.terms);
+        a.outsourcer == b.outsourcer
+            && a.arbiter == b.arbiter
+            && a.calculators == b.calculators
+            && a.fee == b.fee
+            && a.deposit == b.deposit
+            && a.timeout == b.timeout
+            && a.threshold.as_ref().map(|t| t.l) == b.threshold.as_ref().map(|t| t.l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::escrow::test_util::{keys, terms};
+
+    #[test]
+    fn valid_terms_accepted() {
+        let p = EscrowParams::new(terms(3)).unwrap();
+        assert_eq!(p.n(), 3);
+        assert_eq!(p.pay_value(), Amount::from_sat(150_000));
+        assert!(matches!(
+            p.calculator(3),
+            Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
+        ));
+    }
+
+    #[test]
+    fn serde_round_trip_validates() {
+        let p = EscrowParams::new(terms(2)).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<EscrowParams>(&json).unwrap(), p);
+        let mut bad = terms(2);
+        bad.timeout = 0;
+        let json = serde_json::to_string(&bad).unwrap();
+        assert!(serde_json::from_str::<EscrowParams>(&json).is_err());
+    }
+
+    #[test]
+    fn zero_calculators_refused() {
+        let mut t = terms(3);
+        t.calculators.clear();
+        assert_eq!(EscrowParams::new(t), Err(Error::NoCalculators));
+    }
+
+    #[test]
+    fn duplicate_keys_refused() {
+        let mut t = terms(3);
+        t.calculators[2] = t.calculators[0];
+        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
+        let mut t = terms(3);
+        t.arbiter = t.outsourcer;
+        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
+        let mut t = terms(3);
+        t.collusion_key = t.calculators[1];
+        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
+    }
+
+    #[test]
+    fn dust_escrow_refused() {
+        let mut t = terms(2);
+        t.fee = Amount::from_sat(200);
+        t.deposit = Amount::from_sat(129);
+        assert_eq!(
+            EscrowParams::new(t),
+            Err(Error::Dust {
+                value: 329,
+                limit: 330
+            })
+        );
+    }
+
+    #[test]
+    fn zero_or_timestamp_timeout_refused() {
+        let mut t = terms(2);
+        t.timeout = 0;
+        assert!(matches!(
+            EscrowParams::new(t),
+            Err(Error::InvalidTimeout { t: 0, .. })
+        ));
+        let mut t = terms(2);
+        t.timeout = 500_000_000;
+        assert!(matches!(
+            EscrowParams::new(t),
+            Err(Error::InvalidTimeout { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_threshold_refused() {
+        let mut t = terms(3);
+        t.threshold = Some(ThresholdTrap {
+            message_keys: keys(100, 3),
+            l: 4,
+        });
+        assert!(matches!(
+            EscrowParams::new(t),
+            Err(Error::InvalidThreshold(_))
+        ));
+        let mut t = terms(3);
+        t.threshold = Some(ThresholdTrap {
+            message_keys: keys(100, 2),
+            l: 2,
+        });
+        assert!(matches!(
+            EscrowParams::new(t),
+            Err(Error::InvalidThreshold(_))
+        ));
+    }
+}
