@@ -96,6 +96,17 @@ pub enum Error {
     /// An amount overflowed.
     #[error("amount overflow")]
     AmountOverflow,
+    /// A spend of an escrow output that a party is asked to sign deviates
+    /// from what the protocol lets it sign (`escrow::check`).
+    #[error("refusing to sign {what} for index {index}: {fault}")]
+    SpendRefused {
+        /// Which transaction (`"Redeem"`, `"conversion"`).
+        what: &'static str,
+        /// 0-based index i of Pay_i.
+        index: usize,
+        /// What is wrong with it.
+        fault: crate::escrow::SpendFault,
+    },
     // ---- commitments, sampling, task kinds ----
     /// A Merkle tree (or a sample of one) needs at least one leaf.
     #[error("a Merkle tree needs at least one leaf")]
