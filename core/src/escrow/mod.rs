@@ -12,6 +12,7 @@
 //! - [`funding`]: the funding PSBT (O's inputs, calculators' deposits).
 //! - [`spend`]: Charge_i, Redeem_i, the Pay -> Pay' conversion, the collusion sweep.
 //! - [`presigned`]: C_i's check of O's presigned Charge_i; witness assembly.
+//! - [`check`]: T's check of Redeem_i, C_i's check of the conversion.
 //! - [`sign`]: sighashes, signatures, witnesses, key-path signing of funding inputs.
 //! - [`fee`]: exact weights and fees, dust limits.
 //! - [`locktime`]: Bitcoin Core's `IsFinalTx`, and what the timeout t means.
@@ -72,6 +73,7 @@
 //! # Ok::<(), bapay_core::Error>(())
 //! ```
 
+pub mod check;
 pub mod fee;
 pub mod funding;
 pub mod locktime;
@@ -81,6 +83,7 @@ pub mod sign;
 pub mod spend;
 pub mod terms;
 
+pub use check::{check_conversion, check_redeem, SpendFault};
 pub use fee::{dust_limit, fee_for_weight};
 pub use funding::{
     build_funding, check_funding_outputs, CalculatorFunding, FundingInput, FundingPlan, InputOwner,
@@ -100,5 +103,7 @@ pub use terms::{EscrowParams, EscrowTerms, ThresholdTrap};
 
 #[cfg(test)]
 mod builder_tests;
+#[cfg(test)]
+mod check_tests;
 #[cfg(test)]
 pub(crate) mod test_util;
