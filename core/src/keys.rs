@@ -167,6 +167,39 @@ pub fn check_own_message_key<C: Signing>(
     Ok(())
 }
 
+/// [`check_own_message_key`] against the escrow terms of the offer too:
+/// one published key per calculator, the terms' collusion key is the x-only
+/// of the published aggregate, and a threshold trap uses exactly the
+/// published keys. Otherwise the check says nothing about the trap leaves.
+pub fn check_offer_keys<C: Signing>(
+    secp: &Secp256k1<C>,
+    own_secret: &SecretKey,
+    index: usize,
+    published: &PublishedKeys,
+    params: &crate::escrow::EscrowParams,
+) -> Result<()> {
+    check_own_message_key(secp, own_secret, index, published)?;
+    let terms = params.terms();
+    if published.keys.len() != params.n() {
+        return Err(Error::TermsMismatch(format!(
+            "{} published message keys for {} calculators",
+            published.keys.len(),
+            params.n()
+        )));
+    }
+    if terms.collusion_key != published.aggregate_x_only() {
+        return Err(Error::TermsMismatch(
+            "collusion key is not the published aggregate".into(),
+        ));
+    }
+    match &terms.threshold {
+        Some(th) if th.message_keys != published.x_only_keys() => Err(Error::TermsMismatch(
+            "threshold trap keys are not the published message keys".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

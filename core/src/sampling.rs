@@ -26,7 +26,8 @@ pub const MAX_SAMPLE_SIZE: u32 = 10_000;
 /// with `root` and `leaf_count` leaves committed by calculator
 /// `calculator_index` in job `job_id`:
 /// `H^1 = SHA256("BAPay/sample" || job_id || be32(calculator_index) || root)`,
-/// `H^k = SHA256(H^(k-1))`, `index_k = H^k mod leaf_count` (H^k big-endian).
+/// `H^k = SHA256(H^(k-1))`, `index_k = H^k mod leaf_count` (H^k big-endian),
+/// k = 1..m. m = 0 is refused: verifying an empty sample checks nothing.
 pub fn sample_indices(
     job_id: &[u8; 32],
     calculator_index: u32,
@@ -36,6 +37,10 @@ pub fn sample_indices(
 ) -> Result<Vec<u64>> {
     if leaf_count == 0 {
         return Err(Error::EmptyTree);
+    }
+    if m == 0 {
+        // An empty sample would accept any root unchecked.
+        return Err(Error::InvalidParameter("sample size m must be at least 1".into()));
     }
     if m > MAX_SAMPLE_SIZE {
         return Err(Error::SampleTooLarge { needed: m.into(), max: MAX_SAMPLE_SIZE });
@@ -169,5 +174,10 @@ mod tests {
         assert_ne!(a, sample_indices(&[1; 32], 1, &root, 1000, 50).unwrap());
         assert_eq!(sample_indices(&[1; 32], 0, &root, 1, 3).unwrap(), vec![0, 0, 0]);
         assert_eq!(sample_indices(&[1; 32], 0, &root, 0, 3), Err(Error::EmptyTree));
+        assert!(matches!(sample_indices(&[1; 32], 0, &root, 1000, 0), Err(Error::InvalidParameter(_))));
+        assert!(matches!(
+            sample_indices(&[1; 32], 0, &root, 1000, MAX_SAMPLE_SIZE + 1),
+            Err(Error::SampleTooLarge { .. })
+        ));
     }
 }

@@ -435,6 +435,20 @@ fn rejected_charge_tampered_after_signing() {
     assert_script_invalid(&tx, &spend.prevouts, 0);
 }
 
+/// The BIP-341 sighash does not cover the script sig, so O's signature on a
+/// Charge_i with one still verifies, yet Core rejects the spend: this is why
+/// `check_presigned_charge` refuses a script sig.
+#[test]
+fn rejected_charge_with_script_sig_though_signatures_verify() {
+    let f = fixture();
+    let (spend, mut tx) = charge(&f);
+    tx.input[0].script_sig = bitcoin::ScriptBuf::from_bytes(vec![0x51]);
+    let mut with_sig = spend.clone();
+    with_sig.tx.input[0].script_sig = tx.input[0].script_sig.clone();
+    assert_eq!(with_sig.sighash(0).unwrap(), spend.sighash(0).unwrap());
+    assert_script_invalid(&tx, &spend.prevouts, 0);
+}
+
 #[test]
 fn rejected_charge_missing_calculator_signature() {
     let f = fixture();

@@ -291,4 +291,11 @@ fn presigned_charge_checks() {
         Err(Error::TermsMismatch(_))
     ));
     assert!(check_presigned_charge(&p, 0, u, &spend.tx, &o_sig, &payout(11), max).is_err());
+    // A script sig leaves O's signature valid but the Charge_i unspendable.
+    let mut with_sig = spend.tx.clone();
+    with_sig.input[0].script_sig = ScriptBuf::from_bytes(vec![0x51]);
+    assert!(matches!(
+        check_presigned_charge(&p, 1, u, &with_sig, &o_sig, &payout(11), max),
+        Err(Error::TermsMismatch(_))
+    ));
 }

@@ -13,7 +13,9 @@
 use bitcoin::absolute::LockTime;
 use bitcoin::psbt::Psbt;
 use bitcoin::transaction::Version;
-use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
+use bitcoin::{
+    Amount, FeeRate, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+};
 
 use super::fee::{dummy_key_path_witness, dust_limit, fee_for_weight, weight_with_witnesses};
 use super::script::EscrowOutput;
@@ -220,6 +222,51 @@ pub fn check_funding_outputs(tx: &Transaction, params: &EscrowParams) -> Result<
                 i + 1
             )));
         }
+    }
+    Ok(())
+}
+
+/// Checks what a signer gets back from the funding PSBT: its inputs (those
+/// whose `witness_utxo` is `own`) bring some value, of which at most
+/// `max_paid` may go elsewhere (g for a calculator; n*d plus the most it
+/// pays in fees for O). The rest must come back in outputs after vout n-1
+/// paying `change`, unless that rest is dust (which [`build_funding`] leaves
+/// to the miners). Without this, the escrow outputs can be exactly right
+/// while the signer's change is dropped or paid to someone else.
+pub fn check_funding_change(
+    psbt: &Psbt,
+    params: &EscrowParams,
+    own: &Script,
+    change: &Script,
+    max_paid: Amount,
+) -> Result<()> {
+    let brought = psbt
+        .inputs
+        .iter()
+        .filter_map(|i| i.witness_utxo.as_ref())
+        .filter(|u| u.script_pubkey.as_script() == own)
+        .try_fold(Amount::ZERO, |a, u| {
+            a.checked_add(u.value).ok_or(Error::AmountOverflow)
+        })?;
+    let owed = brought.checked_sub(max_paid).unwrap_or(Amount::ZERO);
+    if owed < dust_limit(change) {
+        return Ok(());
+    }
+    let back = psbt
+        .unsigned_tx
+        .output
+        .iter()
+        .skip(params.n())
+        .filter(|o| o.script_pubkey.as_script() == change)
+        .try_fold(Amount::ZERO, |a, o| {
+            a.checked_add(o.value).ok_or(Error::AmountOverflow)
+        })?;
+    if back < owed {
+        return Err(Error::TermsMismatch(format!(
+            "funding returns {} sat of change, {} sat are owed",
+            back.to_sat(),
+            owed.to_sat()
+        )));
     }
     Ok(())
 }

@@ -61,13 +61,15 @@
 //!     let o_sig = sign_escrow_input(&charge, 0, &o)?;
 //!     // C_i checks it, keeps it, and only then signs its funding input.
 //!     let kept = check_presigned_charge(&params, i, plan.pay_utxo(i)?, &charge.tx, &o_sig, &payout, Amount::from_sat(5_000))?;
-//!     sign_funding(&mut psbt, &params, ci)?;
+//!     // ... and checks that its change (30k - g) comes back to it.
+//!     sign_funding_checked(&mut psbt, &params, ci, &payout, params.terms().deposit)?;
 //!     // From tip height t on, C_i completes and broadcasts Charge_i.
 //!     let c_sig = sign_escrow_input(&kept, 0, ci)?;
 //!     let charge_tx = kept.finalize(&[vec![(x(&o), o_sig), (x(ci), c_sig)]])?;
 //!     assert!(!is_final_at_tip(&charge_tx, 299, 0) && is_final_at_tip(&charge_tx, 300, 0));
 //! }
-//! sign_funding(&mut psbt, &params, &o)?;
+//! let o_max = params.terms().fee * 2 + Amount::from_sat(5_000); // n*d + fee bound
+//! sign_funding_checked(&mut psbt, &params, &o, &p2tr_key_spend_script(x(&o)), o_max)?;
 //! let funding_tx = finalize_funding(&psbt)?; // broadcast this
 //! assert_eq!(funding_tx.compute_txid(), plan.pay_utxo(0)?.outpoint.txid);
 //! # Ok::<(), bapay_core::Error>(())
@@ -86,14 +88,15 @@ pub mod terms;
 pub use check::{check_conversion, check_redeem, SpendFault};
 pub use fee::{dust_limit, fee_for_weight};
 pub use funding::{
-    build_funding, check_funding_outputs, CalculatorFunding, FundingInput, FundingPlan, InputOwner,
+    build_funding, check_funding_change, check_funding_outputs, CalculatorFunding, FundingInput,
+    FundingPlan, InputOwner,
 };
 pub use locktime::{charge_is_final_at_tip, is_final, is_final_at_tip};
 pub use presigned::check_presigned_charge;
 pub use script::{nums_point, EscrowOutput, Leaf, LeafKind};
 pub use sign::{
     finalize_funding, leaf_witness, p2tr_key_spend_script, sign_escrow_input, sign_funding,
-    verify_escrow_signature,
+    sign_funding_checked, verify_escrow_signature,
 };
 pub use spend::{
     build_charge, build_conversion, build_redeem, build_sweep, EscrowSpend, EscrowUtxo, SpendInput,
@@ -105,5 +108,7 @@ pub use terms::{EscrowParams, EscrowTerms, ThresholdTrap};
 mod builder_tests;
 #[cfg(test)]
 mod check_tests;
+#[cfg(test)]
+mod funding_tests;
 #[cfg(test)]
 pub(crate) mod test_util;

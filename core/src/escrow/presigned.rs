@@ -38,9 +38,14 @@ pub fn check_presigned_charge(
     let [output] = tx.output.as_slice() else {
         return mismatch("must have one output");
     };
-    if input.previous_output != utxo.outpoint || input.sequence != Sequence::ENABLE_LOCKTIME_NO_RBF
+    // The sighash does not commit to the script sig, so O's signature stays
+    // valid with one; but a taproot spend with a script sig is invalid, and
+    // C_i would keep a Charge_i it can never broadcast.
+    if input.previous_output != utxo.outpoint
+        || input.sequence != Sequence::ENABLE_LOCKTIME_NO_RBF
+        || !input.script_sig.is_empty()
     {
-        return mismatch("input is not Pay_i with sequence 0xfffffffe");
+        return mismatch("input is not Pay_i with sequence 0xfffffffe and no script sig");
     }
     if output.script_pubkey.as_script() != payout {
         return mismatch("output does not pay C_i");

@@ -17,9 +17,9 @@ use bitcoin::psbt::Psbt;
 use bitcoin::secp256k1::{schnorr::Signature, Keypair, Message, Secp256k1, XOnlyPublicKey};
 use bitcoin::sighash::{Prevouts, SighashCache, TapSighash, TapSighashType};
 use bitcoin::taproot::{self, ControlBlock, LeafVersion, TapLeafHash};
-use bitcoin::{ScriptBuf, Transaction, TxOut, Witness};
+use bitcoin::{Amount, Script, ScriptBuf, Transaction, TxOut, Witness};
 
-use super::funding::check_funding_outputs;
+use super::funding::{check_funding_change, check_funding_outputs};
 use super::script::Leaf;
 use super::spend::EscrowSpend;
 use super::terms::EscrowParams;
@@ -140,12 +140,23 @@ fn key_spend_message(tx: &Transaction, prevouts: &[TxOut], i: usize) -> Result<M
 
 /// Signs every funding input that belongs to `keypair` (its prevout is the
 /// P2TR key-path output of that key), after checking that outputs 0..n are
-/// exactly Pay_1..Pay_n of `params`. Returns how many inputs were signed;
+/// exactly Pay_1..Pay_n of `params` and that every input is P2TR (so the
+/// txid that every presigned Charge_i spends cannot change). Returns how many inputs were signed;
 /// a key owning none is refused. A calculator calls this only after
 /// [`super::presigned::check_presigned_charge`] accepted O's Charge_i.
+///
+/// It does not check the signer's change: a party signing a PSBT it did not
+/// build itself uses [`sign_funding_checked`].
 pub fn sign_funding(psbt: &mut Psbt, params: &EscrowParams, keypair: &Keypair) -> Result<usize> {
     check_funding_outputs(&psbt.unsigned_tx, params)?;
     let prevouts = psbt_prevouts(psbt)?;
+    // A legacy input could be re-signed after the others signed, changing
+    // the txid and orphaning every presigned Charge_i (deposits held hostage).
+    if let Some(i) = prevouts.iter().position(|p| !p.script_pubkey.is_p2tr()) {
+        return Err(Error::TermsMismatch(format!(
+            "funding input {i} is not P2TR (its txid could change after signing)"
+        )));
+    }
     let secp = Secp256k1::new();
     let (key, _) = keypair.x_only_public_key();
     let own = p2tr_key_spend_script(key);
@@ -167,6 +178,21 @@ pub fn sign_funding(psbt: &mut Psbt, params: &EscrowParams, keypair: &Keypair) -
         return Err(Error::NotASigner(key.to_string()));
     }
     Ok(signed)
+}
+
+/// [`sign_funding`] after [`check_funding_change`]: of what the inputs of
+/// `keypair` bring, at most `max_paid` (g for a calculator, n*d plus its fee
+/// bound for O) may leave; the rest must come back to `change`.
+pub fn sign_funding_checked(
+    psbt: &mut Psbt,
+    params: &EscrowParams,
+    keypair: &Keypair,
+    change: &Script,
+    max_paid: Amount,
+) -> Result<usize> {
+    let own = p2tr_key_spend_script(keypair.x_only_public_key().0);
+    check_funding_change(psbt, params, &own, change, max_paid)?;
+    sign_funding(psbt, params, keypair)
 }
 
 /// Extracts the signed funding transaction once every input has its

@@ -9,8 +9,10 @@
 //! wrong with probability <= 1/p) and the Merkle tree over the rows of r_i
 //! (leaf j = be64(j) || be64(r_i[j])) for the arbiter and the contract.
 //!
-//! Cap: rows * cols <= [`MAX_MATRIX_ENTRIES`] (A is streamed, never stored,
-//! but every entry costs a quarter of a SHA-256).
+//! Caps: rows * cols <= [`MAX_MATRIX_ENTRIES`] (A is streamed, never stored,
+//! but every entry costs a quarter of a SHA-256), and n * cols <=
+//! [`MAX_SHARE_ENTRIES`] (without it n = 1024 shares of 2^24 columns are
+//! 128 GiB).
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,9 @@ use crate::{Error, Result};
 pub const MATRIX_DOMAIN: &[u8] = b"BAPay/matrix";
 /// Most entries rows * cols of A.
 pub const MAX_MATRIX_ENTRIES: u64 = 1 << 24;
+/// Most entries n * cols of all shares of one job together (O holds them
+/// all at once when splitting: 8 bytes each).
+pub const MAX_SHARE_ENTRIES: u64 = 1 << 24;
 /// Length of a linear leaf: be64(j) || be64(r[j]).
 pub const LEAF_LEN: usize = 16;
 
@@ -156,6 +161,10 @@ impl TaskKind for Linear {
     fn split<R: RngCore + ?Sized>(p: &LinearParams, n: u32, rng: &mut R) -> Result<(Vec<LinearSubTask>, FreivaldsKey)> {
         Self::validate(p)?;
         check_calculators(n)?;
+        let shares = u64::from(n) * u64::from(p.cols);
+        if shares > MAX_SHARE_ENTRIES {
+            return Err(Error::WorkTooLarge { what: "share entries (n * cols)", work: shares, max: MAX_SHARE_ENTRIES });
+        }
         let mut last = p.x.clone();
         let mut subs = Vec::with_capacity(n as usize);
         for _ in 1..n {
@@ -229,6 +238,8 @@ impl TaskKind for Linear {
     }
 
     fn combine(p: &LinearParams, results: &[LinearResult]) -> Result<Vec<Fe>> {
+        // Before allocating `rows` elements: p may come from outside.
+        check_dims(p.rows, p.cols)?;
         if results.is_empty() {
             return Err(Error::ZeroCalculators);
         }

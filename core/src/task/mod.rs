@@ -161,6 +161,7 @@ pub trait TaskKind {
         indices: &[u64],
         openings: &[Opening],
     ) -> Result<()> {
+        Self::validate_sub(sub)?;
         let leaf_count = Self::leaf_count(sub);
         for (k, &index) in indices.iter().enumerate() {
             let missing = || Error::OpeningMissing { position: k as u64, index };

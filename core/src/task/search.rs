@@ -225,6 +225,8 @@ impl TaskKind for Search {
     /// Every claimed hit is inside the range, strictly increasing, and
     /// satisfies M (k hashes per hit).
     fn verify_result(sub: &SearchParams, _secret: &(), res: &SearchResult) -> Result<()> {
+        // Caps k before hashing k times per claimed hit.
+        Self::validate_sub(sub)?;
         let mut ev = Evaluator::default();
         let mut prev: Option<u64> = None;
         for &x in &res.hits {
