@@ -13,6 +13,7 @@ tools:
 ## The test command (README, CI): every unit, property and integration test
 ## on real bitcoind and anvil, plus clippy with warnings as errors.
 test:
+	@$(TOOLS) && scripts/compile-contracts.sh --check
 	@$(TOOLS) && cargo test --workspace --locked
 	$(MAKE) lint
 
