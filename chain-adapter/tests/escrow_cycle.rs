@@ -9,7 +9,8 @@
 //! a block mined on demand.
 //!
 //! Every party checks what it signs exactly as a daemon would: C_i runs
-//! `check_presigned_charge` before signing funding, `check_conversion`
+//! `check_presigned_charge` before signing funding (and every party signs
+//! funding with `sign_funding_checked`, checking its own change), `check_conversion`
 //! before signing Pay_i -> Pay'_i; T runs `check_redeem` before signing
 //! Redeem_i. Every payout goes to a fresh P2TR key, so its balance is exact.
 
@@ -21,7 +22,7 @@ use anyhow::{ensure, Context, Result};
 use bapay_core::escrow::{
     build_charge, build_conversion, build_funding, build_redeem, build_sweep, check_conversion,
     check_presigned_charge, check_redeem, finalize_funding, p2tr_key_spend_script, sign_escrow_input,
-    sign_funding, CalculatorFunding, EscrowOutput, EscrowParams, EscrowSpend, EscrowTerms, EscrowUtxo,
+    sign_funding_checked, CalculatorFunding, EscrowOutput, EscrowParams, EscrowSpend, EscrowTerms, EscrowUtxo,
     FundingInput, TrapKind,
 };
 use bapay_core::keys::{collusion_secret, MSG_TAG, RES_TAG};
@@ -197,10 +198,13 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
         let charge = build_charge(&params, i, pays[i], payout.clone(), RATE, now)?;
         let o_sig = sign_escrow_input(&charge, 0, &o.kp)?;
         let kept = check_presigned_charge(&params, i, pays[i], &charge.tx, &o_sig, &payout, MAX_FEE)?;
-        sign_funding(&mut plan.psbt, &params, &c.kp)?;
+        // C_i signs only if at most g of its coins leave; the rest must come back as its change.
+        sign_funding_checked(&mut plan.psbt, &params, &c.kp, &c.script(), params.terms().deposit)?;
         charges.push((kept, o_sig));
     }
-    sign_funding(&mut plan.psbt, &params, &o.kp)?;
+    // O: at most n*d plus its fee bound leaves its coins; the rest is its change.
+    let o_max = params.terms().fee.checked_mul(n as u64).and_then(|v| v.checked_add(MAX_FEE)).context("n*d overflows")?;
+    sign_funding_checked(&mut plan.psbt, &params, &o.kp, &o.script(), o_max)?;
     let funding = finalize_funding(&plan.psbt)?;
     let txid = broadcast(btc, &funding).await?;
     mine(btc, 1).await?;

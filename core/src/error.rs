@@ -43,6 +43,20 @@ pub enum Error {
     /// Two of the escrow keys (O, T, C_*, P_M, message keys) are equal.
     #[error("duplicate key in escrow terms: {0}")]
     DuplicateKey(String),
+    /// The same coin is given twice as a funding input.
+    #[error("funding input {outpoint} is given twice")]
+    DuplicateOutpoint {
+        /// The repeated outpoint.
+        outpoint: bitcoin::OutPoint,
+    },
+    /// A fee rate below the minimum relay fee rate (1 sat/vB).
+    #[error("fee rate of {sat_per_kwu} sat/kwu is below the minimum of {min_sat_per_kwu} sat/kwu")]
+    FeeRateTooLow {
+        /// The rate given, in sat per 1000 weight units.
+        sat_per_kwu: u64,
+        /// The minimum (`escrow::fee::MIN_RELAY_FEE_RATE`), in sat/kwu.
+        min_sat_per_kwu: u64,
+    },
     /// An output would be below the dust limit.
     #[error("output of {value} sat is below the dust limit of {limit} sat")]
     Dust {
@@ -74,6 +88,27 @@ pub enum Error {
         t: u32,
         /// The caller's current chain height (0 when checked without one).
         current_height: u32,
+    },
+    /// More calculators than one escrow supports (`escrow::limits`).
+    #[error("{n} calculators exceed the escrow cap of {max}")]
+    TooManyEscrowCalculators {
+        /// The number of calculators n.
+        n: usize,
+        /// `escrow::limits::MAX_ESCROW_CALCULATORS`.
+        max: usize,
+    },
+    /// The threshold-trap leaves could never be spent (stack limit) or their
+    /// sweep not relayed (standard weight); see `escrow::limits`.
+    #[error("threshold trap with n = {n}: {what} of {value} exceeds {max}")]
+    ThresholdTooLarge {
+        /// The number of calculators (message keys) n.
+        n: usize,
+        /// What exceeds its limit (`"peak stack size"`, `"sweep weight"`).
+        what: &'static str,
+        /// Its value for these terms.
+        value: u64,
+        /// The limit.
+        max: u64,
     },
     /// Threshold l not in 1..=n or threshold keys not one per calculator.
     #[error("invalid threshold trap: {0}")]
@@ -234,6 +269,15 @@ pub enum Error {
         x: u64,
         /// Why it was rejected.
         reason: &'static str,
+    },
+    /// A search result's hits are not strictly increasing (the canonical
+    /// order, which a sample check relies on).
+    #[error("hit x = {x} at position {position} is not above the previous hit")]
+    HitsNotIncreasing {
+        /// 0-based position of the offending hit in the result.
+        position: u64,
+        /// The offending hit.
+        x: u64,
     },
     /// The linear result failed O's Freivalds check v^T r_i == u . x_i.
     #[error("Freivalds check failed: the result is not A x_i")]

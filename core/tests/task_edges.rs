@@ -76,3 +76,30 @@ fn non_canonical_encodings_refused() {
     let spec = TaskSpec::Search(search(7, 7, 1));
     assert!(matches!(spec.validate(), Err(Error::EmptyRange { .. })));
 }
+
+#[test]
+fn search_sample_check_refuses_unsorted_hits() {
+    // A result built in memory (not decoded from canonical bytes) with its
+    // hits out of order: `check_leaf`'s binary search could then miss a
+    // claimed hit, so the sample check refuses the result's shape first.
+    let sub = search(0, 64, 1);
+    let (res, tree) = Search::compute_and_commit(&sub).unwrap();
+    assert!(res.hits.len() >= 3, "difficulty 1 gives about 32 hits");
+    let indices: Vec<u64> = (0..64).collect();
+    let openings = Search::open(&sub, &res, &tree, &indices).unwrap();
+    Search::verify_sample(&sub, &res, &tree.root(), &indices, &openings).unwrap();
+    let mut hits = res.hits.clone();
+    hits.swap(0, 2);
+    let unsorted = SearchResult { hits };
+    let x = unsorted.hits[1];
+    let refused = Err(Error::HitsNotIncreasing { position: 1, x });
+    assert_eq!(Search::verify_sample(&sub, &unsorted, &tree.root(), &indices, &openings), refused);
+    assert_eq!(Search::verify_sample(&sub, &unsorted, &tree.root(), &[], &[]), refused);
+    assert_eq!(Search::verify_result(&sub, &(), &unsorted), refused);
+    // A repeated hit is not strictly increasing either.
+    let mut hits = res.hits.clone();
+    hits.insert(1, hits[0]);
+    let x = hits[1];
+    let repeated = SearchResult { hits };
+    assert_eq!(Search::check_result_shape(&sub, &repeated), Err(Error::HitsNotIncreasing { position: 1, x }));
+}

@@ -13,6 +13,11 @@ use crate::{Error, Result};
 /// Dust limit of a P2TR output at the default dust relay fee (3 sat/vB).
 pub const P2TR_DUST: Amount = Amount::from_sat(330);
 
+/// The lowest fee rate a builder accepts: 1 sat/vB, bitcoind's default
+/// `-minrelaytxfee` (a transaction below it is not relayed, so a presigned
+/// Charge_i at a lower rate could never confirm).
+pub const MIN_RELAY_FEE_RATE: FeeRate = FeeRate::BROADCAST_MIN;
+
 /// Size of a SIGHASH_DEFAULT BIP-340 signature in a witness.
 pub const SCHNORR_SIG_LEN: usize = 64;
 
@@ -38,8 +43,22 @@ pub fn vsize(weight: Weight) -> u64 {
     weight.to_vbytes_ceil()
 }
 
+/// Refuses a fee rate below [`MIN_RELAY_FEE_RATE`].
+pub fn check_fee_rate(rate: FeeRate) -> Result<()> {
+    if rate < MIN_RELAY_FEE_RATE {
+        return Err(Error::FeeRateTooLow {
+            sat_per_kwu: rate.to_sat_per_kwu(),
+            min_sat_per_kwu: MIN_RELAY_FEE_RATE.to_sat_per_kwu(),
+        });
+    }
+    Ok(())
+}
+
 /// Fee at `rate` for a transaction of `weight`: `rate * ceil(weight / 4)`.
+/// Every builder gets its fee here, so a rate below
+/// [`MIN_RELAY_FEE_RATE`] is refused for all of them.
 pub fn fee_for_weight(weight: Weight, rate: FeeRate) -> Result<Amount> {
+    check_fee_rate(rate)?;
     rate.fee_vb(vsize(weight)).ok_or(Error::AmountOverflow)
 }
 
@@ -84,6 +103,24 @@ mod tests {
         assert_eq!(
             fee_for_weight(Weight::from_wu(400), rate).unwrap(),
             Amount::from_sat(300)
+        );
+    }
+
+    #[test]
+    fn fee_rate_below_min_relay_refused() {
+        let refused = Err(Error::FeeRateTooLow {
+            sat_per_kwu: 249,
+            min_sat_per_kwu: 250,
+        });
+        let w = Weight::from_wu(400);
+        assert_eq!(fee_for_weight(w, FeeRate::from_sat_per_kwu(249)), refused);
+        assert!(matches!(
+            fee_for_weight(w, FeeRate::ZERO),
+            Err(Error::FeeRateTooLow { sat_per_kwu: 0, .. })
+        ));
+        assert_eq!(
+            fee_for_weight(w, MIN_RELAY_FEE_RATE).unwrap(),
+            Amount::from_sat(100)
         );
     }
 

@@ -10,6 +10,8 @@
 //! nSequence 0xFFFFFFFE (no RBF signal): replacing the funding transaction
 //! would orphan the presigned Charge_i.
 
+use std::collections::HashSet;
+
 use bitcoin::absolute::LockTime;
 use bitcoin::psbt::Psbt;
 use bitcoin::transaction::Version;
@@ -17,7 +19,9 @@ use bitcoin::{
     Amount, FeeRate, OutPoint, Script, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
 };
 
-use super::fee::{dummy_key_path_witness, dust_limit, fee_for_weight, weight_with_witnesses};
+use super::fee::{
+    check_fee_rate, dummy_key_path_witness, dust_limit, fee_for_weight, weight_with_witnesses,
+};
 use super::script::EscrowOutput;
 use super::spend::EscrowUtxo;
 use super::terms::EscrowParams;
@@ -59,13 +63,19 @@ pub struct FundingPlan {
     pub owners: Vec<InputOwner>,
     /// Total fee of the signed transaction (inputs minus outputs).
     pub fee: Amount,
+    /// n: outputs 0..n are Pay_1..Pay_n, the rest change.
+    n: usize,
 }
 
 impl FundingPlan {
     /// Pay_{index+1} as it will be on chain (the txid does not depend on the
-    /// witnesses, so it is known before signing).
+    /// witnesses, so it is known before signing). Refuses `index >= n`: the
+    /// outputs after Pay_n are change, not escrow.
     pub fn pay_utxo(&self, index: usize) -> Result<EscrowUtxo> {
-        let len = self.psbt.unsigned_tx.output.len();
+        let len = self.n;
+        if index >= len {
+            return Err(Error::EscrowIndexOutOfRange { index, len });
+        }
         let out = self
             .psbt
             .unsigned_tx
@@ -90,6 +100,9 @@ fn sum(inputs: &[FundingInput]) -> Result<Amount> {
 }
 
 /// Builds the funding PSBT. `calculators[i]` is C_{i+1}'s deposit.
+/// Refuses an outpoint given twice (by one party or by two: the
+/// transaction would be invalid) and a rate below
+/// [`super::fee::MIN_RELAY_FEE_RATE`].
 pub fn build_funding(
     params: &EscrowParams,
     outsourcer_inputs: &[FundingInput],
@@ -97,6 +110,7 @@ pub fn build_funding(
     calculators: &[CalculatorFunding],
     fee_rate: FeeRate,
 ) -> Result<FundingPlan> {
+    check_fee_rate(fee_rate)?;
     let n = params.n();
     if calculators.len() != n {
         return Err(Error::TermsMismatch(format!(
@@ -126,6 +140,12 @@ pub fn build_funding(
                 script_pubkey: c.change.clone(),
             });
         }
+    }
+    let mut seen = HashSet::new();
+    if let Some((dup, _)) = inputs.iter().find(|(i, _)| !seen.insert(i.outpoint)) {
+        return Err(Error::DuplicateOutpoint {
+            outpoint: dup.outpoint,
+        });
     }
     if let Some((bad, _)) = inputs
         .iter()
@@ -207,6 +227,7 @@ pub fn build_funding(
         psbt,
         owners: inputs.iter().map(|(_, o)| *o).collect(),
         fee,
+        n,
     })
 }
 

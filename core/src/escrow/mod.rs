@@ -14,7 +14,8 @@
 //! - [`presigned`]: C_i's check of O's presigned Charge_i; witness assembly.
 //! - [`check`]: T's check of Redeem_i, C_i's check of the conversion.
 //! - [`sign`]: sighashes, signatures, witnesses, key-path signing of funding inputs.
-//! - [`fee`]: exact weights and fees, dust limits.
+//! - [`fee`]: exact weights and fees, dust limits, the minimum fee rate.
+//! - [`limits`]: how many calculators an escrow may have (consensus, standardness).
 //! - [`locktime`]: Bitcoin Core's `IsFinalTx`, and what the timeout t means.
 //!
 //! # Example: funding and Charge_i
@@ -78,6 +79,7 @@
 pub mod check;
 pub mod fee;
 pub mod funding;
+pub mod limits;
 pub mod locktime;
 pub mod presigned;
 pub mod script;
@@ -102,6 +104,7 @@ pub use spend::{
     build_charge, build_conversion, build_redeem, build_sweep, EscrowSpend, EscrowUtxo, SpendInput,
     TrapKind,
 };
+pub use limits::MAX_ESCROW_CALCULATORS;
 pub use terms::{EscrowParams, EscrowTerms, ThresholdTrap};
 
 #[cfg(test)]
@@ -110,5 +113,7 @@ mod builder_tests;
 mod check_tests;
 #[cfg(test)]
 mod funding_tests;
+#[cfg(test)]
+mod terms_tests;
 #[cfg(test)]
 pub(crate) mod test_util;

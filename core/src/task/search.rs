@@ -9,13 +9,15 @@
 //! Caps: a job covers at most [`MAX_SEARCH_LEAVES`] values of x (the trees of
 //! all calculators together then hold < 2^23 nodes, 256 MiB) and at most
 //! [`MAX_SEARCH_WORK`] hash evaluations in total (range size * k).
+//!
+//! The canonical encodings are in `search_codec`.
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::digest::generic_array::GenericArray;
 use sha2::{Digest, Sha256};
 
-use super::{check_calculators, check_len, Canonical, LeafFault, Reader, TaskKind};
+use super::{check_calculators, check_len, LeafFault, TaskKind};
 use crate::merkle::{Hash32, MerkleTree};
 use crate::{Error, Result};
 
@@ -84,6 +86,16 @@ pub fn leading_zero_bits(h: &[u8; 32]) -> u32 {
         }
     }
     n
+}
+
+/// Refuses hits that are not strictly increasing ([`Error::HitsNotIncreasing`]):
+/// the canonical encoding has them so, and a leaf check looks a hit up by
+/// binary search, which is wrong on unsorted (or repeated) hits.
+pub fn check_hits_increasing(hits: &[u64]) -> Result<()> {
+    match hits.windows(2).position(|w| w[0] >= w[1]) {
+        Some(k) => Err(Error::HitsNotIncreasing { position: k as u64 + 1, x: hits[k + 1] }),
+        None => Ok(()),
+    }
 }
 
 /// The predicate M: at least `bits` leading zero bits.
@@ -215,6 +227,7 @@ impl TaskKind for Search {
         if data[16..] != f {
             return reject(LeafFault::WrongOutput);
         }
+        // Sound only on sorted hits: `verify_sample` ran `check_result_shape`.
         match (is_hit(&f, sub.difficulty_bits), res.hits.binary_search(&x).is_ok()) {
             (true, false) => reject(LeafFault::HitNotClaimed),
             (false, true) => reject(LeafFault::FalseHitClaimed),
@@ -222,25 +235,26 @@ impl TaskKind for Search {
         }
     }
 
-    /// Every claimed hit is inside the range, strictly increasing, and
+    /// The hits are strictly increasing ([`check_hits_increasing`]).
+    fn check_result_shape(_sub: &SearchParams, res: &SearchResult) -> Result<()> {
+        check_hits_increasing(&res.hits)
+    }
+
+    /// Every claimed hit is strictly increasing, inside the range, and
     /// satisfies M (k hashes per hit).
     fn verify_result(sub: &SearchParams, _secret: &(), res: &SearchResult) -> Result<()> {
         // Caps k before hashing k times per claimed hit.
         Self::validate_sub(sub)?;
+        check_hits_increasing(&res.hits)?;
         let mut ev = Evaluator::default();
-        let mut prev: Option<u64> = None;
         for &x in &res.hits {
             let reject = |reason| Err(Error::HitRejected { x, reason });
             if x < sub.lo || x >= sub.hi {
                 return reject("outside the sub-task's range");
             }
-            if prev.is_some_and(|p| p >= x) {
-                return reject("hits are not strictly increasing");
-            }
             if !is_hit(&ev.eval(&sub.seed, sub.rounds, x), sub.difficulty_bits) {
                 return reject("f(x) does not have the required leading zero bits");
             }
-            prev = Some(x);
         }
         Ok(())
     }
@@ -256,51 +270,5 @@ impl TaskKind for Search {
         Self::validate(p)?;
         let mut ev = Evaluator::default();
         Ok((p.lo..p.hi).filter(|&x| is_hit(&ev.eval(&p.seed, p.rounds, x), p.difficulty_bits)).collect())
-    }
-}
-
-/// `0x01 || seed || be32(rounds) || be32(difficulty_bits) || be64(lo) || be64(hi)`.
-impl Canonical for SearchParams {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(57);
-        v.push(Search::TAG);
-        v.extend_from_slice(&self.seed.0);
-        v.extend_from_slice(&self.rounds.to_be_bytes());
-        v.extend_from_slice(&self.difficulty_bits.to_be_bytes());
-        v.extend_from_slice(&self.lo.to_be_bytes());
-        v.extend_from_slice(&self.hi.to_be_bytes());
-        v
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("search sub-task", bytes, Search::TAG)?;
-        let p = SearchParams { seed: Hash32(r.take()?), rounds: r.u32()?, difficulty_bits: r.u32()?, lo: r.u64()?, hi: r.u64()? };
-        r.finish()?;
-        Ok(p)
-    }
-}
-
-/// `0x01 || be64(hit)*`, hits ascending.
-impl Canonical for SearchResult {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(1 + 8 * self.hits.len());
-        v.push(Search::TAG);
-        self.hits.iter().for_each(|h| v.extend_from_slice(&h.to_be_bytes()));
-        v
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("search result", bytes, Search::TAG)?;
-        if r.remaining() % 8 != 0 {
-            return Err(r.err("length is not 1 + 8 * hits".into()));
-        }
-        let mut hits = Vec::with_capacity(r.remaining() / 8);
-        while r.remaining() > 0 {
-            hits.push(r.u64()?);
-        }
-        if hits.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(r.err("hits are not strictly increasing".into()));
-        }
-        Ok(SearchResult { hits })
     }
 }
