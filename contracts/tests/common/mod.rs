@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod anvil;
+pub mod scenario;
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -14,6 +15,7 @@ use bapay_fairpay::bindings::FairPay::FairPayErrors;
 use bapay_fairpay::{Error, FairPayClient, JobParams};
 
 pub use anvil::Anvil;
+pub use scenario::{commit_paying, open_paying, Scenario};
 
 /// 1 ether in wei.
 pub const ETH: u128 = 1_000_000_000_000_000_000;

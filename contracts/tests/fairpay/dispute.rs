@@ -7,7 +7,7 @@ use bapay_fairpay::proof::{proof_calldata, search_f, search_leaf, search_leaf_da
 use bapay_fairpay::{job_id, search_terms, FairPay, JobParams, SearchParams};
 
 use crate::assert_revert;
-use crate::common::{fee, job, Env, Party, ETH};
+use crate::common::{fee, Env, Party, Scenario};
 
 const SEED: [u8; 32] = [0x5e; 32];
 
@@ -39,12 +39,6 @@ struct Setup {
 }
 
 async fn setup(corrupt: impl Fn(u64, &mut (u64, u64, [u8; 32]))) -> anyhow::Result<Setup> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
     let s = SearchParams {
         jobRef: B256::repeat_byte(0x11),
         seed: B256::from(SEED),
@@ -56,16 +50,14 @@ async fn setup(corrupt: impl Fn(u64, &mut (u64, u64, [u8; 32]))) -> anyhow::Resu
     let leaves = leaves(s.lo, s.leafCount, s.rounds, corrupt);
     let tree =
         MerkleTree::from_leaves(leaves.iter().map(|(j, x, fx)| search_leaf_data(*j, *x, fx)))?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        search_terms(&s)?,
-        env.now().await?,
-    );
-    o.fairpay.open(&j).await?;
-    w.fairpay.commit(&j, B256::from(tree.root().0)).await?;
+    let Scenario {
+        env, o, w, job: j, ..
+    } = Scenario::with(B256::repeat_byte(1), search_terms(&s)?)
+        .await?
+        .opened()
+        .await?
+        .committed(B256::from(tree.root().0))
+        .await?;
     Ok(Setup {
         env,
         o,
@@ -222,70 +214,46 @@ async fn dispute_with_invalid_proof_or_terms_or_late_reverts() -> anyhow::Result
     Ok(())
 }
 
-#[tokio::test]
-async fn dispute_of_uncommitted_job_reverts() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let s = SearchParams {
+/// Search terms of a one-leaf range at 0 with `rounds` rounds.
+fn one_leaf(rounds: u32) -> SearchParams {
+    SearchParams {
         jobRef: B256::ZERO,
         seed: B256::from(SEED),
         lo: 0,
         leafCount: 1,
-        rounds: 1,
+        rounds,
         zeroBits: 1,
-    };
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::ZERO,
-        search_terms(&s)?,
-        env.now().await?,
-    );
-    o.fairpay.open(&j).await?;
+    }
+}
+
+#[tokio::test]
+async fn dispute_of_uncommitted_job_reverts() -> anyhow::Result<()> {
+    let s = one_leaf(1);
+    let sc = Scenario::with(B256::ZERO, search_terms(&s)?)
+        .await?
+        .opened()
+        .await?;
+    let (o, j) = (&sc.o, &sc.job);
     let leaf = search_leaf(0, 0, &[0; 32]);
-    assert_revert!(
-        o.fairpay.dispute_search(&j, &s, 0, leaf, vec![]),
-        WrongState
-    );
+    assert_revert!(o.fairpay.dispute_search(j, &s, 0, leaf, vec![]), WrongState);
     Ok(())
 }
 
 #[tokio::test]
 async fn dispute_gas_at_max_rounds_is_bounded() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let s = SearchParams {
-        jobRef: B256::ZERO,
-        seed: B256::from(SEED),
-        lo: 0,
-        leafCount: 1,
-        rounds: bapay_fairpay::job::MAX_ROUNDS,
-        zeroBits: 1,
-    };
+    let s = one_leaf(bapay_fairpay::job::MAX_ROUNDS);
     let data = search_leaf_data(0, 0, &[0; 32]);
     let tree = MerkleTree::from_leaves([data])?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::ZERO,
-        search_terms(&s)?,
-        env.now().await?,
-    );
-    o.fairpay.open(&j).await?;
-    w.fairpay.commit(&j, B256::from(tree.root().0)).await?;
+    let sc = Scenario::with(B256::ZERO, search_terms(&s)?)
+        .await?
+        .opened()
+        .await?
+        .committed(B256::from(tree.root().0))
+        .await?;
+    let (o, j) = (&sc.o, &sc.job);
     let r = o
         .fairpay
-        .dispute_search(&j, &s, 0, search_leaf(0, 0, &[0; 32]), vec![])
+        .dispute_search(j, &s, 0, search_leaf(0, 0, &[0; 32]), vec![])
         .await?;
     println!(
         "disputeSearch gas at MAX_ROUNDS = {}: {}",

@@ -1,45 +1,28 @@
 //! Wrong callers, wrong values, wrong parameters, wrong state: all revert,
 //! and a revert moves no money.
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256};
 use bapay_fairpay::job_id;
 
 use crate::assert_revert;
-use crate::common::{fee, job, Env, ETH};
+use crate::common::{commit_paying, fee, open_paying, Env, Scenario, ETH};
 
 #[tokio::test]
 async fn open_rejects_wrong_caller_value_times_and_duplicates() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
+    let Scenario {
+        env,
+        o,
+        w,
+        job: j,
         now,
-    );
+        ..
+    } = Scenario::new().await?;
 
     // Someone else opening in O's name.
     assert_revert!(w.fairpay.open(&j), WrongCaller);
     // Reward mismatch: too little, too much, zero reward.
-    let call = o
-        .fairpay
-        .instance()
-        .open(j.clone())
-        .value(U256::from(j.reward - 1));
-    assert_revert!(async { bapay_fairpay_send(call).await }, WrongValue);
-    let call = o
-        .fairpay
-        .instance()
-        .open(j.clone())
-        .value(U256::from(j.reward + 1));
-    assert_revert!(async { bapay_fairpay_send(call).await }, WrongValue);
+    assert_revert!(open_paying(&o, &j, j.reward - 1), WrongValue);
+    assert_revert!(open_paying(&o, &j, j.reward + 1), WrongValue);
     let zero = bapay_fairpay::JobParams {
         reward: 0,
         ..j.clone()
@@ -73,63 +56,21 @@ async fn open_rejects_wrong_caller_value_times_and_duplicates() -> anyhow::Resul
     Ok(())
 }
 
-/// Sends a raw call builder through the crate's error decoding.
-async fn bapay_fairpay_send<P, D>(
-    call: alloy::contract::CallBuilder<P, D>,
-) -> Result<alloy::rpc::types::TransactionReceipt, bapay_fairpay::Error>
-where
-    P: alloy::providers::Provider,
-    D: alloy::contract::CallDecoder,
-{
-    match call.send().await {
-        Ok(pending) => Ok(pending.get_receipt().await?),
-        Err(e) => Err(
-            match e.as_decoded_interface_error::<bapay_fairpay::FairPay::FairPayErrors>() {
-                Some(d) => bapay_fairpay::Error::Reverted(d),
-                None => bapay_fairpay::Error::Contract(e),
-            },
-        ),
-    }
-}
-
 #[tokio::test]
 async fn commit_rejects_wrong_caller_bond_root_state_and_tampered_params() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
+    let sc = Scenario::new().await?;
+    let (env, o, w, t, j) = (&sc.env, &sc.o, &sc.w, &sc.t, &sc.job);
     let root = B256::repeat_byte(9);
 
     // Not opened yet.
-    assert_revert!(w.fairpay.commit(&j, root), WrongState);
-    o.fairpay.open(&j).await?;
-    assert_revert!(o.fairpay.commit(&j, root), WrongCaller);
-    assert_revert!(t.fairpay.commit(&j, root), WrongCaller);
-    let call = w
-        .fairpay
-        .instance()
-        .commit(j.clone(), root)
-        .value(U256::from(j.bond - 1));
-    assert_revert!(async { bapay_fairpay_send(call).await }, WrongValue);
-    let call = w
-        .fairpay
-        .instance()
-        .commit(j.clone(), root)
-        .value(U256::from(j.bond + 1));
-    assert_revert!(async { bapay_fairpay_send(call).await }, WrongValue);
-    assert_revert!(w.fairpay.commit(&j, B256::ZERO), BadRoot);
-    assert_revert!(w.fairpay.commit(&j, B256::with_last_byte(1)), BadRoot);
+    assert_revert!(w.fairpay.commit(j, root), WrongState);
+    sc.open().await?;
+    assert_revert!(o.fairpay.commit(j, root), WrongCaller);
+    assert_revert!(t.fairpay.commit(j, root), WrongCaller);
+    assert_revert!(commit_paying(w, j, root, j.bond - 1), WrongValue);
+    assert_revert!(commit_paying(w, j, root, j.bond + 1), WrongValue);
+    assert_revert!(w.fairpay.commit(j, B256::ZERO), BadRoot);
+    assert_revert!(w.fairpay.commit(j, B256::with_last_byte(1)), BadRoot);
     // Same job with a smaller bond: a different id, never opened.
     let cheaper = bapay_fairpay::JobParams {
         bond: 1,
@@ -138,43 +79,24 @@ async fn commit_rejects_wrong_caller_bond_root_state_and_tampered_params() -> an
     assert_revert!(w.fairpay.commit(&cheaper, root), WrongState);
     assert_eq!(env.balance(w.address).await?, ETH);
 
-    let r = w.fairpay.commit(&j, root).await?;
-    assert_revert!(w.fairpay.commit(&j, B256::repeat_byte(8)), WrongState);
-    assert_eq!(w.fairpay.state(job_id(&j)).await?, root);
+    let r = sc.commit(root).await?;
+    assert_revert!(w.fairpay.commit(j, B256::repeat_byte(8)), WrongState);
+    assert_eq!(w.fairpay.state(job_id(j)).await?, root);
     assert_eq!(env.balance(w.address).await?, ETH - j.bond - fee(&r));
     Ok(())
 }
 
 #[tokio::test]
 async fn payout_rejects_wrong_caller_uncommitted_and_tampered_params() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    o.fairpay.open(&j).await?;
+    let sc = Scenario::new().await?.opened().await?;
+    let (env, o, w, t, j) = (&sc.env, &sc.o, &sc.w, &sc.t, &sc.job);
     env.warp_to(j.payoutTime).await?;
     // Uncommitted: nothing to pay out (O refunds instead).
-    assert_revert!(w.fairpay.payout(&j), WrongState);
+    assert_revert!(w.fairpay.payout(j), WrongState);
 
-    let j2 = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(3),
-        env.now().await?,
-    );
+    let j2 = sc
+        .another_job(B256::repeat_byte(1), B256::repeat_byte(3))
+        .await?;
     o.fairpay.open(&j2).await?;
     w.fairpay.commit(&j2, B256::repeat_byte(4)).await?;
     env.warp_to(j2.payoutTime).await?;
@@ -199,15 +121,9 @@ async fn payout_rejects_wrong_caller_uncommitted_and_tampered_params() -> anyhow
 async fn job_without_arbiter_cannot_be_judged() -> anyhow::Result<()> {
     let env = Env::new().await?;
     let (o, w) = (env.party(ETH).await?, env.party(ETH).await?);
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        Address::ZERO,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
+    let j = env
+        .standard_job(o.address, w.address, Address::ZERO)
+        .await?;
     o.fairpay.open(&j).await?;
     w.fairpay.commit(&j, B256::repeat_byte(4)).await?;
     assert_revert!(o.fairpay.judge(&j), WrongCaller);

@@ -1,12 +1,13 @@
 //! A hostile worker contract that re-enters FairPay when it is paid, and
 //! one that refuses payment: neither gets more than its due, nothing is lost.
 
-use alloy::primitives::{Bytes, B256, U256};
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::DynProvider;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolError};
-use bapay_fairpay::{job_id, FairPay};
+use bapay_fairpay::{job_id, FairPay, JobParams};
 
-use crate::common::{job, Env, ETH};
+use crate::common::{Env, Party};
 
 sol!(
     #[sol(rpc)]
@@ -14,28 +15,26 @@ sol!(
     "artifacts/ReentrantWorker.json"
 );
 
-#[tokio::test]
-async fn reentrant_payout_gets_paid_once() -> anyhow::Result<()> {
+/// The standard job with a `ReentrantWorker` (deployed by a third party) as
+/// its worker, opened by `o` and committed to a root through the attacker.
+struct Attacked {
+    env: Env,
+    o: Party,
+    attacker: ReentrantWorker::ReentrantWorkerInstance<DynProvider>,
+    a: Address,
+    j: JobParams,
+}
+
+async fn attacked(root: B256) -> anyhow::Result<Attacked> {
     let env = Env::new().await?;
-    let (o, t, deployer) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
+    let (o, t, deployer) = env.three_parties().await?;
     let attacker = ReentrantWorker::deploy(deployer.provider.clone(), env.contract).await?;
     let a = *attacker.address();
-    let j = job(
-        o.address,
-        a,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        env.now().await?,
-    );
+    let j = env.standard_job(o.address, a, t.address).await?;
     o.fairpay.open(&j).await?;
     let commit = FairPay::commitCall {
         job: j.clone(),
-        root: B256::repeat_byte(3),
+        root,
     }
     .abi_encode();
     attacker
@@ -45,6 +44,24 @@ async fn reentrant_payout_gets_paid_once() -> anyhow::Result<()> {
         .await?
         .get_receipt()
         .await?;
+    Ok(Attacked {
+        env,
+        o,
+        attacker,
+        a,
+        j,
+    })
+}
+
+#[tokio::test]
+async fn reentrant_payout_gets_paid_once() -> anyhow::Result<()> {
+    let Attacked {
+        env,
+        o,
+        attacker,
+        a,
+        j,
+    } = attacked(B256::repeat_byte(3)).await?;
     assert_eq!(env.balance(a).await?, 0);
 
     // On receipt of the payout, re-enter payout (the strongest target).
@@ -81,36 +98,14 @@ async fn reentrant_payout_gets_paid_once() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn worker_refusing_payment_keeps_its_claim() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, t, deployer) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let attacker = ReentrantWorker::deploy(deployer.provider.clone(), env.contract).await?;
-    let a = *attacker.address();
-    let j = job(
-        o.address,
-        a,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        env.now().await?,
-    );
-    o.fairpay.open(&j).await?;
     let root = B256::repeat_byte(3);
-    let commit = FairPay::commitCall {
-        job: j.clone(),
-        root,
-    }
-    .abi_encode();
-    attacker
-        .exec(commit.into())
-        .value(U256::from(j.bond))
-        .send()
-        .await?
-        .get_receipt()
-        .await?;
+    let Attacked {
+        env,
+        o,
+        attacker,
+        a,
+        j,
+    } = attacked(root).await?;
     attacker
         .setRejectEther(true)
         .send()

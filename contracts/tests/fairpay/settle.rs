@@ -5,29 +5,16 @@ use bapay_fairpay::job::opaque_terms;
 use bapay_fairpay::{job_id, FairPay};
 
 use crate::assert_revert;
-use crate::common::{fee, job, Env, ETH};
+use crate::common::{fee, Scenario, ETH};
 
 #[tokio::test]
 async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(7),
-        opaque_terms("linear", B256::ZERO),
-        now,
-    );
-    let id = job_id(&j);
+    let sc = Scenario::with(B256::repeat_byte(7), opaque_terms("linear", B256::ZERO)).await?;
+    let (env, o, w, j) = (&sc.env, &sc.o, &sc.w, &sc.job);
+    let id = job_id(j);
     let root = B256::repeat_byte(0xab);
 
-    let r_open = o.fairpay.open(&j).await?;
+    let r_open = sc.open().await?;
     assert_eq!(env.balance(o.address).await?, ETH - j.reward - fee(&r_open));
     assert_eq!(env.balance(env.contract).await?, j.reward);
     assert_eq!(o.fairpay.state(id).await?, B256::with_last_byte(1));
@@ -37,7 +24,7 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
     assert_eq!(opened.id, id);
     assert_eq!((opened.worker, opened.group), (j.worker, j.group));
 
-    let r_commit = w.fairpay.commit(&j, root).await?;
+    let r_commit = sc.commit(root).await?;
     assert_eq!(env.balance(w.address).await?, ETH - j.bond - fee(&r_commit));
     assert_eq!(env.balance(env.contract).await?, j.reward + j.bond);
     assert_eq!(w.fairpay.state(id).await?, root);
@@ -48,11 +35,11 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
 
     // Too early: shortly before t.
     env.warp_to(j.payoutTime - 100).await?;
-    assert_revert!(w.fairpay.payout(&j), TooEarly);
+    assert_revert!(w.fairpay.payout(j), TooEarly);
 
     env.warp_to(j.payoutTime).await?;
     let before = env.balance(w.address).await?;
-    let r_pay = w.fairpay.payout(&j).await?;
+    let r_pay = w.fairpay.payout(j).await?;
     assert_eq!(
         env.balance(w.address).await?,
         before + j.reward + j.bond - fee(&r_pay)
@@ -63,8 +50,8 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
     assert_eq!((paid.id, paid.amount.to::<u128>()), (id, j.reward + j.bond));
 
     // Double payout, and the arbiter or O after settlement.
-    assert_revert!(w.fairpay.payout(&j), WrongState);
-    assert_revert!(o.fairpay.refund(&j), WrongState);
+    assert_revert!(w.fairpay.payout(j), WrongState);
+    assert_revert!(o.fairpay.refund(j), WrongState);
     assert_eq!(env.balance(o.address).await?, ETH - j.reward - fee(&r_open));
     // The same double payout mined anyway (explicit gas, no estimate): it
     // reverts on chain and costs the worker only its fee.
@@ -85,30 +72,17 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
 
 #[tokio::test]
 async fn arbiter_judgement_before_t_pays_outsourcer() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    let r_open = o.fairpay.open(&j).await?;
-    let r_commit = w.fairpay.commit(&j, B256::repeat_byte(3)).await?;
+    let sc = Scenario::new().await?;
+    let (env, o, w, t, j) = (&sc.env, &sc.o, &sc.w, &sc.t, &sc.job);
+    let r_open = sc.open().await?;
+    let r_commit = sc.commit(B256::repeat_byte(3)).await?;
 
     // Only the named arbiter.
-    assert_revert!(o.fairpay.judge(&j), WrongCaller);
-    assert_revert!(w.fairpay.judge(&j), WrongCaller);
+    assert_revert!(o.fairpay.judge(j), WrongCaller);
+    assert_revert!(w.fairpay.judge(j), WrongCaller);
 
     env.warp_to(j.payoutTime - 100).await?;
-    let r_judge = t.fairpay.judge(&j).await?;
+    let r_judge = t.fairpay.judge(j).await?;
     assert_eq!(env.balance(o.address).await?, ETH - fee(&r_open) + j.bond);
     assert_eq!(env.balance(t.address).await?, ETH - fee(&r_judge));
     assert_eq!(env.balance(w.address).await?, ETH - j.bond - fee(&r_commit));
@@ -121,33 +95,19 @@ async fn arbiter_judgement_before_t_pays_outsourcer() -> anyhow::Result<()> {
 
     // Judged jobs are settled: no payout at t, no second judgement.
     env.warp_to(j.payoutTime).await?;
-    assert_revert!(w.fairpay.payout(&j), WrongState);
-    assert_revert!(t.fairpay.judge(&j), TooLate);
+    assert_revert!(w.fairpay.payout(j), WrongState);
+    assert_revert!(t.fairpay.judge(j), TooLate);
     Ok(())
 }
 
 #[tokio::test]
 async fn judge_at_or_after_t_is_too_late_and_worker_is_paid() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    o.fairpay.open(&j).await?;
-    let r_commit = w.fairpay.commit(&j, B256::repeat_byte(3)).await?;
+    let sc = Scenario::new().await?.opened().await?;
+    let (env, w, t, j) = (&sc.env, &sc.w, &sc.t, &sc.job);
+    let r_commit = sc.commit(B256::repeat_byte(3)).await?;
     env.warp_to(j.payoutTime).await?;
-    assert_revert!(t.fairpay.judge(&j), TooLate);
-    let r_pay = w.fairpay.payout(&j).await?;
+    assert_revert!(t.fairpay.judge(j), TooLate);
+    let r_pay = w.fairpay.payout(j).await?;
     assert_eq!(
         env.balance(w.address).await?,
         ETH + j.reward - fee(&r_commit) - fee(&r_pay)
@@ -157,53 +117,25 @@ async fn judge_at_or_after_t_is_too_late_and_worker_is_paid() -> anyhow::Result<
 
 #[tokio::test]
 async fn judge_of_uncommitted_job_reverts() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    o.fairpay.open(&j).await?;
-    assert_revert!(t.fairpay.judge(&j), WrongState);
+    let sc = Scenario::new().await?.opened().await?;
+    assert_revert!(sc.t.fairpay.judge(&sc.job), WrongState);
     Ok(())
 }
 
 #[tokio::test]
 async fn refund_when_worker_never_commits() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    let r_open = o.fairpay.open(&j).await?;
+    let sc = Scenario::new().await?;
+    let (env, o, w, t, j) = (&sc.env, &sc.o, &sc.w, &sc.t, &sc.job);
+    let r_open = sc.open().await?;
 
-    assert_revert!(o.fairpay.refund(&j), TooEarly);
+    assert_revert!(o.fairpay.refund(j), TooEarly);
     env.warp_to(j.commitDeadline).await?;
     // Commit at the deadline is too late; only O may refund.
-    assert_revert!(w.fairpay.commit(&j, B256::repeat_byte(3)), TooLate);
-    assert_revert!(w.fairpay.refund(&j), WrongCaller);
-    assert_revert!(t.fairpay.refund(&j), WrongCaller);
+    assert_revert!(w.fairpay.commit(j, B256::repeat_byte(3)), TooLate);
+    assert_revert!(w.fairpay.refund(j), WrongCaller);
+    assert_revert!(t.fairpay.refund(j), WrongCaller);
 
-    let r_refund = o.fairpay.refund(&j).await?;
+    let r_refund = o.fairpay.refund(j).await?;
     assert_eq!(
         env.balance(o.address).await?,
         ETH - fee(&r_open) - fee(&r_refund)
@@ -213,32 +145,21 @@ async fn refund_when_worker_never_commits() -> anyhow::Result<()> {
         .decoded_log::<FairPay::Refunded>()
         .expect("Refunded");
     assert_eq!(ev.amount.to::<u128>(), j.reward);
-    assert_revert!(o.fairpay.refund(&j), WrongState);
+    assert_revert!(o.fairpay.refund(j), WrongState);
     env.warp_to(j.payoutTime).await?;
-    assert_revert!(w.fairpay.payout(&j), WrongState);
+    assert_revert!(w.fairpay.payout(j), WrongState);
     Ok(())
 }
 
 #[tokio::test]
 async fn refund_of_committed_job_reverts() -> anyhow::Result<()> {
-    let env = Env::new().await?;
-    let (o, w, t) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
-    let now = env.now().await?;
-    let j = job(
-        o.address,
-        w.address,
-        t.address,
-        B256::repeat_byte(1),
-        B256::repeat_byte(2),
-        now,
-    );
-    o.fairpay.open(&j).await?;
-    w.fairpay.commit(&j, B256::repeat_byte(3)).await?;
-    env.warp_to(j.commitDeadline + 1).await?;
-    assert_revert!(o.fairpay.refund(&j), WrongState);
+    let sc = Scenario::new()
+        .await?
+        .opened()
+        .await?
+        .committed(B256::repeat_byte(3))
+        .await?;
+    sc.env.warp_to(sc.job.commitDeadline + 1).await?;
+    assert_revert!(sc.o.fairpay.refund(&sc.job), WrongState);
     Ok(())
 }

@@ -28,11 +28,7 @@ const N: U256 = U256::from_be_slice(&[
 async fn trap_moves_every_open_job_of_the_group_to_the_recipient() -> anyhow::Result<()> {
     let env = Env::new().await?;
     let (o, t) = (env.party(10 * ETH).await?, env.party(ETH).await?);
-    let (w1, w2, w3) = (
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-        env.party(ETH).await?,
-    );
+    let (w1, w2, w3) = env.three_parties().await?;
     let outsider = env.party(ETH).await?;
     let secret = collusion_secret()?;
     let collusion = collusion_address(&secret)?;
