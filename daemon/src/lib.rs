@@ -1,0 +1,35 @@
+//! What the three BAPay protocol daemons (outsourcer, calculator, arbiter)
+//! share, so that each of them is only its protocol logic:
+//!
+//! - [`config`]: defaults < TOML file < `BAPAY_<ROLE>__...` env < flags, and
+//!   the flags every daemon has ([`CommonArgs`]);
+//! - [`keys`]: the daemon's own secret keys, in 0600 files it creates once;
+//! - [`store`]: the sqlite journal every protocol step is written to before
+//!   the daemon signs or broadcasts anything, so it can resume after a crash;
+//! - [`clock`]: time behind a trait, so timelock logic is testable;
+//! - [`server`]: a tonic server with gRPC health and reflection, bound to
+//!   `--listen` (port 0 allowed), stopped by SIGTERM / Ctrl-C;
+//! - [`telemetry`]: `tracing` logs as JSON or text, filtered by `RUST_LOG`.
+//!
+//! Every outside dependency is a trait with a real implementation and a fake
+//! ([`Store`]: [`SqliteStore`] / [`MemoryStore`]; [`Clock`]: [`SystemClock`] /
+//! [`FakeClock`]). Errors are one enum, [`Error`], convertible to
+//! [`tonic::Status`] at the gRPC edge.
+
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+
+pub use clock::{Clock, FakeClock, SystemClock};
+pub use config::{load, CommonArgs, LogFormat};
+pub use error::{Error, Result};
+pub use keys::{KeyStore, SecretKey};
+pub use server::{shutdown_signal, BoundServer};
+pub use telemetry::job_span;
+pub use store::{
+    JobRecord, JobSummary, MemoryStore, SqliteStore, StepRecord, StepStatus, Store, StoreExt,
+};
