@@ -282,6 +282,23 @@ pub enum Error {
     /// The linear result failed O's Freivalds check v^T r_i == u . x_i.
     #[error("Freivalds check failed: the result is not A x_i")]
     FreivaldsFailed,
+    // ---- commitments and verdicts ----
+    /// A chain value that names no settlement chain (0 is "unspecified").
+    #[error("unknown chain {value}")]
+    UnknownChain {
+        /// The rejected byte / enum value.
+        value: u8,
+    },
+    /// A commitment of a chain whose signature scheme is not checked here
+    /// (Ethereum commitments carry an ECDSA signature).
+    #[error("commitment signatures of chain {chain} are not BIP-340")]
+    UnsupportedCommitmentChain {
+        /// The chain byte of the commitment.
+        chain: u8,
+    },
+    /// The commitment signature does not verify under the calculator's key.
+    #[error("commitment signature does not verify under the calculator's key")]
+    BadCommitmentSignature,
     /// A catch-all for an invalid parameter, with the reason.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),

@@ -5,12 +5,16 @@
 //! the rules can be tested without a node, a network or a clock. This crate
 //! must stay free of I/O: no networking, no async runtime, no storage.
 
+pub mod commitment;
 pub mod error;
 pub mod escrow;
 pub mod keys;
 pub mod merkle;
 pub mod sampling;
 pub mod task;
+pub mod verdict;
+#[cfg(test)]
+mod verdict_tests;
 
 pub use error::Error;
 

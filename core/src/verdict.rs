@@ -1,0 +1,275 @@
+//! The arbiter's decision on a wrong-result dispute (PROTOCOL.md §4 step 5).
+//!
+//! T trusts neither side. O's evidence only counts if C_i signed it: the
+//! [`SignedCommitment`] must verify under C_i's key and name this job, slot,
+//! m_i and r_i; otherwise the dispute is *rejected* (T cannot attribute the
+//! leaves to C_i, so punishing it would let O steal the deposit). Only then
+//! does T judge the content, recomputing everything itself: the sample from
+//! the root ([`crate::sampling::sample_indices`], never O's list), each
+//! opening's proof and leaf, and the whole result where the kind allows it
+//! without O's secret (search: every claimed hit; linear: T recomputes
+//! r_i = A x_i, since the Freivalds key is O's secret). One wrong thing C_i
+//! signed puts it *at fault*; a forged or unsampled opening rejects the
+//! dispute; if everything checks out the calculator was honest.
+//!
+//! Decisions of evidence bound to C_i:
+//! - r_i bytes whose SHA256 differs from the signed one: rejected
+//!   ([`CommitmentField::Result`]); C_i never signed them.
+//! - signed r_i bytes that do not decode, are of another kind, or have an
+//!   impossible shape (search hits not increasing, linear length != rows):
+//!   at fault ([`FaultReason::BadResult`]).
+//! - a signed leaf count that is not m_i's: at fault.
+//!
+//! Malformed input (invalid m_i, m = 0 or > cap, more than
+//! [`MAX_SAMPLE_SIZE`] openings or claimed indices, a non-Bitcoin chain) is
+//! an `Err`. Work is bounded by the task caps checked in
+//! [`SubTask::validate`] (search: at most 2^30 hashes, linear: 2^24 entries).
+
+use std::collections::HashSet;
+
+use bitcoin::secp256k1::XOnlyPublicKey;
+
+use crate::commitment::{sha256, Chain, SignedCommitment};
+use crate::merkle::leaf_hash;
+use crate::sampling::{sample_indices, MAX_SAMPLE_SIZE};
+use crate::task::linear::Linear;
+use crate::task::search::{check_hits_increasing, Search};
+use crate::task::{LeafFault, Opening, SubResult, SubTask, TaskKind};
+use crate::{Error, Result};
+
+/// A field of the signed commitment that does not match the dispute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitmentField {
+    /// The settlement chain.
+    Chain,
+    /// The job id.
+    JobId,
+    /// The calculator index.
+    Index,
+    /// SHA256(m_i).
+    SubTask,
+    /// SHA256(r_i).
+    Result,
+}
+
+/// Why the dispute is rejected (proto `arbiter.v1.RejectReason`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The commitment is not signed by C_i (BAD_COMMITMENT_SIGNATURE).
+    BadCommitmentSignature,
+    /// The commitment is for something else (COMMITMENT_MISMATCH).
+    CommitmentMismatch {
+        /// The differing field.
+        field: CommitmentField,
+    },
+    /// O's claimed sample is not the one derived from the root.
+    SampleMismatch,
+    /// An opening of a leaf outside the derived sample.
+    NotSampled {
+        /// Its leaf index.
+        index: u64,
+    },
+    /// An opening whose proof does not lead to the root (BAD_PROOF).
+    BadProof {
+        /// Its leaf index.
+        index: u64,
+    },
+    /// Every check passed: the calculator was honest (LEAVES_CORRECT).
+    CalculatorHonest,
+}
+
+/// Why C_i is at fault (proto `arbiter.v1.Fault`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultReason {
+    /// C_i signed a leaf count that is not the sub-task's.
+    WrongLeafCount {
+        /// The signed L.
+        committed: u64,
+        /// m_i's leaf count.
+        expected: u64,
+    },
+    /// C_i signed a result that cannot be right whatever the leaves (KIND_BAD_RESULT).
+    BadResult {
+        /// Why it is impossible.
+        error: Error,
+    },
+    /// A sampled leaf C_i committed to is wrong.
+    WrongLeaf {
+        /// Its leaf index.
+        index: u64,
+        /// What is wrong with it.
+        fault: LeafFault,
+    },
+    /// Search: a claimed hit is not a hit (or outside the range).
+    FalseHit {
+        /// Why ([`Error::HitRejected`]).
+        error: Error,
+    },
+    /// Linear: row `row` of r_i differs from A x_i (first differing row).
+    WrongRow {
+        /// 0-based row.
+        row: u64,
+    },
+}
+
+/// T's decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// C_i is at fault: T signs Redeem_i (Bitcoin).
+    CalculatorAtFault {
+        /// The proven fault.
+        reason: FaultReason,
+    },
+    /// The evidence proves no fault.
+    Rejected {
+        /// Why.
+        reason: RejectReason,
+    },
+}
+
+/// What T decides on: the dispute's identity (from the escrow terms) and O's evidence.
+#[derive(Clone, Copy, Debug)]
+pub struct Dispute<'a> {
+    /// Chain of the escrow (only Bitcoin commitments are checked here).
+    pub chain: Chain,
+    /// The job id of the terms.
+    pub job_id: [u8; 32],
+    /// The accused calculator's 0-based index.
+    pub index: u32,
+    /// The accused calculator's x-only key (from the terms).
+    pub calculator: &'a XOnlyPublicKey,
+    /// m_i as decoded from O's canonical bytes.
+    pub sub_task: &'a SubTask,
+    /// C_i's signed commitment.
+    pub commitment: &'a SignedCommitment,
+    /// r_i as signed: canonical SubResult bytes.
+    pub result: &'a [u8],
+    /// The opened leaves O presents.
+    pub openings: &'a [Opening],
+    /// The sample O claims (may be empty: `WrongResult` carries none). Never
+    /// used to pick leaves; if given it must equal T's own sample exactly.
+    pub claimed_indices: &'a [u64],
+    /// The sample size m of the job's sampling policy (T derives the sample
+    /// with it; openings must be of those leaves).
+    pub sample_size: u32,
+}
+
+fn at_fault(reason: FaultReason) -> Result<Verdict> {
+    Ok(Verdict::CalculatorAtFault { reason })
+}
+
+fn rejected(reason: RejectReason) -> Result<Verdict> {
+    Ok(Verdict::Rejected { reason })
+}
+
+fn cap(what: &'static str, len: usize) -> Result<()> {
+    if len > MAX_SAMPLE_SIZE as usize {
+        return Err(Error::WorkTooLarge { what, work: len as u64, max: MAX_SAMPLE_SIZE.into() });
+    }
+    Ok(())
+}
+
+/// Shape of a signed result: same kind as m_i, search hits strictly
+/// increasing, linear length = rows.
+fn check_shape(sub: &SubTask, res: &SubResult) -> Result<()> {
+    match (sub, res) {
+        (SubTask::Search(_), SubResult::Search(r)) => check_hits_increasing(&r.hits),
+        (SubTask::Linear(s), SubResult::Linear(r)) if r.r.len() as u64 != u64::from(s.rows) => {
+            Err(Error::DimensionMismatch { what: "result (rows)", expected: s.rows.into(), got: r.r.len() as u64 })
+        }
+        (SubTask::Linear(_), SubResult::Linear(_)) => Ok(()),
+        (s, r) => Err(Error::KindMismatch { expected: s.kind(), got: r.kind() }),
+    }
+}
+
+/// T's verdict on a wrong-result dispute (see the module docs for the order
+/// and meaning of each check).
+pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
+    if d.chain != Chain::Bitcoin {
+        return Err(Error::UnsupportedCommitmentChain { chain: d.chain.to_byte() });
+    }
+    cap("openings", d.openings.len())?;
+    cap("claimed sample indices", d.claimed_indices.len())?;
+    d.sub_task.validate()?;
+    if d.sample_size == 0 || d.sample_size > MAX_SAMPLE_SIZE {
+        return Err(Error::InvalidParameter(format!("sample size m = {} not in 1..={MAX_SAMPLE_SIZE}", d.sample_size)));
+    }
+
+    // 1. Is the evidence C_i's statement about this job, slot, m_i and r_i?
+    let c = &d.commitment.commitment;
+    let mismatch = |field| rejected(RejectReason::CommitmentMismatch { field });
+    if c.chain != d.chain {
+        return mismatch(CommitmentField::Chain);
+    }
+    if c.job_id != d.job_id {
+        return mismatch(CommitmentField::JobId);
+    }
+    if c.index != d.index {
+        return mismatch(CommitmentField::Index);
+    }
+    match d.commitment.verify(d.calculator) {
+        Ok(()) => {}
+        Err(Error::BadCommitmentSignature) => return rejected(RejectReason::BadCommitmentSignature),
+        Err(e) => return Err(e),
+    }
+    if c.subtask_hash != sha256(&d.sub_task.to_bytes()) {
+        return mismatch(CommitmentField::SubTask);
+    }
+    if c.result_hash != sha256(d.result) {
+        return mismatch(CommitmentField::Result);
+    }
+
+    // 2. What C_i signed must be possible at all.
+    let leaf_count = d.sub_task.leaf_count();
+    if c.leaf_count != leaf_count {
+        return at_fault(FaultReason::WrongLeafCount { committed: c.leaf_count, expected: leaf_count });
+    }
+    let res = match SubResult::from_bytes(d.result) {
+        Ok(r) => r,
+        Err(error) => return at_fault(FaultReason::BadResult { error }),
+    };
+    if let Err(error) = check_shape(d.sub_task, &res) {
+        return at_fault(FaultReason::BadResult { error });
+    }
+
+    // 3. The openings must be C_i's leaves of T's own sample.
+    let sample = sample_indices(&d.job_id, d.index, &c.root, leaf_count, d.sample_size)?;
+    if !d.claimed_indices.is_empty() && d.claimed_indices != sample.as_slice() {
+        return rejected(RejectReason::SampleMismatch);
+    }
+    let sampled: HashSet<u64> = sample.into_iter().collect();
+    for op in d.openings {
+        if !sampled.contains(&op.index) {
+            return rejected(RejectReason::NotSampled { index: op.index });
+        }
+        if !op.proof.verify(&c.root, &leaf_hash(&op.leaf_data), op.index, leaf_count) {
+            return rejected(RejectReason::BadProof { index: op.index });
+        }
+    }
+
+    // 4. Leaf content (proofs already hold, so any leaf error is a content fault).
+    let indices: Vec<u64> = d.openings.iter().map(|o| o.index).collect();
+    match d.sub_task.verify_sample(&res, &c.root, &indices, d.openings) {
+        Ok(()) => {}
+        Err(Error::LeafRejected { index, fault }) => return at_fault(FaultReason::WrongLeaf { index, fault }),
+        Err(e) => return Err(e),
+    }
+
+    // 5. The whole result, as far as T can check it without O's secret.
+    match (d.sub_task, &res) {
+        (SubTask::Search(s), SubResult::Search(r)) => match Search::verify_result(s, &(), r) {
+            Ok(()) => {}
+            Err(error @ Error::HitRejected { .. }) => return at_fault(FaultReason::FalseHit { error }),
+            Err(e) => return Err(e),
+        },
+        (SubTask::Linear(s), SubResult::Linear(r)) => {
+            let honest = Linear::compute(s)?;
+            if let Some(row) = honest.r.iter().zip(&r.r).position(|(a, b)| a != b) {
+                return at_fault(FaultReason::WrongRow { row: row as u64 });
+            }
+        }
+        // Unreachable: check_shape refused other pairs.
+        (s, r) => return Err(Error::KindMismatch { expected: s.kind(), got: r.kind() }),
+    }
+    rejected(RejectReason::CalculatorHonest)
+}
