@@ -18,6 +18,7 @@ test:
 	$(MAKE) lint
 
 lint:
+	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
 ## Criterion benchmarks of the protocol core (Merkle tree vs raw SHA-256).

@@ -13,9 +13,18 @@ use std::path::{Path, PathBuf};
 /// (proto file, descriptor set name without `.bin`), one per API.
 const APIS: &[(&str, &str)] = &[
     ("bapay/chain/v1/chain.proto", "bapay_chain_v1_descriptor"),
-    ("bapay/outsourcer/v1/outsourcer.proto", "bapay_outsourcer_v1_descriptor"),
-    ("bapay/calculator/v1/calculator.proto", "bapay_calculator_v1_descriptor"),
-    ("bapay/arbiter/v1/arbiter.proto", "bapay_arbiter_v1_descriptor"),
+    (
+        "bapay/outsourcer/v1/outsourcer.proto",
+        "bapay_outsourcer_v1_descriptor",
+    ),
+    (
+        "bapay/calculator/v1/calculator.proto",
+        "bapay_calculator_v1_descriptor",
+    ),
+    (
+        "bapay/arbiter/v1/arbiter.proto",
+        "bapay_arbiter_v1_descriptor",
+    ),
     ("bapay/common/v1/common.proto", "bapay_common_v1_descriptor"),
 ];
 

@@ -21,9 +21,9 @@ use std::str::FromStr;
 use anyhow::{ensure, Context, Result};
 use bapay_core::escrow::{
     build_charge, build_conversion, build_funding, build_redeem, build_sweep, check_conversion,
-    check_presigned_charge, check_redeem, finalize_funding, p2tr_key_spend_script, sign_escrow_input,
-    sign_funding_checked, CalculatorFunding, EscrowOutput, EscrowParams, EscrowSpend, EscrowTerms, EscrowUtxo,
-    FundingInput, TrapKind,
+    check_presigned_charge, check_redeem, finalize_funding, p2tr_key_spend_script,
+    sign_escrow_input, sign_funding_checked, CalculatorFunding, EscrowOutput, EscrowParams,
+    EscrowSpend, EscrowTerms, EscrowUtxo, FundingInput, TrapKind,
 };
 use bapay_core::keys::{collusion_secret, MSG_TAG, RES_TAG};
 use bapay_proto::chain::v1 as pb;
@@ -53,7 +53,12 @@ struct Party {
 
 impl Party {
     fn new() -> Party {
-        Party { kp: Keypair::new(&Secp256k1::new(), &mut bitcoin::secp256k1::rand::thread_rng()) }
+        Party {
+            kp: Keypair::new(
+                &Secp256k1::new(),
+                &mut bitcoin::secp256k1::rand::thread_rng(),
+            ),
+        }
     }
     fn x(&self) -> XOnlyPublicKey {
         self.kp.x_only_public_key().0
@@ -83,11 +88,17 @@ struct Job {
 }
 
 async fn tip(btc: &mut Btc) -> Result<u32> {
-    Ok(u32::try_from(btc.get_tip(pb::GetTipRequest {}).await?.into_inner().height)?)
+    Ok(u32::try_from(
+        btc.get_tip(pb::GetTipRequest {}).await?.into_inner().height,
+    )?)
 }
 
 async fn mine(btc: &mut Btc, count: u32) -> Result<()> {
-    btc.mine_blocks(pb::MineBlocksRequest { count, address: String::new() }).await?;
+    btc.mine_blocks(pb::MineBlocksRequest {
+        count,
+        address: String::new(),
+    })
+    .await?;
     Ok(())
 }
 
@@ -102,7 +113,9 @@ async fn mine_to(btc: &mut Btc, height: u32) -> Result<()> {
 
 /// Confirmed unspent outputs paying to `script` (scantxoutset).
 async fn utxos(btc: &mut Btc, script: &ScriptBuf) -> Result<Vec<pb::Utxo>> {
-    let req = pb::ListUnspentRequest { script_pubkey: script.to_bytes() };
+    let req = pb::ListUnspentRequest {
+        script_pubkey: script.to_bytes(),
+    };
     Ok(btc.list_unspent(req).await?.into_inner().utxos)
 }
 
@@ -117,8 +130,14 @@ async fn coins(btc: &mut Btc, party: &Party) -> Result<Vec<FundingInput>> {
     for u in utxos(btc, &script).await? {
         let op = u.outpoint.context("utxo without outpoint")?;
         out.push(FundingInput {
-            outpoint: OutPoint { txid: Txid::from_str(&op.txid)?, vout: op.vout },
-            txout: TxOut { value: Amount::from_sat(u.value_sat), script_pubkey: script.clone() },
+            outpoint: OutPoint {
+                txid: Txid::from_str(&op.txid)?,
+                vout: op.vout,
+            },
+            txout: TxOut {
+                value: Amount::from_sat(u.value_sat),
+                script_pubkey: script.clone(),
+            },
         });
     }
     ensure!(!out.is_empty(), "no coin for {}", party.address());
@@ -126,24 +145,39 @@ async fn coins(btc: &mut Btc, party: &Party) -> Result<Vec<FundingInput>> {
 }
 
 async fn broadcast(btc: &mut Btc, tx: &Transaction) -> Result<String> {
-    let req = pb::BroadcastTransactionRequest { raw_tx: serialize(tx) };
-    let txid = btc.broadcast_transaction(req).await.with_context(|| format!("broadcasting {}", tx.compute_txid()))?;
+    let req = pb::BroadcastTransactionRequest {
+        raw_tx: serialize(tx),
+    };
+    let txid = btc
+        .broadcast_transaction(req)
+        .await
+        .with_context(|| format!("broadcasting {}", tx.compute_txid()))?;
     Ok(txid.into_inner().txid)
 }
 
 /// The broadcast must fail with FAILED_PRECONDITION carrying `reason`.
 async fn broadcast_rejected(btc: &mut Btc, tx: &Transaction, reason: &str) -> Result<()> {
-    let req = pb::BroadcastTransactionRequest { raw_tx: serialize(tx) };
+    let req = pb::BroadcastTransactionRequest {
+        raw_tx: serialize(tx),
+    };
     let Err(e) = btc.broadcast_transaction(req).await else {
-        anyhow::bail!("{} accepted, expected rejection `{reason}`", tx.compute_txid());
+        anyhow::bail!(
+            "{} accepted, expected rejection `{reason}`",
+            tx.compute_txid()
+        );
     };
     ensure!(e.code() == Code::FailedPrecondition, "{e}");
-    ensure!(e.message().to_lowercase().contains(reason), "expected `{reason}`: {e}");
+    ensure!(
+        e.message().to_lowercase().contains(reason),
+        "expected `{reason}`: {e}"
+    );
     Ok(())
 }
 
 async fn test_accept(btc: &mut Btc, tx: &Transaction) -> Result<pb::TestMempoolAcceptResponse> {
-    let req = pb::TestMempoolAcceptRequest { raw_tx: serialize(tx) };
+    let req = pb::TestMempoolAcceptRequest {
+        raw_tx: serialize(tx),
+    };
     Ok(btc.test_mempool_accept(req).await?.into_inner())
 }
 
@@ -151,7 +185,10 @@ async fn test_accept(btc: &mut Btc, tx: &Transaction) -> Result<pb::TestMempoolA
 async fn confirmed(btc: &mut Btc, txid: &str) -> Result<u32> {
     let req = pb::GetTransactionStatusRequest { txid: txid.into() };
     let st = btc.get_transaction_status(req).await?.into_inner();
-    ensure!(st.state() == pb::TxState::Confirmed, "{txid} not confirmed: {st:?}");
+    ensure!(
+        st.state() == pb::TxState::Confirmed,
+        "{txid} not confirmed: {st:?}"
+    );
     Ok(u32::try_from(st.block_height)?)
 }
 
@@ -163,20 +200,31 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
     let (o, t) = (Party::new(), Party::new());
     let cs: Vec<Party> = (0..n).map(|_| Party::new()).collect();
     let payouts: Vec<Party> = (0..n).map(|_| Party::new()).collect();
-    let messages: Vec<Vec<u8>> = (0..n).map(|i| format!("sub-task m_{}", i + 1).into_bytes()).collect();
+    let messages: Vec<Vec<u8>> = (0..n)
+        .map(|i| format!("sub-task m_{}", i + 1).into_bytes())
+        .collect();
     let random: [u8; 32] = bitcoin::secp256k1::rand::random();
     let secp = Secp256k1::new();
-    let p_m = collusion_secret(MSG_TAG, &messages, &random)?.x_only_public_key(&secp).0;
+    let p_m = collusion_secret(MSG_TAG, &messages, &random)?
+        .x_only_public_key(&secp)
+        .0;
 
     for (party, sat) in std::iter::once((&o, 1_000_000)).chain(cs.iter().map(|c| (c, 80_000))) {
-        let req = pb::FaucetPayRequest { address: party.address().to_string(), amount_sat: sat, ..Default::default() };
+        let req = pb::FaucetPayRequest {
+            address: party.address().to_string(),
+            amount_sat: sat,
+            ..Default::default()
+        };
         btc.faucet_pay(req).await?;
     }
     mine(btc, 1).await?;
     let o_coins = coins(btc, &o).await?;
     let mut deposits = Vec::new();
     for c in &cs {
-        deposits.push(CalculatorFunding { inputs: coins(btc, c).await?, change: c.script() });
+        deposits.push(CalculatorFunding {
+            inputs: coins(btc, c).await?,
+            change: c.script(),
+        });
     }
     let now = tip(btc).await?;
     let params = EscrowParams::new(EscrowTerms {
@@ -190,20 +238,34 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
         threshold: None,
     })?;
     let mut plan = build_funding(&params, &o_coins, o.script(), &deposits, RATE)?;
-    let pays = (0..n).map(|i| plan.pay_utxo(i)).collect::<bapay_core::Result<Vec<_>>>()?;
+    let pays = (0..n)
+        .map(|i| plan.pay_utxo(i))
+        .collect::<bapay_core::Result<Vec<_>>>()?;
 
     let mut charges = Vec::new();
     for (i, c) in cs.iter().enumerate() {
         let payout = payouts[i].script();
         let charge = build_charge(&params, i, pays[i], payout.clone(), RATE, now)?;
         let o_sig = sign_escrow_input(&charge, 0, &o.kp)?;
-        let kept = check_presigned_charge(&params, i, pays[i], &charge.tx, &o_sig, &payout, MAX_FEE)?;
+        let kept =
+            check_presigned_charge(&params, i, pays[i], &charge.tx, &o_sig, &payout, MAX_FEE)?;
         // C_i signs only if at most g of its coins leave; the rest must come back as its change.
-        sign_funding_checked(&mut plan.psbt, &params, &c.kp, &c.script(), params.terms().deposit)?;
+        sign_funding_checked(
+            &mut plan.psbt,
+            &params,
+            &c.kp,
+            &c.script(),
+            params.terms().deposit,
+        )?;
         charges.push((kept, o_sig));
     }
     // O: at most n*d plus its fee bound leaves its coins; the rest is its change.
-    let o_max = params.terms().fee.checked_mul(n as u64).and_then(|v| v.checked_add(MAX_FEE)).context("n*d overflows")?;
+    let o_max = params
+        .terms()
+        .fee
+        .checked_mul(n as u64)
+        .and_then(|v| v.checked_add(MAX_FEE))
+        .context("n*d overflows")?;
     sign_funding_checked(&mut plan.psbt, &params, &o.kp, &o.script(), o_max)?;
     let funding = finalize_funding(&plan.psbt)?;
     let txid = broadcast(btc, &funding).await?;
@@ -211,10 +273,25 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
     confirmed(btc, &txid).await?;
     for (i, pay) in pays.iter().enumerate() {
         let escrow = EscrowOutput::new(&params, i)?.script_pubkey();
-        assert_eq!(balance(btc, &escrow).await?, params.pay_value().to_sat(), "Pay_{} on chain", i + 1);
+        assert_eq!(
+            balance(btc, &escrow).await?,
+            params.pay_value().to_sat(),
+            "Pay_{} on chain",
+            i + 1
+        );
         assert_eq!(pay.outpoint.txid.to_string(), txid);
     }
-    Ok(Job { o, t, cs, payouts, messages, random, params, pays, charges })
+    Ok(Job {
+        o,
+        t,
+        cs,
+        payouts,
+        messages,
+        random,
+        params,
+        pays,
+        charges,
+    })
 }
 
 /// C_i completes O's presigned Charge_i (or Charge'_i) with its signature.
@@ -240,7 +317,10 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
     // Tip t-1: bitcoind refuses it as non-final, through both RPCs.
     mine_to(&mut btc, t - 1).await?;
     let test = test_accept(&mut btc, &charge).await?;
-    assert!(!test.allowed && test.reject_reason == "non-final", "{test:?}");
+    assert!(
+        !test.allowed && test.reject_reason == "non-final",
+        "{test:?}"
+    );
     broadcast_rejected(&mut btc, &charge, "non-final").await?;
 
     // Tip t: accepted at exactly the fee the builder computed, mined in t+1.
@@ -254,7 +334,10 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
     let txid = broadcast(&mut btc, &charge).await?;
     mine(&mut btc, 1).await?;
     assert_eq!(confirmed(&mut btc, &txid).await?, t + 1);
-    assert_eq!(balance(&mut btc, &job.payouts[0].script()).await?, FEE_D + DEPOSIT_G - fee);
+    assert_eq!(
+        balance(&mut btc, &job.payouts[0].script()).await?,
+        FEE_D + DEPOSIT_G - fee
+    );
     Ok(())
 }
 
@@ -268,8 +351,12 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
     // Results in: P_R replaces P_M (PROTOCOL.md §4, flow step 5). For each
     // i, O hands C_i a signed Charge'_i on Pay'_i; C_i checks it, then
     // checks the conversion against it, and both sign the conversion.
-    let results: Vec<Vec<u8>> = (0..3).map(|i| format!("result r_{}", i + 1).into_bytes()).collect();
-    let p_r = collusion_secret(RES_TAG, &results, &job.random)?.x_only_public_key(&Secp256k1::new()).0;
+    let results: Vec<Vec<u8>> = (0..3)
+        .map(|i| format!("result r_{}", i + 1).into_bytes())
+        .collect();
+    let p_r = collusion_secret(RES_TAG, &results, &job.random)?
+        .x_only_public_key(&Secp256k1::new())
+        .0;
     let converted = job.params.converted(p_r, None)?;
     let now = tip(&mut btc).await?;
     let (mut conversions, mut charges2, mut fees) = (Vec::new(), Vec::new(), Vec::new());
@@ -277,14 +364,26 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
         let payout = job.payouts[i].script();
         let proposal = build_conversion(&job.params, &converted, i, job.pays[i], RATE)?;
         let pay2 = EscrowUtxo {
-            outpoint: OutPoint { txid: proposal.tx.compute_txid(), vout: 0 },
+            outpoint: OutPoint {
+                txid: proposal.tx.compute_txid(),
+                vout: 0,
+            },
             value: proposal.tx.output[0].value,
         };
         let charge2 = build_charge(&converted, i, pay2, payout.clone(), RATE, now)?;
         let o_sig2 = sign_escrow_input(&charge2, 0, &job.o.kp)?;
         // C_i's side.
-        let kept = check_presigned_charge(&converted, i, pay2, &charge2.tx, &o_sig2, &payout, MAX_FEE)?;
-        let conv = check_conversion(&job.params, &converted, i, job.pays[i], &proposal, MAX_FEE, &kept)?;
+        let kept =
+            check_presigned_charge(&converted, i, pay2, &charge2.tx, &o_sig2, &payout, MAX_FEE)?;
+        let conv = check_conversion(
+            &job.params,
+            &converted,
+            i,
+            job.pays[i],
+            &proposal,
+            MAX_FEE,
+            &kept,
+        )?;
         let sigs = vec![
             (job.o.x(), sign_escrow_input(&proposal, 0, &job.o.kp)?),
             (c.x(), sign_escrow_input(&conv, 0, &c.kp)?),
@@ -299,16 +398,28 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
     }
     mine(&mut btc, 1).await?;
     for (i, id) in conv_ids.iter().enumerate() {
-        ensure!(confirmed(&mut btc, id).await? < t, "conversion {} mined before t", i + 1);
+        ensure!(
+            confirmed(&mut btc, id).await? < t,
+            "conversion {} mined before t",
+            i + 1
+        );
         let pay2 = EscrowOutput::new(&converted, i)?.script_pubkey();
-        assert_eq!(balance(&mut btc, &pay2).await?, conversions[i].output[0].value.to_sat(), "Pay'_{}", i + 1);
+        assert_eq!(
+            balance(&mut btc, &pay2).await?,
+            conversions[i].output[0].value.to_sat(),
+            "Pay'_{}",
+            i + 1
+        );
     }
 
     // From t on: the old Charge_i spends a spent output; Charge'_i pays.
     mine_to(&mut btc, t).await?;
     let old = charge_tx(&job, 0)?;
     let test = test_accept(&mut btc, &old).await?;
-    assert!(!test.allowed && test.reject_reason.contains("missing"), "{test:?}");
+    assert!(
+        !test.allowed && test.reject_reason.contains("missing"),
+        "{test:?}"
+    );
     let mut ids = Vec::new();
     for tx in &charges2 {
         ids.push(broadcast(&mut btc, tx).await?);
@@ -317,7 +428,12 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(confirmed(&mut btc, id).await?, t + 1);
         let got = balance(&mut btc, &job.payouts[i].script()).await?;
-        assert_eq!(got, FEE_D + DEPOSIT_G - fees[i], "C_{} gets d + g - fees", i + 1);
+        assert_eq!(
+            got,
+            FEE_D + DEPOSIT_G - fees[i],
+            "C_{} gets d + g - fees",
+            i + 1
+        );
     }
     Ok(())
 }
@@ -335,11 +451,21 @@ async fn trap_sweep_is_mined() -> Result<()> {
     let pm_kp = Keypair::from_secret_key(&Secp256k1::new(), &pm);
     let colluder = &job.cs[0];
     let payout = job.payouts[0].script();
-    let sweep = build_sweep(&job.params, 0, &job.pays, payout.clone(), RATE, TrapKind::Aggregate)?;
+    let sweep = build_sweep(
+        &job.params,
+        0,
+        &job.pays,
+        payout.clone(),
+        RATE,
+        TrapKind::Aggregate,
+    )?;
     let sigs = (0..sweep.inputs.len())
         .map(|j| -> Result<_> {
             Ok(vec![
-                (pm_kp.x_only_public_key().0, sign_escrow_input(&sweep, j, &pm_kp)?),
+                (
+                    pm_kp.x_only_public_key().0,
+                    sign_escrow_input(&sweep, j, &pm_kp)?,
+                ),
                 (colluder.x(), sign_escrow_input(&sweep, j, &colluder.kp)?),
             ])
         })
@@ -375,19 +501,31 @@ async fn dispute_redeem_is_mined() -> Result<()> {
     let redeem = checked.finalize(&[vec![(job.o.x(), o_sig), (job.t.x(), t_sig)]])?;
     let id = broadcast(&mut btc, &redeem).await?;
     mine(&mut btc, 1).await?;
-    ensure!(confirmed(&mut btc, &id).await? < t, "Redeem_1 mined before t");
-    assert_eq!(balance(&mut btc, &o_payout).await?, FEE_D + DEPOSIT_G - checked.fee.to_sat());
+    ensure!(
+        confirmed(&mut btc, &id).await? < t,
+        "Redeem_1 mined before t"
+    );
+    assert_eq!(
+        balance(&mut btc, &o_payout).await?,
+        FEE_D + DEPOSIT_G - checked.fee.to_sat()
+    );
 
     // From t on, C_1's Charge_1 spends a spent output; C_2's still pays.
     mine_to(&mut btc, t).await?;
     let charge1 = charge_tx(&job, 0)?;
     let test = test_accept(&mut btc, &charge1).await?;
-    assert!(!test.allowed && test.reject_reason.contains("missing"), "{test:?}");
+    assert!(
+        !test.allowed && test.reject_reason.contains("missing"),
+        "{test:?}"
+    );
     broadcast_rejected(&mut btc, &charge1, "missing").await?;
     let id2 = broadcast(&mut btc, &charge_tx(&job, 1)?).await?;
     mine(&mut btc, 1).await?;
     assert_eq!(confirmed(&mut btc, &id2).await?, t + 1);
     let fee2 = job.charges[1].0.fee.to_sat();
-    assert_eq!(balance(&mut btc, &job.payouts[1].script()).await?, FEE_D + DEPOSIT_G - fee2);
+    assert_eq!(
+        balance(&mut btc, &job.payouts[1].script()).await?,
+        FEE_D + DEPOSIT_G - fee2
+    );
     Ok(())
 }

@@ -21,7 +21,9 @@ fn inputs() -> Vec<[u8; 64]> {
         .map(|j| {
             let mut b = [0u8; 64];
             for (k, chunk) in b.chunks_mut(8).enumerate() {
-                chunk.copy_from_slice(&(j.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64).to_be_bytes());
+                chunk.copy_from_slice(
+                    &(j.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ k as u64).to_be_bytes(),
+                );
             }
             b
         })
@@ -29,7 +31,9 @@ fn inputs() -> Vec<[u8; 64]> {
 }
 
 fn merkle(data: &[[u8; 64]]) -> [u8; 32] {
-    MerkleTree::from_leaves(data).map(|t| t.root().0).unwrap_or_default()
+    MerkleTree::from_leaves(data)
+        .map(|t| t.root().0)
+        .unwrap_or_default()
 }
 
 fn sha256_each(data: &[[u8; 64]]) -> u8 {
@@ -41,8 +45,12 @@ fn bench(c: &mut Criterion, data: &[[u8; 64]]) {
     g.throughput(Throughput::Elements(LEAVES as u64));
     g.sample_size(20);
     g.measurement_time(Duration::from_secs(5));
-    g.bench_function("merkle_tree_2^16_leaves", |b| b.iter(|| merkle(black_box(data))));
-    g.bench_function("sha256_2^16_inputs", |b| b.iter(|| sha256_each(black_box(data))));
+    g.bench_function("merkle_tree_2^16_leaves", |b| {
+        b.iter(|| merkle(black_box(data)))
+    });
+    g.bench_function("sha256_2^16_inputs", |b| {
+        b.iter(|| sha256_each(black_box(data)))
+    });
     g.finish();
 }
 

@@ -122,18 +122,24 @@ impl Commitment {
     /// auxiliary randomness). This is the Bitcoin form of the signature.
     pub fn sign(&self, keypair: &Keypair) -> [u8; 64] {
         let msg = Message::from_digest(self.digest());
-        Secp256k1::signing_only().sign_schnorr_no_aux_rand(&msg, keypair).serialize()
+        Secp256k1::signing_only()
+            .sign_schnorr_no_aux_rand(&msg, keypair)
+            .serialize()
     }
 
     /// Checks a BIP-340 signature by `key` over [`Self::digest`]. Refuses an
     /// Ethereum commitment (its signature is ECDSA, checked elsewhere).
     pub fn verify(&self, key: &XOnlyPublicKey, sig: &[u8; 64]) -> Result<()> {
         if self.chain != Chain::Bitcoin {
-            return Err(Error::UnsupportedCommitmentChain { chain: self.chain.to_byte() });
+            return Err(Error::UnsupportedCommitmentChain {
+                chain: self.chain.to_byte(),
+            });
         }
         let sig = Signature::from_slice(sig).map_err(|_| Error::BadCommitmentSignature)?;
         let msg = Message::from_digest(self.digest());
-        Secp256k1::verification_only().verify_schnorr(&sig, &msg, key).map_err(|_| Error::BadCommitmentSignature)
+        Secp256k1::verification_only()
+            .verify_schnorr(&sig, &msg, key)
+            .map_err(|_| Error::BadCommitmentSignature)
     }
 }
 
@@ -150,7 +156,10 @@ impl SignedCommitment {
     /// Signs `commitment` with `keypair`.
     pub fn sign(commitment: Commitment, keypair: &Keypair) -> Self {
         let signature = commitment.sign(keypair);
-        SignedCommitment { commitment, signature }
+        SignedCommitment {
+            commitment,
+            signature,
+        }
     }
 
     /// Checks the signature against C_i's key.
@@ -246,7 +255,10 @@ mod tests {
         let mut bad = sig;
         bad[10] ^= 1;
         assert_eq!(c.verify(&key, &bad), Err(Error::BadCommitmentSignature));
-        assert_eq!(c.verify(&key, &[0xff; 64]), Err(Error::BadCommitmentSignature));
+        assert_eq!(
+            c.verify(&key, &[0xff; 64]),
+            Err(Error::BadCommitmentSignature)
+        );
     }
 
     #[test]
@@ -255,7 +267,10 @@ mod tests {
         let mut c = sample();
         c.chain = Chain::Ethereum;
         let sig = c.sign(&kp);
-        assert_eq!(c.verify(&kp.x_only_public_key().0, &sig), Err(Error::UnsupportedCommitmentChain { chain: 2 }));
+        assert_eq!(
+            c.verify(&kp.x_only_public_key().0, &sig),
+            Err(Error::UnsupportedCommitmentChain { chain: 2 })
+        );
     }
 
     #[test]

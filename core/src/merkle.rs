@@ -102,7 +102,10 @@ impl<'de> Deserialize<'de> for Hash32 {
                     .map(Hash32)
                     .map_err(|_| E::invalid_length(v.len(), &self))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> std::result::Result<Hash32, A::Error> {
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<Hash32, A::Error> {
                 let mut out = [0u8; 32];
                 for (i, b) in out.iter_mut().enumerate() {
                     *b = a
@@ -233,7 +236,10 @@ impl MerkleTree {
         usize::try_from(index)
             .ok()
             .filter(|&i| i < self.leaf_count)
-            .ok_or(Error::IndexOutOfRange { index, leaf_count: self.leaf_count as u64 })
+            .ok_or(Error::IndexOutOfRange {
+                index,
+                leaf_count: self.leaf_count as u64,
+            })
     }
 
     /// The inclusion proof of leaf `index` (0-based).
@@ -281,7 +287,13 @@ impl Proof {
 
 /// The verification algorithm of docs/commitments.md, verbatim. Rejects
 /// `index >= leaf_count` (and so an empty tree).
-pub fn verify_proof(root: &Hash32, leaf_hash: &Hash32, index: u64, leaf_count: u64, proof: &Proof) -> bool {
+pub fn verify_proof(
+    root: &Hash32,
+    leaf_hash: &Hash32,
+    index: u64,
+    leaf_count: u64,
+    proof: &Proof,
+) -> bool {
     if index >= leaf_count {
         return false;
     }
@@ -318,7 +330,10 @@ mod tests {
         assert_eq!(tree(2).root(), node_hash(&l[0], &l[1]));
         // Three leaves: the third is promoted, not duplicated.
         assert_eq!(tree(3).root(), node_hash(&node_hash(&l[0], &l[1]), &l[2]));
-        assert_eq!(tree(3).proof(2).unwrap().siblings, vec![node_hash(&l[0], &l[1])]);
+        assert_eq!(
+            tree(3).proof(2).unwrap().siblings,
+            vec![node_hash(&l[0], &l[1])]
+        );
     }
 
     #[test]
@@ -329,7 +344,13 @@ mod tests {
                 let p = t.proof(j).unwrap();
                 assert!(p.verify(&t.root(), &t.leaf_hash(j).unwrap(), j, n as u64));
             }
-            assert_eq!(t.proof(n as u64), Err(Error::IndexOutOfRange { index: n as u64, leaf_count: n as u64 }));
+            assert_eq!(
+                t.proof(n as u64),
+                Err(Error::IndexOutOfRange {
+                    index: n as u64,
+                    leaf_count: n as u64
+                })
+            );
         }
         assert_eq!(MerkleTree::from_leaf_hashes(vec![]), Err(Error::EmptyTree));
     }

@@ -40,10 +40,15 @@ pub fn sample_indices(
     }
     if m == 0 {
         // An empty sample would accept any root unchecked.
-        return Err(Error::InvalidParameter("sample size m must be at least 1".into()));
+        return Err(Error::InvalidParameter(
+            "sample size m must be at least 1".into(),
+        ));
     }
     if m > MAX_SAMPLE_SIZE {
-        return Err(Error::SampleTooLarge { needed: m.into(), max: MAX_SAMPLE_SIZE });
+        return Err(Error::SampleTooLarge {
+            needed: m.into(),
+            max: MAX_SAMPLE_SIZE,
+        });
     }
     let mut hasher = Sha256::new();
     hasher.update(SAMPLE_DOMAIN);
@@ -65,7 +70,9 @@ pub fn sample_indices(
 /// A 256-bit big-endian integer modulo `l` (l >= 1).
 fn mod_be(bytes: &[u8; 32], l: u64) -> u64 {
     let l = u128::from(l);
-    let r = bytes.iter().fold(0u128, |r, &b| ((r << 8) | u128::from(b)) % l);
+    let r = bytes
+        .iter()
+        .fold(0u128, |r, &b| ((r << 8) | u128::from(b)) % l);
     // r < l <= u64::MAX.
     r as u64
 }
@@ -75,7 +82,10 @@ fn check_probability(name: &'static str, v: f64) -> Result<()> {
     if v > 0.0 && v < 1.0 {
         Ok(())
     } else {
-        Err(Error::InvalidProbability { name, value: v.to_string() })
+        Err(Error::InvalidProbability {
+            name,
+            value: v.to_string(),
+        })
     }
 }
 
@@ -101,14 +111,20 @@ pub fn sample_size(p: f64, q: f64) -> Result<u32> {
     let x = (lp / lq).ceil();
     if x > f64::from(MAX_SAMPLE_SIZE) + 1.0 {
         // `as` saturates (inf -> u64::MAX).
-        return Err(Error::SampleTooLarge { needed: x as u64, max: MAX_SAMPLE_SIZE });
+        return Err(Error::SampleTooLarge {
+            needed: x as u64,
+            max: MAX_SAMPLE_SIZE,
+        });
     }
     let mut m = (x as u32).max(1);
     if m > 1 && f64::from(m - 1) * lq <= lp {
         m -= 1;
     }
     if m > MAX_SAMPLE_SIZE {
-        return Err(Error::SampleTooLarge { needed: m.into(), max: MAX_SAMPLE_SIZE });
+        return Err(Error::SampleTooLarge {
+            needed: m.into(),
+            max: MAX_SAMPLE_SIZE,
+        });
     }
     Ok(m)
 }
@@ -117,7 +133,10 @@ pub fn sample_size(p: f64, q: f64) -> Result<u32> {
 /// its leaves passes a sample of size `m` (what O reports with the job).
 pub fn miss_probability(q: f64, m: u32) -> Result<f64> {
     if !(0.0..=1.0).contains(&q) {
-        return Err(Error::InvalidProbability { name: "q", value: q.to_string() });
+        return Err(Error::InvalidProbability {
+            name: "q",
+            value: q.to_string(),
+        });
     }
     Ok(q.powf(f64::from(m)))
 }
@@ -140,7 +159,12 @@ impl SamplingPolicy {
     /// Derives m from (p, q); see [`sample_size`].
     pub fn new(p: f64, q: f64) -> Result<Self> {
         let m = sample_size(p, q)?;
-        Ok(SamplingPolicy { p, q, m, miss_probability: miss_probability(q, m)? })
+        Ok(SamplingPolicy {
+            p,
+            q,
+            m,
+            miss_probability: miss_probability(q, m)?,
+        })
     }
 }
 
@@ -154,10 +178,23 @@ mod tests {
         assert_eq!(sample_size(0.5, 0.5).unwrap(), 1);
         assert_eq!(sample_size(1e-6, 0.5).unwrap(), 20);
         assert_eq!(sample_size(0.01, 0.9).unwrap(), 44);
-        for (p, q) in [(0.0, 0.5), (1.0, 0.5), (0.5, 0.0), (0.5, 1.0), (f64::NAN, 0.5), (0.5, f64::NAN)] {
-            assert!(matches!(sample_size(p, q), Err(Error::InvalidProbability { .. })));
+        for (p, q) in [
+            (0.0, 0.5),
+            (1.0, 0.5),
+            (0.5, 0.0),
+            (0.5, 1.0),
+            (f64::NAN, 0.5),
+            (0.5, f64::NAN),
+        ] {
+            assert!(matches!(
+                sample_size(p, q),
+                Err(Error::InvalidProbability { .. })
+            ));
         }
-        assert!(matches!(sample_size(1e-300, 0.999999), Err(Error::SampleTooLarge { .. })));
+        assert!(matches!(
+            sample_size(1e-300, 0.999999),
+            Err(Error::SampleTooLarge { .. })
+        ));
         for (p, q) in [(1e-3, 0.5), (0.05, 0.8), (1e-9, 0.99)] {
             let m = sample_size(p, q).unwrap();
             assert!(q.powi(m as i32) <= p && q.powi(m as i32 - 1) > p);
@@ -172,9 +209,18 @@ mod tests {
         assert!(a.iter().all(|&i| i < 1000));
         assert_ne!(a, sample_indices(&[2; 32], 0, &root, 1000, 50).unwrap());
         assert_ne!(a, sample_indices(&[1; 32], 1, &root, 1000, 50).unwrap());
-        assert_eq!(sample_indices(&[1; 32], 0, &root, 1, 3).unwrap(), vec![0, 0, 0]);
-        assert_eq!(sample_indices(&[1; 32], 0, &root, 0, 3), Err(Error::EmptyTree));
-        assert!(matches!(sample_indices(&[1; 32], 0, &root, 1000, 0), Err(Error::InvalidParameter(_))));
+        assert_eq!(
+            sample_indices(&[1; 32], 0, &root, 1, 3).unwrap(),
+            vec![0, 0, 0]
+        );
+        assert_eq!(
+            sample_indices(&[1; 32], 0, &root, 0, 3),
+            Err(Error::EmptyTree)
+        );
+        assert!(matches!(
+            sample_indices(&[1; 32], 0, &root, 1000, 0),
+            Err(Error::InvalidParameter(_))
+        ));
         assert!(matches!(
             sample_indices(&[1; 32], 0, &root, 1000, MAX_SAMPLE_SIZE + 1),
             Err(Error::SampleTooLarge { .. })

@@ -164,7 +164,11 @@ fn rejected(reason: RejectReason) -> Result<Verdict> {
 
 fn cap(what: &'static str, len: usize) -> Result<()> {
     if len > MAX_SAMPLE_SIZE as usize {
-        return Err(Error::WorkTooLarge { what, work: len as u64, max: MAX_SAMPLE_SIZE.into() });
+        return Err(Error::WorkTooLarge {
+            what,
+            work: len as u64,
+            max: MAX_SAMPLE_SIZE.into(),
+        });
     }
     Ok(())
 }
@@ -175,10 +179,17 @@ fn check_shape(sub: &SubTask, res: &SubResult) -> Result<()> {
     match (sub, res) {
         (SubTask::Search(_), SubResult::Search(r)) => check_hits_increasing(&r.hits),
         (SubTask::Linear(s), SubResult::Linear(r)) if r.r.len() as u64 != u64::from(s.rows) => {
-            Err(Error::DimensionMismatch { what: "result (rows)", expected: s.rows.into(), got: r.r.len() as u64 })
+            Err(Error::DimensionMismatch {
+                what: "result (rows)",
+                expected: s.rows.into(),
+                got: r.r.len() as u64,
+            })
         }
         (SubTask::Linear(_), SubResult::Linear(_)) => Ok(()),
-        (s, r) => Err(Error::KindMismatch { expected: s.kind(), got: r.kind() }),
+        (s, r) => Err(Error::KindMismatch {
+            expected: s.kind(),
+            got: r.kind(),
+        }),
     }
 }
 
@@ -186,13 +197,18 @@ fn check_shape(sub: &SubTask, res: &SubResult) -> Result<()> {
 /// and meaning of each check).
 pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
     if d.chain != Chain::Bitcoin {
-        return Err(Error::UnsupportedCommitmentChain { chain: d.chain.to_byte() });
+        return Err(Error::UnsupportedCommitmentChain {
+            chain: d.chain.to_byte(),
+        });
     }
     cap("openings", d.openings.len())?;
     cap("claimed sample indices", d.claimed_indices.len())?;
     d.sub_task.validate()?;
     if d.sample_size == 0 || d.sample_size > MAX_SAMPLE_SIZE {
-        return Err(Error::InvalidParameter(format!("sample size m = {} not in 1..={MAX_SAMPLE_SIZE}", d.sample_size)));
+        return Err(Error::InvalidParameter(format!(
+            "sample size m = {} not in 1..={MAX_SAMPLE_SIZE}",
+            d.sample_size
+        )));
     }
 
     // 1. Is the evidence C_i's statement about this job, slot, m_i and r_i?
@@ -209,7 +225,9 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
     }
     match d.commitment.verify(d.calculator) {
         Ok(()) => {}
-        Err(Error::BadCommitmentSignature) => return rejected(RejectReason::BadCommitmentSignature),
+        Err(Error::BadCommitmentSignature) => {
+            return rejected(RejectReason::BadCommitmentSignature)
+        }
         Err(e) => return Err(e),
     }
     if c.subtask_hash != sha256(&d.sub_task.to_bytes()) {
@@ -222,7 +240,10 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
     // 2. What C_i signed must be possible at all.
     let leaf_count = d.sub_task.leaf_count();
     if c.leaf_count != leaf_count {
-        return at_fault(FaultReason::WrongLeafCount { committed: c.leaf_count, expected: leaf_count });
+        return at_fault(FaultReason::WrongLeafCount {
+            committed: c.leaf_count,
+            expected: leaf_count,
+        });
     }
     let res = match SubResult::from_bytes(d.result) {
         Ok(r) => r,
@@ -242,16 +263,24 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
         if !sampled.contains(&op.index) {
             return rejected(RejectReason::NotSampled { index: op.index });
         }
-        if !op.proof.verify(&c.root, &leaf_hash(&op.leaf_data), op.index, leaf_count) {
+        if !op
+            .proof
+            .verify(&c.root, &leaf_hash(&op.leaf_data), op.index, leaf_count)
+        {
             return rejected(RejectReason::BadProof { index: op.index });
         }
     }
 
     // 4. Leaf content (proofs already hold, so any leaf error is a content fault).
     let indices: Vec<u64> = d.openings.iter().map(|o| o.index).collect();
-    match d.sub_task.verify_sample(&res, &c.root, &indices, d.openings) {
+    match d
+        .sub_task
+        .verify_sample(&res, &c.root, &indices, d.openings)
+    {
         Ok(()) => {}
-        Err(Error::LeafRejected { index, fault }) => return at_fault(FaultReason::WrongLeaf { index, fault }),
+        Err(Error::LeafRejected { index, fault }) => {
+            return at_fault(FaultReason::WrongLeaf { index, fault })
+        }
         Err(e) => return Err(e),
     }
 
@@ -259,7 +288,9 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
     match (d.sub_task, &res) {
         (SubTask::Search(s), SubResult::Search(r)) => match Search::verify_result(s, &(), r) {
             Ok(()) => {}
-            Err(error @ Error::HitRejected { .. }) => return at_fault(FaultReason::FalseHit { error }),
+            Err(error @ Error::HitRejected { .. }) => {
+                return at_fault(FaultReason::FalseHit { error })
+            }
             Err(e) => return Err(e),
         },
         (SubTask::Linear(s), SubResult::Linear(r)) => {
@@ -269,7 +300,12 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
             }
         }
         // Unreachable: check_shape refused other pairs.
-        (s, r) => return Err(Error::KindMismatch { expected: s.kind(), got: r.kind() }),
+        (s, r) => {
+            return Err(Error::KindMismatch {
+                expected: s.kind(),
+                got: r.kind(),
+            })
+        }
     }
     rejected(RejectReason::CalculatorHonest)
 }

@@ -32,13 +32,32 @@ impl Case {
     fn new(sub: SubTask, res: SubResult, leaves: Vec<Vec<u8>>) -> Self {
         let calc = keypair(5);
         let tree = MerkleTree::from_leaves(&leaves).unwrap();
-        let c = Commitment::new(Chain::Bitcoin, JOB, INDEX, &sub, &res, tree.root(), tree.leaf_count());
+        let c = Commitment::new(
+            Chain::Bitcoin,
+            JOB,
+            INDEX,
+            &sub,
+            &res,
+            tree.root(),
+            tree.leaf_count(),
+        );
         let claimed = sample_indices(&JOB, INDEX, &tree.root(), tree.leaf_count(), M).unwrap();
         let openings = claimed
             .iter()
-            .map(|&i| Opening { index: i, leaf_data: leaves[i as usize].clone(), proof: tree.proof(i).unwrap() })
+            .map(|&i| Opening {
+                index: i,
+                leaf_data: leaves[i as usize].clone(),
+                proof: tree.proof(i).unwrap(),
+            })
             .collect();
-        Case { signed: SignedCommitment::sign(c, &calc), calc, sub, result: res.to_bytes(), openings, claimed }
+        Case {
+            signed: SignedCommitment::sign(c, &calc),
+            calc,
+            sub,
+            result: res.to_bytes(),
+            openings,
+            claimed,
+        }
     }
 
     /// Re-signs the (edited) commitment with C_i's key.
@@ -64,7 +83,13 @@ impl Case {
 }
 
 fn search_sub() -> SearchParams {
-    SearchParams { seed: Hash32([3; 32]), rounds: 2, difficulty_bits: 3, lo: 1000, hi: 1100 }
+    SearchParams {
+        seed: Hash32([3; 32]),
+        rounds: 2,
+        difficulty_bits: 3,
+        lo: 1000,
+        hi: 1100,
+    }
 }
 
 /// Honest leaves of the search sub-task, garbage f(x) where `lazy(j)`.
@@ -74,7 +99,11 @@ fn search_case(lazy: impl Fn(u64) -> bool) -> Case {
     let leaves = (0..p.hi - p.lo)
         .map(|j| {
             let x = p.lo + j;
-            let f = if lazy(j) { [0xaa; 32] } else { search::evaluate(&p.seed, p.rounds, x) };
+            let f = if lazy(j) {
+                [0xaa; 32]
+            } else {
+                search::evaluate(&p.seed, p.rounds, x)
+            };
             search::leaf_bytes(j, x, &f).to_vec()
         })
         .collect();
@@ -84,13 +113,24 @@ fn search_case(lazy: impl Fn(u64) -> bool) -> Case {
 /// A linear case whose committed r_i has `r[row] += 1` when `wrong_row` is set.
 fn linear_case(wrong_row: Option<usize>) -> Case {
     let share = (1..=6).map(|v| Fe::reduce(v * 7919)).collect();
-    let s = LinearSubTask { rows: 9, cols: 6, matrix_seed: Hash32([8; 32]), share };
+    let s = LinearSubTask {
+        rows: 9,
+        cols: 6,
+        matrix_seed: Hash32([8; 32]),
+        share,
+    };
     let sub = SubTask::Linear(s);
-    let SubResult::Linear(mut r) = sub.compute_and_commit().unwrap().0 else { panic!("kind") };
+    let SubResult::Linear(mut r) = sub.compute_and_commit().unwrap().0 else {
+        panic!("kind")
+    };
     if let Some(row) = wrong_row {
         r.r[row] += Fe::reduce(1);
     }
-    let leaves = r.r.iter().enumerate().map(|(j, &v)| linear::leaf_bytes(j as u64, v).to_vec()).collect();
+    let leaves =
+        r.r.iter()
+            .enumerate()
+            .map(|(j, &v)| linear::leaf_bytes(j as u64, v).to_vec())
+            .collect();
     Case::new(sub, SubResult::Linear(LinearResult { r: r.r }), leaves)
 }
 
@@ -100,8 +140,14 @@ fn rejected(reason: RejectReason) -> Verdict {
 
 #[test]
 fn honest_calculator_is_not_at_fault() {
-    assert_eq!(search_case(|_| false).decide(), Ok(rejected(RejectReason::CalculatorHonest)));
-    assert_eq!(linear_case(None).decide(), Ok(rejected(RejectReason::CalculatorHonest)));
+    assert_eq!(
+        search_case(|_| false).decide(),
+        Ok(rejected(RejectReason::CalculatorHonest))
+    );
+    assert_eq!(
+        linear_case(None).decide(),
+        Ok(rejected(RejectReason::CalculatorHonest))
+    );
     // O need not repeat its sample list, nor open every leaf.
     let mut c = search_case(|_| false);
     c.claimed.clear();
@@ -112,8 +158,14 @@ fn honest_calculator_is_not_at_fault() {
 #[test]
 fn lazy_calculator_is_caught_on_a_sampled_garbage_leaf() {
     let c = search_case(|j| j % 2 == 1);
-    assert!(c.claimed.iter().any(|j| j % 2 == 1), "the sample hits a lazy leaf");
-    let Ok(Verdict::CalculatorAtFault { reason: FaultReason::WrongLeaf { index, fault } }) = c.decide() else {
+    assert!(
+        c.claimed.iter().any(|j| j % 2 == 1),
+        "the sample hits a lazy leaf"
+    );
+    let Ok(Verdict::CalculatorAtFault {
+        reason: FaultReason::WrongLeaf { index, fault },
+    }) = c.decide()
+    else {
         panic!("expected a wrong leaf: {:?}", c.decide());
     };
     assert_eq!(index % 2, 1);
@@ -128,9 +180,15 @@ fn lazy_calculator_is_caught_on_a_sampled_garbage_leaf() {
 fn forged_commitment_signature_is_rejected() {
     let mut c = search_case(|j| j % 2 == 1);
     c.signed = SignedCommitment::sign(c.signed.commitment.clone(), &keypair(6));
-    assert_eq!(c.decide(), Ok(rejected(RejectReason::BadCommitmentSignature)));
+    assert_eq!(
+        c.decide(),
+        Ok(rejected(RejectReason::BadCommitmentSignature))
+    );
     c.signed.signature = [0; 64];
-    assert_eq!(c.decide(), Ok(rejected(RejectReason::BadCommitmentSignature)));
+    assert_eq!(
+        c.decide(),
+        Ok(rejected(RejectReason::BadCommitmentSignature))
+    );
 }
 
 #[test]
@@ -145,7 +203,10 @@ fn evidence_for_another_job_or_index_is_rejected() {
     c.resign();
     assert_eq!(c.decide(), Ok(mismatch(CommitmentField::Index)));
     let mut c = search_case(|j| j % 2 == 1);
-    c.sub = SubTask::Search(SearchParams { hi: 1101, ..search_sub() });
+    c.sub = SubTask::Search(SearchParams {
+        hi: 1101,
+        ..search_sub()
+    });
     assert_eq!(c.decide(), Ok(mismatch(CommitmentField::SubTask)));
 }
 
@@ -153,38 +214,73 @@ fn evidence_for_another_job_or_index_is_rejected() {
 fn result_bytes_not_signed_are_rejected() {
     // Documented choice: bytes C_i did not sign prove nothing against it.
     let mut c = linear_case(None);
-    let SubResult::Linear(mut r) = SubResult::from_bytes(&c.result).unwrap() else { panic!("kind") };
+    let SubResult::Linear(mut r) = SubResult::from_bytes(&c.result).unwrap() else {
+        panic!("kind")
+    };
     r.r[0] += Fe::reduce(1);
     c.result = SubResult::Linear(r).to_bytes();
-    assert_eq!(c.decide(), Ok(rejected(RejectReason::CommitmentMismatch { field: CommitmentField::Result })));
+    assert_eq!(
+        c.decide(),
+        Ok(rejected(RejectReason::CommitmentMismatch {
+            field: CommitmentField::Result
+        }))
+    );
 }
 
 #[test]
 fn signed_impossible_result_is_at_fault() {
     let mut c = search_case(|_| false);
-    c.result = SubResult::Search(SearchResult { hits: vec![1050, 1010] }).to_bytes();
+    c.result = SubResult::Search(SearchResult {
+        hits: vec![1050, 1010],
+    })
+    .to_bytes();
     c.signed.commitment.result_hash = crate::commitment::sha256(&c.result);
     c.resign();
-    let Ok(Verdict::CalculatorAtFault { reason: FaultReason::BadResult { error } }) = c.decide() else {
+    let Ok(Verdict::CalculatorAtFault {
+        reason: FaultReason::BadResult { error },
+    }) = c.decide()
+    else {
         panic!("{:?}", c.decide());
     };
     // The canonical decoder already refuses unsorted hits.
-    assert!(matches!(error, Error::Malformed { what: "search result", .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Malformed {
+                what: "search result",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     c.result = vec![0xee, 1, 2];
     c.signed.commitment.result_hash = crate::commitment::sha256(&c.result);
     c.resign();
-    assert!(matches!(c.decide(), Ok(Verdict::CalculatorAtFault { reason: FaultReason::BadResult { .. } })));
+    assert!(matches!(
+        c.decide(),
+        Ok(Verdict::CalculatorAtFault {
+            reason: FaultReason::BadResult { .. }
+        })
+    ));
     let mut c = search_case(|_| false);
     c.signed.commitment.leaf_count += 1;
     c.resign();
-    let reason = FaultReason::WrongLeafCount { committed: 101, expected: 100 };
+    let reason = FaultReason::WrongLeafCount {
+        committed: 101,
+        expected: 100,
+    };
     assert_eq!(c.decide(), Ok(Verdict::CalculatorAtFault { reason }));
 }
 
 #[test]
 fn linear_wrong_row_is_at_fault_even_if_unsampled() {
     let c = linear_case(Some(4));
-    assert_eq!(c.decide(), Ok(Verdict::CalculatorAtFault { reason: FaultReason::WrongRow { row: 4 } }));
+    assert_eq!(
+        c.decide(),
+        Ok(Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongRow { row: 4 }
+        })
+    );
 }
 
 #[test]
@@ -196,7 +292,10 @@ fn forged_or_unsampled_openings_and_wrong_sample_are_rejected() {
     let mut c = search_case(|j| j % 2 == 1);
     let outside = (0..100).find(|j| !c.claimed.contains(j)).unwrap();
     c.openings[0].index = outside;
-    assert_eq!(c.decide(), Ok(rejected(RejectReason::NotSampled { index: outside })));
+    assert_eq!(
+        c.decide(),
+        Ok(rejected(RejectReason::NotSampled { index: outside }))
+    );
     let mut c = search_case(|j| j % 2 == 1);
     c.claimed.reverse();
     c.claimed.push(0);
@@ -222,13 +321,19 @@ fn malformed_input_is_an_error() {
     assert!(matches!(decide(&d), Err(Error::InvalidParameter(_))));
     d.sample_size = M;
     d.chain = Chain::Ethereum;
-    assert_eq!(decide(&d), Err(Error::UnsupportedCommitmentChain { chain: 2 }));
+    assert_eq!(
+        decide(&d),
+        Err(Error::UnsupportedCommitmentChain { chain: 2 })
+    );
     d.chain = Chain::Bitcoin;
     let many = vec![c.openings[0].clone(); 10_001];
     d.openings = &many;
     assert!(matches!(decide(&d), Err(Error::WorkTooLarge { .. })));
     d.openings = &c.openings;
-    let bad = SubTask::Search(SearchParams { rounds: 0, ..search_sub() });
+    let bad = SubTask::Search(SearchParams {
+        rounds: 0,
+        ..search_sub()
+    });
     d.sub_task = &bad;
     assert_eq!(decide(&d), Err(Error::ZeroRounds));
 }
@@ -236,18 +341,25 @@ fn malformed_input_is_an_error() {
 #[test]
 fn signed_false_hit_is_at_fault_even_if_unsampled() {
     let p = search_sub();
-    let (SubResult::Search(mut res), tree) = SubTask::Search(p.clone()).compute_and_commit().unwrap() else {
+    let (SubResult::Search(mut res), tree) =
+        SubTask::Search(p.clone()).compute_and_commit().unwrap()
+    else {
         panic!("kind")
     };
     let fake = (p.lo..p.hi).find(|x| !res.hits.contains(x)).unwrap();
     res.hits.push(fake);
     res.hits.sort_unstable();
     let leaves = (0..tree.leaf_count())
-        .map(|j| search::leaf_bytes(j, p.lo + j, &search::evaluate(&p.seed, p.rounds, p.lo + j)).to_vec())
+        .map(|j| {
+            search::leaf_bytes(j, p.lo + j, &search::evaluate(&p.seed, p.rounds, p.lo + j)).to_vec()
+        })
         .collect();
     let mut c = Case::new(SubTask::Search(p), SubResult::Search(res), leaves);
     c.openings.clear();
-    let Ok(Verdict::CalculatorAtFault { reason: FaultReason::FalseHit { error } }) = c.decide() else {
+    let Ok(Verdict::CalculatorAtFault {
+        reason: FaultReason::FalseHit { error },
+    }) = c.decide()
+    else {
         panic!("{:?}", c.decide());
     };
     assert!(matches!(error, Error::HitRejected { x, .. } if x == fake));
@@ -256,11 +368,22 @@ fn signed_false_hit_is_at_fault_even_if_unsampled() {
 #[test]
 fn linear_result_of_wrong_length_is_at_fault() {
     let mut c = linear_case(None);
-    let SubResult::Linear(mut r) = SubResult::from_bytes(&c.result).unwrap() else { panic!("kind") };
+    let SubResult::Linear(mut r) = SubResult::from_bytes(&c.result).unwrap() else {
+        panic!("kind")
+    };
     r.r.pop();
     c.result = SubResult::Linear(r).to_bytes();
     c.signed.commitment.result_hash = crate::commitment::sha256(&c.result);
     c.resign();
-    let error = Error::DimensionMismatch { what: "result (rows)", expected: 9, got: 8 };
-    assert_eq!(c.decide(), Ok(Verdict::CalculatorAtFault { reason: FaultReason::BadResult { error } }));
+    let error = Error::DimensionMismatch {
+        what: "result (rows)",
+        expected: 9,
+        got: 8,
+    };
+    assert_eq!(
+        c.decide(),
+        Ok(Verdict::CalculatorAtFault {
+            reason: FaultReason::BadResult { error }
+        })
+    );
 }

@@ -5,19 +5,32 @@ use bapay_core::sampling::{miss_probability, sample_indices};
 use bapay_core::task::field::Fe;
 use bapay_core::task::linear::{Linear, LinearParams};
 use bapay_core::task::search::{evaluate, leaf_bytes, Search, SearchParams, SearchResult};
-use bapay_core::task::{LeafFault, Opening, Output, Secret, SubResult, SubTask, TaskKind, TaskSpec};
+use bapay_core::task::{
+    LeafFault, Opening, Output, Secret, SubResult, SubTask, TaskKind, TaskSpec,
+};
 use bapay_core::Error;
 use proptest::prelude::*;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 fn search_spec() -> impl Strategy<Value = (SearchParams, u32)> {
-    (any::<[u8; 32]>(), 1u32..4, 0u32..7, 0u64..(u64::MAX - 400), 1u64..300).prop_flat_map(
-        |(seed, rounds, bits, lo, len)| {
-            let p = SearchParams { seed: Hash32(seed), rounds, difficulty_bits: bits, lo, hi: lo + len };
-            (Just(p), 1u32..=(len.min(9) as u32))
-        },
+    (
+        any::<[u8; 32]>(),
+        1u32..4,
+        0u32..7,
+        0u64..(u64::MAX - 400),
+        1u64..300,
     )
+        .prop_flat_map(|(seed, rounds, bits, lo, len)| {
+            let p = SearchParams {
+                seed: Hash32(seed),
+                rounds,
+                difficulty_bits: bits,
+                lo,
+                hi: lo + len,
+            };
+            (Just(p), 1u32..=(len.min(9) as u32))
+        })
 }
 
 /// Runs the whole flow through the kind-agnostic envelopes, checking every
@@ -33,7 +46,8 @@ fn split_compute_combine(spec: &TaskSpec, n: u32, rng_seed: u64) -> Output {
         assert_eq!(&SubResult::from_bytes(&res.to_bytes()).unwrap(), &res);
         let idx = sample_indices(&[9; 32], i as u32, &tree.root(), tree.leaf_count(), 8).unwrap();
         let openings = sub.open(&res, &tree, &idx).unwrap();
-        sub.verify_sample(&res, &tree.root(), &idx, &openings).unwrap();
+        sub.verify_sample(&res, &tree.root(), &idx, &openings)
+            .unwrap();
         sub.verify_result(&secret, &res).unwrap();
         results.push(res);
     }
@@ -107,9 +121,17 @@ proptest! {
 /// subset each trial). It must be caught with probability 1 - q^m,
 /// q = honest / leaves.
 fn catch_rate(leaves: u64, honest: u64, m: u32, trials: u32, rng: &mut ChaCha20Rng) -> f64 {
-    let sub = SearchParams { seed: Hash32([3; 32]), rounds: 1, difficulty_bits: 2, lo: 1000, hi: 1000 + leaves };
+    let sub = SearchParams {
+        seed: Hash32([3; 32]),
+        rounds: 1,
+        difficulty_bits: 2,
+        lo: 1000,
+        hi: 1000 + leaves,
+    };
     let (res, _) = Search::compute_and_commit(&sub).unwrap();
-    let true_f: Vec<[u8; 32]> = (sub.lo..sub.hi).map(|x| evaluate(&sub.seed, sub.rounds, x)).collect();
+    let true_f: Vec<[u8; 32]> = (sub.lo..sub.hi)
+        .map(|x| evaluate(&sub.seed, sub.rounds, x))
+        .collect();
     let mut caught = 0;
     for _ in 0..trials {
         let mut lazy: Vec<bool> = (0..leaves).map(|j| j >= honest).collect();
@@ -131,11 +153,18 @@ fn catch_rate(leaves: u64, honest: u64, m: u32, trials: u32, rng: &mut ChaCha20R
         let idx = sample_indices(&job_id, 7, &tree.root(), leaves, m).unwrap();
         let openings: Vec<Opening> = idx
             .iter()
-            .map(|&j| Opening { index: j, leaf_data: data[j as usize].to_vec(), proof: tree.proof(j).unwrap() })
+            .map(|&j| Opening {
+                index: j,
+                leaf_data: data[j as usize].to_vec(),
+                proof: tree.proof(j).unwrap(),
+            })
             .collect();
         match Search::verify_sample(&sub, &res, &tree.root(), &idx, &openings) {
             Ok(()) => {}
-            Err(Error::LeafRejected { fault: LeafFault::WrongOutput, .. }) => caught += 1,
+            Err(Error::LeafRejected {
+                fault: LeafFault::WrongOutput,
+                ..
+            }) => caught += 1,
             Err(e) => panic!("unexpected rejection {e}"),
         }
     }
@@ -149,12 +178,19 @@ fn lazy_calculator_caught_as_often_as_predicted() {
     // per case, and the seeded RNG makes the test deterministic anyway.
     const TRIALS: u32 = 2000;
     let mut rng = ChaCha20Rng::seed_from_u64(2026);
-    for (leaves, honest, m) in [(100u64, 50u64, 3u32), (100, 80, 5), (100, 90, 10), (64, 56, 20)] {
+    for (leaves, honest, m) in [
+        (100u64, 50u64, 3u32),
+        (100, 80, 5),
+        (100, 90, 10),
+        (64, 56, 20),
+    ] {
         let q = honest as f64 / leaves as f64;
         let predicted = 1.0 - miss_probability(q, m).unwrap();
         let sigma = (predicted * (1.0 - predicted) / f64::from(TRIALS)).sqrt();
         let observed = catch_rate(leaves, honest, m, TRIALS, &mut rng);
-        println!("q = {q}, m = {m}: caught {observed:.4}, predicted {predicted:.4} +- 5 * {sigma:.4}");
+        println!(
+            "q = {q}, m = {m}: caught {observed:.4}, predicted {predicted:.4} +- 5 * {sigma:.4}"
+        );
         assert!(
             (observed - predicted).abs() <= 5.0 * sigma,
             "q = {q}, m = {m}: caught {observed}, predicted {predicted}, 5 sigma = {}",
@@ -165,16 +201,27 @@ fn lazy_calculator_caught_as_often_as_predicted() {
 
 #[test]
 fn honest_search_sample_rejects_a_hidden_hit() {
-    let sub = SearchParams { seed: Hash32([1; 32]), rounds: 2, difficulty_bits: 1, lo: 0, hi: 40 };
+    let sub = SearchParams {
+        seed: Hash32([1; 32]),
+        rounds: 2,
+        difficulty_bits: 1,
+        lo: 0,
+        hi: 40,
+    };
     let (res, tree) = Search::compute_and_commit(&sub).unwrap();
     assert!(!res.hits.is_empty());
     let hidden = res.hits[0];
-    let lying = SearchResult { hits: res.hits[1..].to_vec() };
+    let lying = SearchResult {
+        hits: res.hits[1..].to_vec(),
+    };
     let idx = [hidden - sub.lo];
     let openings = Search::open(&sub, &res, &tree, &idx).unwrap();
     assert_eq!(
         Search::verify_sample(&sub, &lying, &tree.root(), &idx, &openings),
-        Err(Error::LeafRejected { index: idx[0], fault: LeafFault::HitNotClaimed })
+        Err(Error::LeafRejected {
+            index: idx[0],
+            fault: LeafFault::HitNotClaimed
+        })
     );
     let _ = Secret::Search;
 }
@@ -182,15 +229,27 @@ fn honest_search_sample_rejects_a_hidden_hit() {
 #[test]
 fn docs_test_vector() {
     let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
-    let sub = SearchParams { seed: Hash32(seed), rounds: 3, difficulty_bits: 0, lo: 1000, hi: 1005 };
+    let sub = SearchParams {
+        seed: Hash32(seed),
+        rounds: 3,
+        difficulty_bits: 0,
+        lo: 1000,
+        hi: 1005,
+    };
     let (res, tree) = Search::compute_and_commit(&sub).unwrap();
     let hex = |h: &Hash32| h.to_string();
     assert_eq!(
         hex::encode(Search::leaf_data(&sub, &res, 2).unwrap()),
         "000000000000000200000000000003eaeaba30841fdc83b6ba2cf65786d3b2431172397c28a920268eabe2b24b1948f6"
     );
-    assert_eq!(hex(&tree.leaf_hash(2).unwrap()), "8a6be6c967f0ec82e62b9b869f266b8d664831784db0f4f14ebc2c851626a34a");
-    assert_eq!(hex(&tree.root()), "80dbc6821a356b62bef6637800037e69afb33afec8a0919d466d95fcd39a99b8");
+    assert_eq!(
+        hex(&tree.leaf_hash(2).unwrap()),
+        "8a6be6c967f0ec82e62b9b869f266b8d664831784db0f4f14ebc2c851626a34a"
+    );
+    assert_eq!(
+        hex(&tree.root()),
+        "80dbc6821a356b62bef6637800037e69afb33afec8a0919d466d95fcd39a99b8"
+    );
     let p2: Vec<String> = tree.proof(2).unwrap().siblings.iter().map(hex).collect();
     assert_eq!(
         p2,
@@ -201,8 +260,14 @@ fn docs_test_vector() {
         ]
     );
     let p4: Vec<String> = tree.proof(4).unwrap().siblings.iter().map(hex).collect();
-    assert_eq!(p4, ["a593b6b25f052708b185782ed0d5fc062fd0ea844690c2dc5d0940d7922dfd6a"]);
-    assert_eq!(sample_indices(&[0x11; 32], 3, &tree.root(), 5, 4).unwrap(), vec![3, 2, 2, 3]);
+    assert_eq!(
+        p4,
+        ["a593b6b25f052708b185782ed0d5fc062fd0ea844690c2dc5d0940d7922dfd6a"]
+    );
+    assert_eq!(
+        sample_indices(&[0x11; 32], 3, &tree.root(), 5, 4).unwrap(),
+        vec![3, 2, 2, 3]
+    );
     // JSON round trip of the envelopes.
     let spec = TaskSpec::Search(sub);
     let json = serde_json::to_string(&spec).unwrap();

@@ -11,7 +11,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 fn search(lo: u64, hi: u64, rounds: u32) -> SearchParams {
-    SearchParams { seed: Hash32([5; 32]), rounds, difficulty_bits: 1, lo, hi }
+    SearchParams {
+        seed: Hash32([5; 32]),
+        rounds,
+        difficulty_bits: 1,
+        lo,
+        hi,
+    }
 }
 
 #[test]
@@ -23,7 +29,10 @@ fn search_split_at_and_beyond_the_range_size() {
     assert_eq!(subs.last().unwrap().hi, u64::MAX);
     assert_eq!(
         Search::split(&p, 6, &mut rng).map(|_| ()),
-        Err(Error::TooManyCalculators { calculators: 6, work_items: 5 })
+        Err(Error::TooManyCalculators {
+            calculators: 6,
+            work_items: 5
+        })
     );
 }
 
@@ -32,45 +41,81 @@ fn search_result_check_refuses_an_uncapped_sub_task_before_hashing() {
     // k = 2^32 - 1 rounds per claimed hit: minutes of hashing if not capped.
     let sub = search(0, 10, u32::MAX);
     let res = SearchResult { hits: vec![1] };
-    assert!(matches!(Search::verify_result(&sub, &(), &res), Err(Error::WorkTooLarge { .. })));
-    assert!(matches!(Search::verify_sample(&sub, &res, &Hash32([0; 32]), &[1], &[]), Err(Error::WorkTooLarge { .. })));
+    assert!(matches!(
+        Search::verify_result(&sub, &(), &res),
+        Err(Error::WorkTooLarge { .. })
+    ));
+    assert!(matches!(
+        Search::verify_sample(&sub, &res, &Hash32([0; 32]), &[1], &[]),
+        Err(Error::WorkTooLarge { .. })
+    ));
 }
 
 #[test]
 fn linear_combine_refuses_huge_rows_before_allocating() {
     // rows = 2^32 - 1 would allocate 32 GiB before the length check.
-    let p = LinearParams { rows: u32::MAX, cols: u32::MAX, matrix_seed: Hash32([1; 32]), x: vec![] };
+    let p = LinearParams {
+        rows: u32::MAX,
+        cols: u32::MAX,
+        matrix_seed: Hash32([1; 32]),
+        x: vec![],
+    };
     let res = LinearResult { r: vec![Fe::ONE] };
-    assert!(matches!(Linear::combine(&p, &[res]), Err(Error::WorkTooLarge { .. })));
+    assert!(matches!(
+        Linear::combine(&p, &[res]),
+        Err(Error::WorkTooLarge { .. })
+    ));
 }
 
 #[test]
 fn linear_split_caps_all_shares_together() {
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     let cols = 1u32 << 20;
-    let p = LinearParams { rows: 1, cols, matrix_seed: Hash32([1; 32]), x: vec![Fe::ZERO; cols as usize] };
+    let p = LinearParams {
+        rows: 1,
+        cols,
+        matrix_seed: Hash32([1; 32]),
+        x: vec![Fe::ZERO; cols as usize],
+    };
     // 17 shares of 2^20 columns exceed 2^24 entries (the cap allows 16).
-    assert!(matches!(Linear::split(&p, 17, &mut rng), Err(Error::WorkTooLarge { .. })));
+    assert!(matches!(
+        Linear::split(&p, 17, &mut rng),
+        Err(Error::WorkTooLarge { .. })
+    ));
 }
 
 #[test]
 fn non_canonical_encodings_refused() {
-    let sub = LinearSubTask { rows: 2, cols: 2, matrix_seed: Hash32([3; 32]), share: vec![Fe::ONE, Fe::ZERO] };
+    let sub = LinearSubTask {
+        rows: 2,
+        cols: 2,
+        matrix_seed: Hash32([3; 32]),
+        share: vec![Fe::ONE, Fe::ZERO],
+    };
     let good = sub.to_bytes();
     assert_eq!(LinearSubTask::from_bytes(&good).unwrap(), sub);
     let mut big = good.clone();
     big[41..49].copy_from_slice(&P.to_be_bytes());
-    assert!(matches!(LinearSubTask::from_bytes(&big), Err(Error::FieldElementOutOfRange { .. })));
+    assert!(matches!(
+        LinearSubTask::from_bytes(&big),
+        Err(Error::FieldElementOutOfRange { .. })
+    ));
     let mut trailing = good.clone();
     trailing.push(0);
-    assert!(matches!(LinearSubTask::from_bytes(&trailing), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        LinearSubTask::from_bytes(&trailing),
+        Err(Error::Malformed { .. })
+    ));
     // A header claiming 2^32 - 1 columns with no share bytes: no allocation.
     let mut huge = good[..41].to_vec();
     huge[1..5].copy_from_slice(&1u32.to_be_bytes());
     huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(SubTask::from_bytes(&huge).is_err());
     let res = SearchResult { hits: vec![3, 3] }.to_bytes();
-    assert!(matches!(SubResult::from_bytes(&res), Err(Error::Malformed { .. })));
+    assert!(matches!(
+        SubResult::from_bytes(&res),
+        Err(Error::Malformed { .. })
+    ));
     assert!(SubTask::from_bytes(&[]).is_err());
     assert!(SubResult::from_bytes(&[0x02, 0]).is_err());
     let spec = TaskSpec::Search(search(7, 7, 1));
@@ -93,13 +138,22 @@ fn search_sample_check_refuses_unsorted_hits() {
     let unsorted = SearchResult { hits };
     let x = unsorted.hits[1];
     let refused = Err(Error::HitsNotIncreasing { position: 1, x });
-    assert_eq!(Search::verify_sample(&sub, &unsorted, &tree.root(), &indices, &openings), refused);
-    assert_eq!(Search::verify_sample(&sub, &unsorted, &tree.root(), &[], &[]), refused);
+    assert_eq!(
+        Search::verify_sample(&sub, &unsorted, &tree.root(), &indices, &openings),
+        refused
+    );
+    assert_eq!(
+        Search::verify_sample(&sub, &unsorted, &tree.root(), &[], &[]),
+        refused
+    );
     assert_eq!(Search::verify_result(&sub, &(), &unsorted), refused);
     // A repeated hit is not strictly increasing either.
     let mut hits = res.hits.clone();
     hits.insert(1, hits[0]);
     let x = hits[1];
     let repeated = SearchResult { hits };
-    assert_eq!(Search::check_result_shape(&sub, &repeated), Err(Error::HitsNotIncreasing { position: 1, x }));
+    assert_eq!(
+        Search::check_result_shape(&sub, &repeated),
+        Err(Error::HitsNotIncreasing { position: 1, x })
+    );
 }

@@ -29,7 +29,7 @@ pub use config::{load, CommonArgs, LogFormat};
 pub use error::{Error, Result};
 pub use keys::{KeyStore, SecretKey};
 pub use server::{shutdown_signal, BoundServer};
-pub use telemetry::job_span;
 pub use store::{
     JobRecord, JobSummary, MemoryStore, SqliteStore, StepRecord, StepStatus, Store, StoreExt,
 };
+pub use telemetry::job_span;

@@ -33,18 +33,38 @@ fn file_names(set: &FileDescriptorSet) -> BTreeSet<&str> {
 
 #[test]
 fn descriptor_sets_contain_every_service() {
-    let all: HashMap<String, Vec<String>> =
-        ALL_FILE_DESCRIPTOR_SETS.iter().flat_map(|s| services(&decode(s))).collect();
+    let all: HashMap<String, Vec<String>> = ALL_FILE_DESCRIPTOR_SETS
+        .iter()
+        .flat_map(|s| services(&decode(s)))
+        .collect();
     let expected: &[(&str, &[&str])] = &[
         (
             "bapay.chain.v1.BitcoinService",
-            &["GetTip", "BroadcastTransaction", "TestMempoolAccept", "GetTransactionStatus",
-              "ListUnspent", "Watch", "EstimateFee", "MineBlocks", "FaucetPay"],
+            &[
+                "GetTip",
+                "BroadcastTransaction",
+                "TestMempoolAccept",
+                "GetTransactionStatus",
+                "ListUnspent",
+                "Watch",
+                "EstimateFee",
+                "MineBlocks",
+                "FaucetPay",
+            ],
         ),
         (
             "bapay.chain.v1.EthereumService",
-            &["GetChainInfo", "SendRawTransaction", "GetReceipt", "Call", "GetAccount",
-              "WatchLogs", "IncreaseTime", "Mine", "SetBalance"],
+            &[
+                "GetChainInfo",
+                "SendRawTransaction",
+                "GetReceipt",
+                "Call",
+                "GetAccount",
+                "WatchLogs",
+                "IncreaseTime",
+                "Mine",
+                "SetBalance",
+            ],
         ),
         (
             "bapay.outsourcer.v1.OutsourcerService",
@@ -52,33 +72,82 @@ fn descriptor_sets_contain_every_service() {
         ),
         (
             "bapay.calculator.v1.CalculatorService",
-            &["GetInfo", "Offer", "SignFunding", "StartWork", "FetchResult", "OpenLeaves",
-              "SignConversion", "GetStatus", "CancelOffer"],
+            &[
+                "GetInfo",
+                "Offer",
+                "SignFunding",
+                "StartWork",
+                "FetchResult",
+                "OpenLeaves",
+                "SignConversion",
+                "GetStatus",
+                "CancelOffer",
+            ],
         ),
-        ("bapay.arbiter.v1.ArbiterService", &["GetInfo", "Dispute", "GetDispute"]),
+        (
+            "bapay.arbiter.v1.ArbiterService",
+            &["GetInfo", "Dispute", "GetDispute"],
+        ),
     ];
     for (service, methods) in expected {
-        let got = all.get(*service).unwrap_or_else(|| panic!("{service} missing"));
-        assert_eq!(got, &methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(), "{service}");
+        let got = all
+            .get(*service)
+            .unwrap_or_else(|| panic!("{service} missing"));
+        assert_eq!(
+            got,
+            &methods.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            "{service}"
+        );
     }
-    assert_eq!(all.len(), expected.len(), "unexpected services: {:?}", all.keys());
+    assert_eq!(
+        all.len(),
+        expected.len(),
+        "unexpected services: {:?}",
+        all.keys()
+    );
 }
 
 #[test]
 fn each_role_set_holds_its_service_and_its_imports() {
     let common = "bapay/common/v1/common.proto";
     for (set, file, service) in [
-        (outsourcer::v1::FILE_DESCRIPTOR_SET, "bapay/outsourcer/v1/outsourcer.proto", "bapay.outsourcer.v1.OutsourcerService"),
-        (calculator::v1::FILE_DESCRIPTOR_SET, "bapay/calculator/v1/calculator.proto", "bapay.calculator.v1.CalculatorService"),
-        (arbiter::v1::FILE_DESCRIPTOR_SET, "bapay/arbiter/v1/arbiter.proto", "bapay.arbiter.v1.ArbiterService"),
+        (
+            outsourcer::v1::FILE_DESCRIPTOR_SET,
+            "bapay/outsourcer/v1/outsourcer.proto",
+            "bapay.outsourcer.v1.OutsourcerService",
+        ),
+        (
+            calculator::v1::FILE_DESCRIPTOR_SET,
+            "bapay/calculator/v1/calculator.proto",
+            "bapay.calculator.v1.CalculatorService",
+        ),
+        (
+            arbiter::v1::FILE_DESCRIPTOR_SET,
+            "bapay/arbiter/v1/arbiter.proto",
+            "bapay.arbiter.v1.ArbiterService",
+        ),
     ] {
         let set = decode(set);
-        assert_eq!(file_names(&set), BTreeSet::from([common, file]), "{service}");
+        assert_eq!(
+            file_names(&set),
+            BTreeSet::from([common, file]),
+            "{service}"
+        );
         let svcs = services(&set);
-        assert_eq!(svcs.keys().collect::<Vec<_>>(), vec![service], "only its own service");
+        assert_eq!(
+            svcs.keys().collect::<Vec<_>>(),
+            vec![service],
+            "only its own service"
+        );
     }
-    assert_eq!(file_names(&decode(chain::v1::FILE_DESCRIPTOR_SET)), BTreeSet::from(["bapay/chain/v1/chain.proto"]));
-    assert_eq!(file_names(&decode(common::v1::FILE_DESCRIPTOR_SET)), BTreeSet::from([common]));
+    assert_eq!(
+        file_names(&decode(chain::v1::FILE_DESCRIPTOR_SET)),
+        BTreeSet::from(["bapay/chain/v1/chain.proto"])
+    );
+    assert_eq!(
+        file_names(&decode(common::v1::FILE_DESCRIPTOR_SET)),
+        BTreeSet::from([common])
+    );
 }
 
 /// Each role RPC takes `<Rpc>Request` and returns a message no other RPC of
@@ -86,19 +155,32 @@ fn each_role_set_holds_its_service_and_its_imports() {
 #[test]
 fn each_role_rpc_has_its_own_request_and_response() {
     let mut seen = BTreeSet::new();
-    for set in [outsourcer::v1::FILE_DESCRIPTOR_SET, calculator::v1::FILE_DESCRIPTOR_SET, arbiter::v1::FILE_DESCRIPTOR_SET] {
+    for set in [
+        outsourcer::v1::FILE_DESCRIPTOR_SET,
+        calculator::v1::FILE_DESCRIPTOR_SET,
+        arbiter::v1::FILE_DESCRIPTOR_SET,
+    ] {
         for f in decode(set).file.iter().filter(|f| !f.service.is_empty()) {
             for s in &f.service {
                 for m in &s.method {
                     let pkg = format!(".{}.", f.package());
-                    assert_eq!(m.input_type(), format!("{pkg}{}Request", m.name()), "{}", m.name());
+                    assert_eq!(
+                        m.input_type(),
+                        format!("{pkg}{}Request", m.name()),
+                        "{}",
+                        m.name()
+                    );
                     let out = m.output_type();
                     if m.server_streaming() {
                         assert_eq!(out, format!("{pkg}JobEvent"), "{}", m.name());
                     } else {
                         assert_eq!(out, format!("{pkg}{}Response", m.name()), "{}", m.name());
                     }
-                    assert!(seen.insert(m.input_type().to_owned()), "{} reused", m.input_type());
+                    assert!(
+                        seen.insert(m.input_type().to_owned()),
+                        "{} reused",
+                        m.input_type()
+                    );
                     assert!(seen.insert(out.to_owned()), "{out} reused");
                 }
             }
@@ -140,15 +222,26 @@ fn self_explanatory(field: &str) -> bool {
 #[test]
 fn every_role_rpc_and_field_is_documented() {
     let mut missing = Vec::new();
-    for set in [outsourcer::v1::FILE_DESCRIPTOR_SET, calculator::v1::FILE_DESCRIPTOR_SET, arbiter::v1::FILE_DESCRIPTOR_SET] {
+    for set in [
+        outsourcer::v1::FILE_DESCRIPTOR_SET,
+        calculator::v1::FILE_DESCRIPTOR_SET,
+        arbiter::v1::FILE_DESCRIPTOR_SET,
+    ] {
         for file in decode(set).file {
-            let info = file.source_code_info.clone().expect("descriptor sets carry source info");
+            let info = file
+                .source_code_info
+                .clone()
+                .expect("descriptor sets carry source info");
             let documented: BTreeSet<Vec<i32>> = info
                 .location
                 .iter()
                 .filter(|l| {
-                    l.leading_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
-                        || l.trailing_comments.as_deref().is_some_and(|c| !c.trim().is_empty())
+                    l.leading_comments
+                        .as_deref()
+                        .is_some_and(|c| !c.trim().is_empty())
+                        || l.trailing_comments
+                            .as_deref()
+                            .is_some_and(|c| !c.trim().is_empty())
                 })
                 .map(|l| l.path.clone())
                 .collect();
@@ -186,10 +279,16 @@ fn generated_types_round_trip() {
         }),
         chain: c::Chain::Bitcoin as i32,
         calculators: Some(o::submit_job_request::Calculators::PoolCount(3)),
-        fee: Some(c::Amount { value: Some(c::amount::Value::Sat(100_000)) }),
-        deposit: Some(c::Amount { value: Some(c::amount::Value::Sat(20_000)) }),
+        fee: Some(c::Amount {
+            value: Some(c::amount::Value::Sat(100_000)),
+        }),
+        deposit: Some(c::Amount {
+            value: Some(c::amount::Value::Sat(20_000)),
+        }),
         timeouts: Some(o::Timeouts {
-            payout: Some(c::ChainTime { value: Some(c::chain_time::Value::BlocksFromNow(144)) }),
+            payout: Some(c::ChainTime {
+                value: Some(c::chain_time::Value::BlocksFromNow(144)),
+            }),
             result_deadline: None,
             offer_timeout_ms: 0,
         }),
@@ -201,8 +300,14 @@ fn generated_types_round_trip() {
     // The service stubs exist under the expected names.
     fn _stubs(
         _: Option<o::outsourcer_service_client::OutsourcerServiceClient<tonic::transport::Channel>>,
-        _: Option<calculator::v1::calculator_service_client::CalculatorServiceClient<tonic::transport::Channel>>,
-        _: Option<arbiter::v1::arbiter_service_client::ArbiterServiceClient<tonic::transport::Channel>>,
+        _: Option<
+            calculator::v1::calculator_service_client::CalculatorServiceClient<
+                tonic::transport::Channel,
+            >,
+        >,
+        _: Option<
+            arbiter::v1::arbiter_service_client::ArbiterServiceClient<tonic::transport::Channel>,
+        >,
     ) {
     }
 }

@@ -93,6 +93,7 @@ pub use funding::{
     build_funding, check_funding_change, check_funding_outputs, CalculatorFunding, FundingInput,
     FundingPlan, InputOwner,
 };
+pub use limits::MAX_ESCROW_CALCULATORS;
 pub use locktime::{charge_is_final_at_tip, is_final, is_final_at_tip};
 pub use presigned::check_presigned_charge;
 pub use script::{nums_point, EscrowOutput, Leaf, LeafKind};
@@ -104,7 +105,6 @@ pub use spend::{
     build_charge, build_conversion, build_redeem, build_sweep, EscrowSpend, EscrowUtxo, SpendInput,
     TrapKind,
 };
-pub use limits::MAX_ESCROW_CALCULATORS;
 pub use terms::{EscrowParams, EscrowTerms, ThresholdTrap};
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ pub const P: u64 = (1u64 << 61) - 1;
 
 /// An element of GF(2^61 - 1), always canonical (< p). Serialises as a
 /// plain integer; deserialising a value >= p fails.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(try_from = "u64", into = "u64")]
 pub struct Fe(u64);
 
@@ -107,7 +109,11 @@ impl AddAssign for Fe {
 impl Sub for Fe {
     type Output = Fe;
     fn sub(self, o: Fe) -> Fe {
-        Fe(if self.0 >= o.0 { self.0 - o.0 } else { self.0 + P - o.0 })
+        Fe(if self.0 >= o.0 {
+            self.0 - o.0
+        } else {
+            self.0 + P - o.0
+        })
     }
 }
 
@@ -143,7 +149,16 @@ mod tests {
 
     #[test]
     fn arithmetic_matches_u128_reference() {
-        let vals = [0, 1, 2, P - 1, P - 2, 1 << 60, 12345678901234567, (1 << 61) - 3];
+        let vals = [
+            0,
+            1,
+            2,
+            P - 1,
+            P - 2,
+            1 << 60,
+            12345678901234567,
+            (1 << 61) - 3,
+        ];
         for &a in &vals {
             for &b in &vals {
                 let (x, y) = (Fe::reduce(a), Fe::reduce(b));

@@ -93,7 +93,11 @@ pub fn for_each_entry(seed: &Hash32, rows: u32, cols: u32, mut f: impl FnMut(usi
         }
         let mut word = [0u8; 8];
         word.copy_from_slice(&block[8 * w..8 * w + 8]);
-        f(e / cols, e % cols, Fe::reduce(u64::from_be_bytes(word) >> 3));
+        f(
+            e / cols,
+            e % cols,
+            Fe::reduce(u64::from_be_bytes(word) >> 3),
+        );
     }
 }
 
@@ -121,7 +125,11 @@ fn check_dims(rows: u32, cols: u32) -> Result<()> {
     }
     let entries = u64::from(rows) * u64::from(cols);
     if entries > MAX_MATRIX_ENTRIES {
-        return Err(Error::WorkTooLarge { what: "matrix entries (rows * cols)", work: entries, max: MAX_MATRIX_ENTRIES });
+        return Err(Error::WorkTooLarge {
+            what: "matrix entries (rows * cols)",
+            work: entries,
+            max: MAX_MATRIX_ENTRIES,
+        });
     }
     Ok(())
 }
@@ -130,7 +138,11 @@ fn check_len_of(what: &'static str, expected: u32, got: usize) -> Result<()> {
     if got as u64 == u64::from(expected) {
         Ok(())
     } else {
-        Err(Error::DimensionMismatch { what, expected: expected.into(), got: got as u64 })
+        Err(Error::DimensionMismatch {
+            what,
+            expected: expected.into(),
+            got: got as u64,
+        })
     }
 }
 
@@ -158,21 +170,39 @@ impl TaskKind for Linear {
     }
 
     /// Shares x_1..x_{n-1} uniform, x_n = x - sum; v uniform, u = v^T A.
-    fn split<R: RngCore + ?Sized>(p: &LinearParams, n: u32, rng: &mut R) -> Result<(Vec<LinearSubTask>, FreivaldsKey)> {
+    fn split<R: RngCore + ?Sized>(
+        p: &LinearParams,
+        n: u32,
+        rng: &mut R,
+    ) -> Result<(Vec<LinearSubTask>, FreivaldsKey)> {
         Self::validate(p)?;
         check_calculators(n)?;
         let shares = u64::from(n) * u64::from(p.cols);
         if shares > MAX_SHARE_ENTRIES {
-            return Err(Error::WorkTooLarge { what: "share entries (n * cols)", work: shares, max: MAX_SHARE_ENTRIES });
+            return Err(Error::WorkTooLarge {
+                what: "share entries (n * cols)",
+                work: shares,
+                max: MAX_SHARE_ENTRIES,
+            });
         }
         let mut last = p.x.clone();
         let mut subs = Vec::with_capacity(n as usize);
         for _ in 1..n {
             let share: Vec<Fe> = (0..p.cols).map(|_| Fe::random(rng)).collect();
             last.iter_mut().zip(&share).for_each(|(l, s)| *l = *l - *s);
-            subs.push(LinearSubTask { rows: p.rows, cols: p.cols, matrix_seed: p.matrix_seed, share });
+            subs.push(LinearSubTask {
+                rows: p.rows,
+                cols: p.cols,
+                matrix_seed: p.matrix_seed,
+                share,
+            });
         }
-        subs.push(LinearSubTask { rows: p.rows, cols: p.cols, matrix_seed: p.matrix_seed, share: last });
+        subs.push(LinearSubTask {
+            rows: p.rows,
+            cols: p.cols,
+            matrix_seed: p.matrix_seed,
+            share: last,
+        });
         let v: Vec<Fe> = (0..p.rows).map(|_| Fe::random(rng)).collect();
         let mut u = vec![Fe::ZERO; p.cols as usize];
         for_each_entry(&p.matrix_seed, p.rows, p.cols, |r, c, a| u[c] += v[r] * a);
@@ -187,7 +217,9 @@ impl TaskKind for Linear {
 
     fn compute(s: &LinearSubTask) -> Result<LinearResult> {
         Self::validate_sub(s)?;
-        Ok(LinearResult { r: mat_vec(&s.matrix_seed, s.rows, s.cols, &s.share) })
+        Ok(LinearResult {
+            r: mat_vec(&s.matrix_seed, s.rows, s.cols, &s.share),
+        })
     }
 
     fn leaf_count(s: &LinearSubTask) -> u64 {
@@ -197,13 +229,21 @@ impl TaskKind for Linear {
     fn leaf_data(s: &LinearSubTask, res: &LinearResult, index: u64) -> Result<Vec<u8>> {
         check_len_of("result (rows)", s.rows, res.r.len())?;
         let v = usize::try_from(index).ok().and_then(|i| res.r.get(i));
-        let v = v.ok_or(Error::IndexOutOfRange { index, leaf_count: s.rows.into() })?;
+        let v = v.ok_or(Error::IndexOutOfRange {
+            index,
+            leaf_count: s.rows.into(),
+        })?;
         Ok(leaf_bytes(index, *v).to_vec())
     }
 
     fn commit(s: &LinearSubTask, res: &LinearResult) -> Result<MerkleTree> {
         check_len_of("result (rows)", s.rows, res.r.len())?;
-        MerkleTree::from_leaves(res.r.iter().enumerate().map(|(j, &v)| leaf_bytes(j as u64, v)))
+        MerkleTree::from_leaves(
+            res.r
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| leaf_bytes(j as u64, v)),
+        )
     }
 
     fn check_leaf(s: &LinearSubTask, res: &LinearResult, index: u64, data: &[u8]) -> Result<()> {
@@ -217,11 +257,16 @@ impl TaskKind for Linear {
         if claimed != index {
             return reject(LeafFault::WrongIndex { claimed });
         }
-        let Ok(v) = Fe::from_be_bytes(word[1]) else { return reject(LeafFault::NonCanonical) };
+        let Ok(v) = Fe::from_be_bytes(word[1]) else {
+            return reject(LeafFault::NonCanonical);
+        };
         match usize::try_from(index).ok().and_then(|i| res.r.get(i)) {
             Some(&r) if r == v => Ok(()),
             Some(_) => reject(LeafFault::ResultMismatch),
-            None => Err(Error::IndexOutOfRange { index, leaf_count: s.rows.into() }),
+            None => Err(Error::IndexOutOfRange {
+                index,
+                leaf_count: s.rows.into(),
+            }),
         }
     }
 
@@ -266,7 +311,9 @@ pub fn leaf_bytes(j: u64, v: Fe) -> [u8; LEAF_LEN] {
 }
 
 fn read_fes(r: &mut Reader<'_>, n: u32) -> Result<Vec<Fe>> {
-    (0..n).map(|_| r.u64().and_then(Fe::from_canonical)).collect()
+    (0..n)
+        .map(|_| r.u64().and_then(Fe::from_canonical))
+        .collect()
 }
 
 /// `0x02 || be32(rows) || be32(cols) || matrix_seed || be64(share[c])` for c < cols.
@@ -277,7 +324,9 @@ impl Canonical for LinearSubTask {
         v.extend_from_slice(&self.rows.to_be_bytes());
         v.extend_from_slice(&self.cols.to_be_bytes());
         v.extend_from_slice(&self.matrix_seed.0);
-        self.share.iter().for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
+        self.share
+            .iter()
+            .for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
         v
     }
 
@@ -290,7 +339,12 @@ impl Canonical for LinearSubTask {
         }
         let share = read_fes(&mut r, cols)?;
         r.finish()?;
-        Ok(LinearSubTask { rows, cols, matrix_seed, share })
+        Ok(LinearSubTask {
+            rows,
+            cols,
+            matrix_seed,
+            share,
+        })
     }
 }
 
@@ -299,7 +353,9 @@ impl Canonical for LinearResult {
     fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(1 + 8 * self.r.len());
         v.push(Linear::TAG);
-        self.r.iter().for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
+        self.r
+            .iter()
+            .for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
         v
     }
 

@@ -134,7 +134,12 @@ pub trait TaskKind {
     /// The Merkle tree over all leaves of `res`.
     fn commit(sub: &Self::SubTask, res: &Self::SubResult) -> Result<MerkleTree>;
     /// Checks one opened leaf's content (its proof is checked by the caller).
-    fn check_leaf(sub: &Self::SubTask, res: &Self::SubResult, index: u64, data: &[u8]) -> Result<()>;
+    fn check_leaf(
+        sub: &Self::SubTask,
+        res: &Self::SubResult,
+        index: u64,
+        data: &[u8],
+    ) -> Result<()>;
     /// Checks the shape of a result received from outside before any leaf
     /// is checked against it (search: hits strictly increasing, which
     /// [`Self::check_leaf`] relies on). Cheap: never evaluates the task.
@@ -142,18 +147,31 @@ pub trait TaskKind {
         Ok(())
     }
     /// Kind-specific whole-result check O can afford (hits, Freivalds).
-    fn verify_result(sub: &Self::SubTask, secret: &Self::Secret, res: &Self::SubResult) -> Result<()>;
+    fn verify_result(
+        sub: &Self::SubTask,
+        secret: &Self::Secret,
+        res: &Self::SubResult,
+    ) -> Result<()>;
     /// Combines the results, in sub-task order, into the job output.
     fn combine(params: &Self::Params, results: &[Self::SubResult]) -> Result<Self::Output>;
     /// Computes the job directly, without splitting (reference, tests).
     fn run_direct(params: &Self::Params) -> Result<Self::Output>;
 
     /// Opens the given leaves (calculator side).
-    fn open(sub: &Self::SubTask, res: &Self::SubResult, tree: &MerkleTree, indices: &[u64]) -> Result<Vec<Opening>> {
+    fn open(
+        sub: &Self::SubTask,
+        res: &Self::SubResult,
+        tree: &MerkleTree,
+        indices: &[u64],
+    ) -> Result<Vec<Opening>> {
         indices
             .iter()
             .map(|&index| {
-                Ok(Opening { index, leaf_data: Self::leaf_data(sub, res, index)?, proof: tree.proof(index)? })
+                Ok(Opening {
+                    index,
+                    leaf_data: Self::leaf_data(sub, res, index)?,
+                    proof: tree.proof(index)?,
+                })
             })
             .collect()
     }
@@ -174,15 +192,30 @@ pub trait TaskKind {
         Self::check_result_shape(sub, res)?;
         let leaf_count = Self::leaf_count(sub);
         for (k, &index) in indices.iter().enumerate() {
-            let missing = || Error::OpeningMissing { position: k as u64, index };
-            let op = openings.get(k).filter(|o| o.index == index).ok_or_else(missing)?;
-            if !op.proof.verify(root, &leaf_hash(&op.leaf_data), index, leaf_count) {
-                return Err(Error::LeafRejected { index, fault: LeafFault::BadProof });
+            let missing = || Error::OpeningMissing {
+                position: k as u64,
+                index,
+            };
+            let op = openings
+                .get(k)
+                .filter(|o| o.index == index)
+                .ok_or_else(missing)?;
+            if !op
+                .proof
+                .verify(root, &leaf_hash(&op.leaf_data), index, leaf_count)
+            {
+                return Err(Error::LeafRejected {
+                    index,
+                    fault: LeafFault::BadProof,
+                });
             }
             Self::check_leaf(sub, res, index, &op.leaf_data)?;
         }
         if let Some(extra) = openings.get(indices.len()) {
-            return Err(Error::OpeningMissing { position: indices.len() as u64, index: extra.index });
+            return Err(Error::OpeningMissing {
+                position: indices.len() as u64,
+                index: extra.index,
+            });
         }
         Ok(())
     }
@@ -206,7 +239,10 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn err(&self, reason: String) -> Error {
-        Error::Malformed { what: self.what, reason }
+        Error::Malformed {
+            what: self.what,
+            reason,
+        }
     }
 
     pub(crate) fn take<const N: usize>(&mut self) -> Result<[u8; N]> {
@@ -248,7 +284,11 @@ pub(crate) fn check_calculators(n: u32) -> Result<()> {
         return Err(Error::ZeroCalculators);
     }
     if n > MAX_CALCULATORS {
-        return Err(Error::WorkTooLarge { what: "calculators", work: n.into(), max: MAX_CALCULATORS.into() });
+        return Err(Error::WorkTooLarge {
+            what: "calculators",
+            work: n.into(),
+            max: MAX_CALCULATORS.into(),
+        });
     }
     Ok(())
 }
@@ -258,7 +298,10 @@ pub(crate) fn check_len(index: u64, data: &[u8], expected: usize) -> Result<()> 
     if data.len() == expected {
         Ok(())
     } else {
-        let fault = LeafFault::Malformed { expected: expected as u64, got: data.len() as u64 };
+        let fault = LeafFault::Malformed {
+            expected: expected as u64,
+            got: data.len() as u64,
+        };
         Err(Error::LeafRejected { index, fault })
     }
 }

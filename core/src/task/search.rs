@@ -62,10 +62,12 @@ impl Evaluator {
         let mut out = [0u8; 32];
         self.h.update(seed.0);
         self.h.update(x.to_be_bytes());
-        self.h.finalize_into_reset(GenericArray::from_mut_slice(&mut out));
+        self.h
+            .finalize_into_reset(GenericArray::from_mut_slice(&mut out));
         for _ in 1..rounds {
             self.h.update(out);
-            self.h.finalize_into_reset(GenericArray::from_mut_slice(&mut out));
+            self.h
+                .finalize_into_reset(GenericArray::from_mut_slice(&mut out));
         }
         out
     }
@@ -93,7 +95,10 @@ pub fn leading_zero_bits(h: &[u8; 32]) -> u32 {
 /// binary search, which is wrong on unsorted (or repeated) hits.
 pub fn check_hits_increasing(hits: &[u64]) -> Result<()> {
     match hits.windows(2).position(|w| w[0] >= w[1]) {
-        Some(k) => Err(Error::HitsNotIncreasing { position: k as u64 + 1, x: hits[k + 1] }),
+        Some(k) => Err(Error::HitsNotIncreasing {
+            position: k as u64 + 1,
+            x: hits[k + 1],
+        }),
         None => Ok(()),
     }
 }
@@ -140,15 +145,25 @@ impl TaskKind for Search {
             return Err(Error::ZeroRounds);
         }
         if p.difficulty_bits > 256 {
-            return Err(Error::DifficultyTooHigh { bits: p.difficulty_bits });
+            return Err(Error::DifficultyTooHigh {
+                bits: p.difficulty_bits,
+            });
         }
         let n = p.range_len();
         if n > MAX_SEARCH_LEAVES {
-            return Err(Error::WorkTooLarge { what: "search range size", work: n, max: MAX_SEARCH_LEAVES });
+            return Err(Error::WorkTooLarge {
+                what: "search range size",
+                work: n,
+                max: MAX_SEARCH_LEAVES,
+            });
         }
         let work = n.saturating_mul(p.rounds.into());
         if work > MAX_SEARCH_WORK {
-            return Err(Error::WorkTooLarge { what: "search work (range size * rounds)", work, max: MAX_SEARCH_WORK });
+            return Err(Error::WorkTooLarge {
+                what: "search work (range size * rounds)",
+                work,
+                max: MAX_SEARCH_WORK,
+            });
         }
         Ok(())
     }
@@ -159,20 +174,31 @@ impl TaskKind for Search {
 
     /// n contiguous ranges, sizes differing by at most one (the first
     /// `len % n` ranges get the extra value).
-    fn split<R: RngCore + ?Sized>(p: &SearchParams, n: u32, _rng: &mut R) -> Result<(Vec<SearchParams>, ())> {
+    fn split<R: RngCore + ?Sized>(
+        p: &SearchParams,
+        n: u32,
+        _rng: &mut R,
+    ) -> Result<(Vec<SearchParams>, ())> {
         Self::validate(p)?;
         check_calculators(n)?;
         let len = p.range_len();
         let n64 = u64::from(n);
         if n64 > len {
-            return Err(Error::TooManyCalculators { calculators: n64, work_items: len });
+            return Err(Error::TooManyCalculators {
+                calculators: n64,
+                work_items: len,
+            });
         }
         let (q, r) = (len / n64, len % n64);
         let mut lo = p.lo;
         let subs = (0..n64)
             .map(|i| {
                 let hi = lo + q + u64::from(i < r);
-                let s = SearchParams { lo, hi, ..p.clone() };
+                let s = SearchParams {
+                    lo,
+                    hi,
+                    ..p.clone()
+                };
                 lo = hi;
                 s
             })
@@ -201,7 +227,10 @@ impl TaskKind for Search {
 
     fn leaf_data(sub: &SearchParams, _res: &SearchResult, index: u64) -> Result<Vec<u8>> {
         if index >= sub.range_len() {
-            return Err(Error::IndexOutOfRange { index, leaf_count: sub.range_len() });
+            return Err(Error::IndexOutOfRange {
+                index,
+                leaf_count: sub.range_len(),
+            });
         }
         let x = sub.lo + index;
         Ok(leaf_bytes(index, x, &evaluate(&sub.seed, sub.rounds, x)).to_vec())
@@ -214,21 +243,28 @@ impl TaskKind for Search {
     fn check_leaf(sub: &SearchParams, res: &SearchResult, index: u64, data: &[u8]) -> Result<()> {
         check_len(index, data, LEAF_LEN)?;
         let reject = |fault| Err(Error::LeafRejected { index, fault });
-        let word = |k: usize| u64::from_be_bytes(data[8 * k..8 * k + 8].try_into().unwrap_or([0; 8]));
+        let word =
+            |k: usize| u64::from_be_bytes(data[8 * k..8 * k + 8].try_into().unwrap_or([0; 8]));
         let (claimed_j, claimed_x) = (word(0), word(1));
         if claimed_j != index {
             return reject(LeafFault::WrongIndex { claimed: claimed_j });
         }
         let x = sub.lo.saturating_add(index);
         if claimed_x != x || x >= sub.hi {
-            return reject(LeafFault::WrongInput { expected: x, claimed: claimed_x });
+            return reject(LeafFault::WrongInput {
+                expected: x,
+                claimed: claimed_x,
+            });
         }
         let f = evaluate(&sub.seed, sub.rounds, x);
         if data[16..] != f {
             return reject(LeafFault::WrongOutput);
         }
         // Sound only on sorted hits: `verify_sample` ran `check_result_shape`.
-        match (is_hit(&f, sub.difficulty_bits), res.hits.binary_search(&x).is_ok()) {
+        match (
+            is_hit(&f, sub.difficulty_bits),
+            res.hits.binary_search(&x).is_ok(),
+        ) {
             (true, false) => reject(LeafFault::HitNotClaimed),
             (false, true) => reject(LeafFault::FalseHitClaimed),
             _ => Ok(()),
@@ -260,7 +296,10 @@ impl TaskKind for Search {
     }
 
     fn combine(_p: &SearchParams, results: &[SearchResult]) -> Result<Vec<u64>> {
-        let mut all: Vec<u64> = results.iter().flat_map(|r| r.hits.iter().copied()).collect();
+        let mut all: Vec<u64> = results
+            .iter()
+            .flat_map(|r| r.hits.iter().copied())
+            .collect();
         all.sort_unstable();
         all.dedup();
         Ok(all)
@@ -269,6 +308,8 @@ impl TaskKind for Search {
     fn run_direct(p: &SearchParams) -> Result<Vec<u64>> {
         Self::validate(p)?;
         let mut ev = Evaluator::default();
-        Ok((p.lo..p.hi).filter(|&x| is_hit(&ev.eval(&p.seed, p.rounds, x), p.difficulty_bits)).collect())
+        Ok((p.lo..p.hi)
+            .filter(|&x| is_hit(&ev.eval(&p.seed, p.rounds, x), p.difficulty_bits))
+            .collect())
     }
 }

@@ -21,7 +21,13 @@ impl Canonical for SearchParams {
 
     fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new("search sub-task", bytes, Search::TAG)?;
-        let p = SearchParams { seed: Hash32(r.take()?), rounds: r.u32()?, difficulty_bits: r.u32()?, lo: r.u64()?, hi: r.u64()? };
+        let p = SearchParams {
+            seed: Hash32(r.take()?),
+            rounds: r.u32()?,
+            difficulty_bits: r.u32()?,
+            lo: r.u64()?,
+            hi: r.u64()?,
+        };
         r.finish()?;
         Ok(p)
     }
@@ -32,7 +38,9 @@ impl Canonical for SearchResult {
     fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(1 + 8 * self.hits.len());
         v.push(Search::TAG);
-        self.hits.iter().for_each(|h| v.extend_from_slice(&h.to_be_bytes()));
+        self.hits
+            .iter()
+            .for_each(|h| v.extend_from_slice(&h.to_be_bytes()));
         v
     }
 

@@ -107,7 +107,11 @@ impl TaskSpec {
     }
 
     /// Splits the job among `n` calculators.
-    pub fn split<R: RngCore + ?Sized>(&self, n: u32, rng: &mut R) -> Result<(Vec<SubTask>, Secret)> {
+    pub fn split<R: RngCore + ?Sized>(
+        &self,
+        n: u32,
+        rng: &mut R,
+    ) -> Result<(Vec<SubTask>, Secret)> {
         match self {
             TaskSpec::Search(p) => {
                 let (s, ()) = Search::split(p, n, rng)?;
@@ -115,7 +119,10 @@ impl TaskSpec {
             }
             TaskSpec::Linear(p) => {
                 let (s, k) = Linear::split(p, n, rng)?;
-                Ok((s.into_iter().map(SubTask::Linear).collect(), Secret::Linear(k)))
+                Ok((
+                    s.into_iter().map(SubTask::Linear).collect(),
+                    Secret::Linear(k),
+                ))
             }
         }
     }
@@ -132,7 +139,9 @@ impl TaskSpec {
                         other => Err(mismatch(kind, kind_of_res(other))),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Output::Search { hits: Search::combine(p, &rs)? })
+                Ok(Output::Search {
+                    hits: Search::combine(p, &rs)?,
+                })
             }
             TaskSpec::Linear(p) => {
                 let rs = results
@@ -142,7 +151,9 @@ impl TaskSpec {
                         other => Err(mismatch(kind, kind_of_res(other))),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Output::Linear { y: Linear::combine(p, &rs)? })
+                Ok(Output::Linear {
+                    y: Linear::combine(p, &rs)?,
+                })
             }
         }
     }
@@ -150,8 +161,12 @@ impl TaskSpec {
     /// Computes the job directly (reference).
     pub fn run_direct(&self) -> Result<Output> {
         match self {
-            TaskSpec::Search(p) => Ok(Output::Search { hits: Search::run_direct(p)? }),
-            TaskSpec::Linear(p) => Ok(Output::Linear { y: Linear::run_direct(p)? }),
+            TaskSpec::Search(p) => Ok(Output::Search {
+                hits: Search::run_direct(p)?,
+            }),
+            TaskSpec::Linear(p) => Ok(Output::Linear {
+                y: Linear::run_direct(p)?,
+            }),
         }
     }
 }
@@ -175,7 +190,12 @@ impl SubTask {
         let s = match b.first() {
             Some(&Search::TAG) => SubTask::Search(SearchParams::from_bytes(b)?),
             Some(&Linear::TAG) => SubTask::Linear(LinearSubTask::from_bytes(b)?),
-            _ => return Err(Error::Malformed { what: "sub-task", reason: "unknown kind tag".into() }),
+            _ => {
+                return Err(Error::Malformed {
+                    what: "sub-task",
+                    reason: "unknown kind tag".into(),
+                })
+            }
         };
         s.validate()?;
         Ok(s)
@@ -200,13 +220,22 @@ impl SubTask {
     /// Calculator: computes the result and its Merkle tree.
     pub fn compute_and_commit(&self) -> Result<(SubResult, MerkleTree)> {
         match self {
-            SubTask::Search(s) => Search::compute_and_commit(s).map(|(r, t)| (SubResult::Search(r), t)),
-            SubTask::Linear(s) => Linear::compute_and_commit(s).map(|(r, t)| (SubResult::Linear(r), t)),
+            SubTask::Search(s) => {
+                Search::compute_and_commit(s).map(|(r, t)| (SubResult::Search(r), t))
+            }
+            SubTask::Linear(s) => {
+                Linear::compute_and_commit(s).map(|(r, t)| (SubResult::Linear(r), t))
+            }
         }
     }
 
     /// Calculator: opens the sampled leaves of its tree.
-    pub fn open(&self, res: &SubResult, tree: &MerkleTree, indices: &[u64]) -> Result<Vec<Opening>> {
+    pub fn open(
+        &self,
+        res: &SubResult,
+        tree: &MerkleTree,
+        indices: &[u64],
+    ) -> Result<Vec<Opening>> {
         match (self, res) {
             (SubTask::Search(s), SubResult::Search(r)) => Search::open(s, r, tree, indices),
             (SubTask::Linear(s), SubResult::Linear(r)) => Linear::open(s, r, tree, indices),
@@ -215,10 +244,20 @@ impl SubTask {
     }
 
     /// O / T: checks the opened sample against the committed root.
-    pub fn verify_sample(&self, res: &SubResult, root: &Hash32, indices: &[u64], openings: &[Opening]) -> Result<()> {
+    pub fn verify_sample(
+        &self,
+        res: &SubResult,
+        root: &Hash32,
+        indices: &[u64],
+        openings: &[Opening],
+    ) -> Result<()> {
         match (self, res) {
-            (SubTask::Search(s), SubResult::Search(r)) => Search::verify_sample(s, r, root, indices, openings),
-            (SubTask::Linear(s), SubResult::Linear(r)) => Linear::verify_sample(s, r, root, indices, openings),
+            (SubTask::Search(s), SubResult::Search(r)) => {
+                Search::verify_sample(s, r, root, indices, openings)
+            }
+            (SubTask::Linear(s), SubResult::Linear(r)) => {
+                Linear::verify_sample(s, r, root, indices, openings)
+            }
             (s, r) => Err(mismatch(kind_of_sub(s), kind_of_res(r))),
         }
     }
@@ -226,10 +265,18 @@ impl SubTask {
     /// O: kind-specific check of the whole result with its secret.
     pub fn verify_result(&self, secret: &Secret, res: &SubResult) -> Result<()> {
         match (self, secret, res) {
-            (SubTask::Search(s), Secret::Search, SubResult::Search(r)) => Search::verify_result(s, &(), r),
-            (SubTask::Linear(s), Secret::Linear(k), SubResult::Linear(r)) => Linear::verify_result(s, k, r),
-            (SubTask::Search(_), _, SubResult::Search(_)) => Err(mismatch(Search::NAME, Linear::NAME)),
-            (SubTask::Linear(_), _, SubResult::Linear(_)) => Err(mismatch(Linear::NAME, Search::NAME)),
+            (SubTask::Search(s), Secret::Search, SubResult::Search(r)) => {
+                Search::verify_result(s, &(), r)
+            }
+            (SubTask::Linear(s), Secret::Linear(k), SubResult::Linear(r)) => {
+                Linear::verify_result(s, k, r)
+            }
+            (SubTask::Search(_), _, SubResult::Search(_)) => {
+                Err(mismatch(Search::NAME, Linear::NAME))
+            }
+            (SubTask::Linear(_), _, SubResult::Linear(_)) => {
+                Err(mismatch(Linear::NAME, Search::NAME))
+            }
             (s, _, r) => Err(mismatch(kind_of_sub(s), kind_of_res(r))),
         }
     }
@@ -254,7 +301,10 @@ impl SubResult {
         match b.first() {
             Some(&Search::TAG) => SearchResult::from_bytes(b).map(SubResult::Search),
             Some(&Linear::TAG) => LinearResult::from_bytes(b).map(SubResult::Linear),
-            _ => Err(Error::Malformed { what: "result", reason: "unknown kind tag".into() }),
+            _ => Err(Error::Malformed {
+                what: "result",
+                reason: "unknown kind tag".into(),
+            }),
         }
     }
 }
