@@ -1,5 +1,90 @@
-//! The `calculator` daemon (PROTOCOL.md §1).
+//! The BAPay calculator daemon (C_i), Bitcoin path of
+//! `bapay.calculator.v1.CalculatorService` (docs/daemons.md §C).
 //!
-//! Not built yet: it is the subject of the daemons issue. The crate exists so
-//! that the workspace has its final shape and the other crates can be wired to
-//! it without moving files later.
+//! Layout: [`config`] (layered configuration), [`error`]
+//! ([`CalculatorError`] → gRPC status), [`chain`] (the chain-adapter client
+//! and a fake), [`record`] (the stored sub-task), [`codec`] (outside bytes →
+//! core types, INVALID_ARGUMENT on failure), [`service`] (shared state and
+//! the tonic service), [`rpc`] (one handler per RPC), [`driver`] (the
+//! background task: escrow depth, computation, claims at t).
+//!
+//! Implemented (Bitcoin): GetInfo, Offer, GetStatus, SignFunding, StartWork,
+//! FetchResult, OpenLeaves, SignConversion, CancelOffer, and the driver that
+//! broadcasts the stored Charge_i / Charge'_i once the tip reaches t and
+//! resumes from the store after a restart. Every step that a signature or
+//! transaction depends on is stored before it leaves the process. Tested by
+//! unit tests (`src/tests.rs`: memory store, fake chain, fake clock; one
+//! restart on sqlite) and `tests/regtest.rs` (real bitcoind + chain-adapter,
+//! offer to PAID; it skips with a message when either binary is missing).
+//!
+//! Not yet: the Ethereum path (offers are declined UNSUPPORTED), chain
+//! `Watch` streams (the driver polls), LOST / TRAPPED detection, CPFP of a
+//! stuck claim, the money report (`transfers` / `total`) in GetStatus,
+//! allow-lists of arbiters / co-calculators and a job capacity
+//! (RESOURCE_EXHAUSTED), withdrawing a FUNDING_SIGNED offer by
+//! double-spending the signed input, `estimated_done_unix_ms`.
+
+pub mod chain;
+pub mod codec;
+pub mod config;
+pub mod driver;
+pub mod error;
+pub mod record;
+pub mod rpc;
+pub mod service;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use bapay_daemon::{BoundServer, KeyStore, SqliteStore, SystemClock};
+use bapay_proto::calculator::v1::calculator_service_server::CalculatorServiceServer;
+
+pub use config::{Cli, Config};
+pub use error::{CalculatorError, Result};
+pub use service::{Calculator, Service};
+
+/// Name of the key file in `data_dir` (`calculator.key`).
+pub const KEY_NAME: &str = "calculator";
+/// Name of the database in `data_dir`.
+pub const DB_FILE: &str = "calculator.sqlite";
+
+/// Opens the key, the store and the chain-adapter client, and binds the
+/// gRPC server (health SERVING for the calculator service).
+pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
+    let clock = Arc::new(SystemClock);
+    let key = KeyStore::new(&config.data_dir).load_or_create(KEY_NAME)?;
+    let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;
+    let chain = chain::AdapterChain::new(&config.chain_adapter_url)?;
+    let listen = config.listen.clone();
+    let calc = Arc::new(Calculator::new(
+        Arc::new(store),
+        key,
+        Arc::new(chain),
+        config,
+        clock,
+    ));
+    let svc = Service(calc.clone());
+    let server = bapay_daemon::server::bind(
+        &listen,
+        &[bapay_proto::calculator::v1::FILE_DESCRIPTOR_SET],
+        move |r| r.add_service(CalculatorServiceServer::new(svc)),
+    )
+    .await?;
+    server
+        .health()
+        .set_serving::<CalculatorServiceServer<Service>>()
+        .await;
+    tracing::info!(key = %calc.key.x_only_public_key(), "calculator ready");
+    Ok((server, calc))
+}
+
+/// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], the background
+/// [`driver`], then serve.
+pub async fn run(config: Config) -> Result<()> {
+    let (server, calc) = bind(config).await?;
+    let driver = driver::spawn(calc);
+    let out = server.serve().await;
+    driver.abort();
+    Ok(out?)
+}

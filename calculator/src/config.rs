@@ -1,0 +1,139 @@
+//! The calculator's configuration: defaults < TOML file (`--config`) <
+//! `BAPAY_CALCULATOR__...` environment variables < flags (`--listen`,
+//! `--data-dir`, `--log-format`, `--chain-adapter`), layered by
+//! [`bapay_daemon::load`]. Implemented: every key below. Not yet: Ethereum
+//! limits, allow-lists of arbiters / co-calculators, a job capacity.
+
+use std::path::PathBuf;
+
+use bapay_daemon::{CommonArgs, LogFormat};
+use serde::Deserialize;
+
+/// Environment variable prefix.
+pub const ENV_PREFIX: &str = "BAPAY_CALCULATOR";
+
+/// Command line of the `calculator` binary.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(name = "calculator", about = "BAPay calculator daemon (C_i)")]
+pub struct Cli {
+    /// Flags every daemon has.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// URL of the chain-adapter (`chain_adapter_url`).
+    #[arg(long, value_name = "URL")]
+    pub chain_adapter: Option<String>,
+}
+
+impl Cli {
+    /// Loads the layered configuration this command line asks for.
+    pub fn load(&self) -> bapay_daemon::Result<Config> {
+        let mut overrides = self.common.overrides();
+        overrides.push(("chain_adapter_url".into(), self.chain_adapter.clone()));
+        bapay_daemon::load(ENV_PREFIX, self.common.config.as_deref(), overrides)
+    }
+}
+
+/// Everything the daemon reads at start.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address (port 0 allowed).
+    pub listen: String,
+    /// Key file (`calculator.key`) and database (`calculator.sqlite`).
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The chain-adapter's gRPC URL.
+    pub chain_adapter_url: String,
+    /// Offer limits (the "quote" of GetInfo).
+    pub limits: Limits,
+    /// Confirmations after which Pay_i counts as final.
+    pub finality_depth: u64,
+    /// How long an accepted offer stays open, ms.
+    pub offer_ttl_ms: u64,
+    /// Period of the background driver (escrow depth, claims), ms.
+    pub poll_interval_ms: u64,
+}
+
+/// Bitcoin offer limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Smallest d accepted, sat.
+    pub min_fee_sat: u64,
+    /// Largest g deposited, sat.
+    pub max_deposit_sat: u64,
+    /// Blocks needed between the tip at the offer and the result deadline.
+    pub min_blocks_to_result_deadline: u64,
+    /// Largest fee accepted in a presigned Charge_i / Charge'_i, sat.
+    pub max_charge_fee_sat: u64,
+    /// Largest fee accepted for the conversion Pay_i -> Pay'_i, sat.
+    pub max_conversion_fee_sat: u64,
+    /// Largest work per sub-task (search: leaves * rounds; linear: rows * cols).
+    pub max_work: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:50062".into(),
+            data_dir: "data/calculator".into(),
+            log_format: LogFormat::Pretty,
+            chain_adapter_url: "http://127.0.0.1:50051".into(),
+            limits: Limits::default(),
+            finality_depth: 1,
+            offer_ttl_ms: 10 * 60 * 1000,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_fee_sat: 1_000,
+            max_deposit_sat: 1_000_000,
+            min_blocks_to_result_deadline: 6,
+            max_charge_fee_sat: 10_000,
+            max_conversion_fee_sat: 10_000,
+            max_work: 1 << 30,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn flags_override_defaults() {
+        let cli = Cli::try_parse_from([
+            "calculator",
+            "--listen",
+            "127.0.0.1:0",
+            "--chain-adapter",
+            "http://adapter:1",
+        ])
+        .expect("parses");
+        let cfg = cli.load().expect("loads");
+        assert_eq!(cfg.listen, "127.0.0.1:0");
+        assert_eq!(cfg.chain_adapter_url, "http://adapter:1");
+        assert_eq!(cfg.limits, Limits::default());
+    }
+
+    #[test]
+    fn file_sets_limits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[limits]\nmin_fee_sat = 7\n").expect("write");
+        let cli = Cli::try_parse_from(["calculator", "--config", path.to_str().expect("utf8")])
+            .expect("parses");
+        let cfg = cli.load().expect("loads");
+        assert_eq!(cfg.limits.min_fee_sat, 7);
+        assert_eq!(
+            cfg.limits.max_deposit_sat,
+            Limits::default().max_deposit_sat
+        );
+    }
+}
