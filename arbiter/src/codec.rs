@@ -1,0 +1,136 @@
+//! Decoding of outside bytes into core types, every failure an
+//! INVALID_ARGUMENT naming the field (never a panic).
+
+use bapay_core::commitment::{Chain, Commitment, SignedCommitment};
+use bapay_core::escrow::{EscrowParams, EscrowTerms, ThresholdTrap};
+use bapay_core::merkle::{Hash32, Proof};
+use bapay_core::task::{Opening, SubTask};
+use bapay_proto::common::v1 as common;
+use bitcoin::secp256k1::XOnlyPublicKey;
+use bitcoin::{Amount, Transaction};
+
+use crate::error::{ArbiterError, Result};
+
+/// Exactly 32 bytes.
+pub fn bytes32(field: &str, b: &[u8]) -> Result<[u8; 32]> {
+    b.try_into()
+        .map_err(|_| ArbiterError::invalid(field, format!("{} bytes, want 32", b.len())))
+}
+
+/// A 32-byte x-only key.
+pub fn xonly(field: &str, b: &[u8]) -> Result<XOnlyPublicKey> {
+    XOnlyPublicKey::from_slice(b).map_err(|e| ArbiterError::invalid(field, e))
+}
+
+/// A consensus-encoded transaction.
+pub fn transaction(field: &str, b: &[u8]) -> Result<Transaction> {
+    bitcoin::consensus::deserialize(b).map_err(|e| ArbiterError::invalid(field, e))
+}
+
+/// Canonical sub-task bytes, validated.
+pub fn sub_task(field: &str, b: &[u8]) -> Result<SubTask> {
+    let s = SubTask::from_bytes(b).map_err(|e| ArbiterError::invalid(field, e))?;
+    s.validate().map_err(|e| ArbiterError::invalid(field, e))?;
+    Ok(s)
+}
+
+/// Escrow terms, validated by [`EscrowParams::new`].
+pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> Result<EscrowParams> {
+    let t = t.ok_or_else(|| ArbiterError::invalid(field, "missing"))?;
+    let calculators = t
+        .calculators
+        .iter()
+        .enumerate()
+        .map(|(i, k)| xonly(&format!("{field}.calculators[{i}]"), k))
+        .collect::<Result<Vec<_>>>()?;
+    let threshold = match &t.threshold {
+        None => None,
+        Some(th) => Some(ThresholdTrap {
+            message_keys: th
+                .message_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| xonly(&format!("{field}.threshold.message_keys[{i}]"), k))
+                .collect::<Result<Vec<_>>>()?,
+            l: th.l as usize,
+        }),
+    };
+    EscrowParams::new(EscrowTerms {
+        outsourcer: xonly(&format!("{field}.outsourcer"), &t.outsourcer)?,
+        arbiter: xonly(&format!("{field}.arbiter"), &t.arbiter)?,
+        calculators,
+        collusion_key: xonly(&format!("{field}.collusion_key"), &t.collusion_key)?,
+        fee: Amount::from_sat(t.fee_sat),
+        deposit: Amount::from_sat(t.deposit_sat),
+        timeout: t.timeout_height,
+        threshold,
+    })
+    .map_err(|e| ArbiterError::invalid(field, e))
+}
+
+/// C_i's signed commitment (Bitcoin chain).
+pub fn commitment(field: &str, c: Option<&common::SignedCommitment>) -> Result<SignedCommitment> {
+    let c = c.ok_or_else(|| ArbiterError::invalid(field, "missing"))?;
+    let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
+        ArbiterError::invalid(
+            &format!("{field}.signature"),
+            format!("{} bytes, want 64", c.signature.len()),
+        )
+    })?;
+    Ok(SignedCommitment {
+        commitment: Commitment {
+            chain: Chain::Bitcoin,
+            job_id: bytes32(&format!("{field}.job_id"), &c.job_id)?,
+            index: c.calculator_index,
+            root: Hash32::from(bytes32(&format!("{field}.root"), &c.root)?),
+            leaf_count: c.leaf_count,
+            subtask_hash: bytes32(&format!("{field}.sub_task_hash"), &c.sub_task_hash)?,
+            result_hash: bytes32(&format!("{field}.result_hash"), &c.result_hash)?,
+        },
+        signature,
+    })
+}
+
+/// Opened leaves: each proof element 32 bytes.
+pub fn openings(field: &str, ops: &[common::Opening]) -> Result<Vec<Opening>> {
+    ops.iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let siblings = o
+                .proof
+                .iter()
+                .enumerate()
+                .map(|(j, h)| bytes32(&format!("{field}[{i}].proof[{j}]"), h).map(Hash32::from))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Opening {
+                index: o.index,
+                leaf_data: o.leaf_data.clone(),
+                proof: Proof { siblings },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_bytes_are_invalid_argument_not_panics() {
+        assert!(matches!(
+            bytes32("job_id", &[1; 31]),
+            Err(ArbiterError::InvalidArgument(m)) if m.contains("job_id")
+        ));
+        assert!(xonly("k", &[0; 32]).is_err());
+        assert!(transaction("tx", &[0xff; 5]).is_err());
+        assert!(sub_task("sub_task", &[]).is_err());
+        assert!(terms("terms", None).is_err());
+        assert!(commitment("c", None).is_err());
+        let bad = common::Opening {
+            index: 0,
+            leaf_data: vec![],
+            proof: vec![vec![0; 31]],
+        };
+        assert!(openings("openings", &[bad]).is_err());
+    }
+}

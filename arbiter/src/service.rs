@@ -1,0 +1,96 @@
+//! [`Arbiter`]: the daemon's state (store, key, chain, config, clock) and the tonic
+//! `ArbiterService` implementation, which only delegates to one handler per
+//! RPC in [`crate::rpc`], inside the job's tracing span. Dispute decisions
+//! are serialized by one async lock, so two filings never race on the
+//! "one signature per escrow" check.
+
+use std::sync::Arc;
+
+use bapay_daemon::{Clock, SecretKey, Store};
+use bapay_proto::arbiter::v1 as pb;
+use bapay_proto::arbiter::v1::arbiter_service_server::ArbiterService;
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::error::Result;
+use crate::rpc;
+
+/// The arbiter daemon's shared state.
+pub struct Arbiter {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) key: Arc<SecretKey>,
+    pub(crate) chain: Arc<dyn Chain>,
+    pub(crate) config: Config,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Serializes dispute decisions.
+    pub(crate) lock: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Arbiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Arbiter")
+            .field("key", &self.key.x_only_public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Arbiter {
+    /// An arbiter over these parts.
+    pub fn new(
+        store: Arc<dyn Store>,
+        key: SecretKey,
+        chain: Arc<dyn Chain>,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Arbiter {
+            store,
+            key: Arc::new(key),
+            chain,
+            config,
+            clock,
+            lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Now, Unix ms.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now().saturating_mul(1000)
+    }
+}
+
+/// The tonic service: a thin wrapper over the shared [`Arbiter`].
+#[derive(Debug, Clone)]
+pub struct Service(pub Arc<Arbiter>);
+
+fn done<T>(r: Result<T>) -> Result<Response<T>, Status> {
+    r.map(Response::new).map_err(Status::from)
+}
+
+#[tonic::async_trait]
+impl ArbiterService for Service {
+    async fn get_info(
+        &self,
+        _request: Request<pb::GetInfoRequest>,
+    ) -> Result<Response<pb::GetInfoResponse>, Status> {
+        Ok(Response::new(rpc::get_info::handle(&self.0)))
+    }
+
+    async fn dispute(
+        &self,
+        request: Request<pb::DisputeRequest>,
+    ) -> Result<Response<pb::DisputeResponse>, Status> {
+        let r = request.into_inner();
+        let span = bapay_daemon::job_span(&hex::encode(&r.job_id));
+        done(rpc::dispute::handle(&self.0, r).instrument(span).await)
+    }
+
+    async fn get_dispute(
+        &self,
+        request: Request<pb::GetDisputeRequest>,
+    ) -> Result<Response<pb::GetDisputeResponse>, Status> {
+        done(rpc::get_dispute::handle(&self.0, request.into_inner()))
+    }
+}
