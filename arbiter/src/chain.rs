@@ -8,21 +8,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use bapay_proto::chain::v1 as pb;
-use bapay_proto::chain::v1::bitcoin_service_client::BitcoinServiceClient;
+pub use bapay_daemon::adapter::TxStatus;
+use bapay_daemon::AdapterClient;
 use bitcoin::{OutPoint, Transaction};
-use tonic::transport::Channel;
 
 use crate::error::{ArbiterError, Result};
-
-/// Where a transaction is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxStatus {
-    /// Depth in the active chain (0: mempool).
-    pub confirmations: u64,
-    /// The transaction (consensus bytes), when known.
-    pub raw_tx: Vec<u8>,
-}
 
 /// The chain operations the arbiter needs.
 #[tonic::async_trait]
@@ -39,71 +29,31 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
 /// adapter is down; disputes then fail with UNAVAILABLE).
 #[derive(Debug, Clone)]
 pub struct AdapterChain {
-    client: BitcoinServiceClient<Channel>,
+    client: AdapterClient,
 }
 
 impl AdapterChain {
     /// A client for `url` (e.g. `http://127.0.0.1:50051`).
     pub fn new(url: &str) -> Result<Self> {
-        let endpoint = Channel::from_shared(url.to_string())
-            .map_err(|e| ArbiterError::Chain(format!("bad URL {url}: {e}")))?;
         Ok(AdapterChain {
-            client: BitcoinServiceClient::new(endpoint.connect_lazy()),
+            client: AdapterClient::new(url)?,
         })
     }
-}
-
-fn chain_err(s: tonic::Status) -> ArbiterError {
-    ArbiterError::Chain(format!("{:?}: {}", s.code(), s.message()))
 }
 
 #[tonic::async_trait]
 impl Chain for AdapterChain {
     async fn tip_height(&self) -> Result<u64> {
-        let r = self
-            .client
-            .clone()
-            .get_tip(pb::GetTipRequest {})
-            .await
-            .map_err(chain_err)?;
-        Ok(r.into_inner().height)
+        Ok(self.client.tip_height().await?)
     }
 
     async fn tx_status(&self, txid: &str) -> Result<Option<TxStatus>> {
-        let r = self
-            .client
-            .clone()
-            .get_transaction_status(pb::GetTransactionStatusRequest {
-                txid: txid.to_string(),
-            })
-            .await;
-        match r {
-            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-            Err(s) => Err(chain_err(s)),
-            Ok(r) => {
-                let r = r.into_inner();
-                if r.state == pb::TxState::Unknown as i32 {
-                    return Ok(None);
-                }
-                Ok(Some(TxStatus {
-                    confirmations: r.confirmations,
-                    raw_tx: r.raw_tx,
-                }))
-            }
-        }
+        Ok(self.client.tx_status(txid).await?)
     }
 
     async fn list_unspent(&self, script_pubkey: &[u8]) -> Result<Vec<(OutPoint, u64)>> {
-        let r = self
-            .client
-            .clone()
-            .list_unspent(pb::ListUnspentRequest {
-                script_pubkey: script_pubkey.to_vec(),
-            })
-            .await
-            .map_err(chain_err)?;
         let mut out = Vec::new();
-        for u in r.into_inner().utxos {
+        for u in self.client.list_unspent(script_pubkey).await? {
             let Some(op) = u.outpoint else { continue };
             let txid = op
                 .txid

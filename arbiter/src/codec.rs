@@ -2,70 +2,41 @@
 //! INVALID_ARGUMENT naming the field (never a panic).
 
 use bapay_core::commitment::{Chain, Commitment, SignedCommitment};
-use bapay_core::escrow::{EscrowParams, EscrowTerms, ThresholdTrap};
+use bapay_core::escrow::EscrowParams;
 use bapay_core::merkle::{Hash32, Proof};
 use bapay_core::task::{Opening, SubTask};
+use bapay_daemon::codec as shared;
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::XOnlyPublicKey;
-use bitcoin::{Amount, Transaction};
+use bitcoin::Transaction;
 
 use crate::error::{ArbiterError, Result};
 
 /// Exactly 32 bytes.
 pub fn bytes32(field: &str, b: &[u8]) -> Result<[u8; 32]> {
-    b.try_into()
-        .map_err(|_| ArbiterError::invalid(field, format!("{} bytes, want 32", b.len())))
+    Ok(shared::bytes32(field, b)?)
 }
 
 /// A 32-byte x-only key.
 pub fn xonly(field: &str, b: &[u8]) -> Result<XOnlyPublicKey> {
-    XOnlyPublicKey::from_slice(b).map_err(|e| ArbiterError::invalid(field, e))
+    Ok(shared::xonly(field, b)?)
 }
 
 /// A consensus-encoded transaction.
 pub fn transaction(field: &str, b: &[u8]) -> Result<Transaction> {
-    bitcoin::consensus::deserialize(b).map_err(|e| ArbiterError::invalid(field, e))
+    Ok(shared::transaction(field, b)?)
 }
 
 /// Canonical sub-task bytes, validated.
 pub fn sub_task(field: &str, b: &[u8]) -> Result<SubTask> {
-    let s = SubTask::from_bytes(b).map_err(|e| ArbiterError::invalid(field, e))?;
+    let s = shared::sub_task(field, b)?;
     s.validate().map_err(|e| ArbiterError::invalid(field, e))?;
     Ok(s)
 }
 
 /// Escrow terms, validated by [`EscrowParams::new`].
 pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> Result<EscrowParams> {
-    let t = t.ok_or_else(|| ArbiterError::invalid(field, "missing"))?;
-    let calculators = t
-        .calculators
-        .iter()
-        .enumerate()
-        .map(|(i, k)| xonly(&format!("{field}.calculators[{i}]"), k))
-        .collect::<Result<Vec<_>>>()?;
-    let threshold = match &t.threshold {
-        None => None,
-        Some(th) => Some(ThresholdTrap {
-            message_keys: th
-                .message_keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| xonly(&format!("{field}.threshold.message_keys[{i}]"), k))
-                .collect::<Result<Vec<_>>>()?,
-            l: th.l as usize,
-        }),
-    };
-    EscrowParams::new(EscrowTerms {
-        outsourcer: xonly(&format!("{field}.outsourcer"), &t.outsourcer)?,
-        arbiter: xonly(&format!("{field}.arbiter"), &t.arbiter)?,
-        calculators,
-        collusion_key: xonly(&format!("{field}.collusion_key"), &t.collusion_key)?,
-        fee: Amount::from_sat(t.fee_sat),
-        deposit: Amount::from_sat(t.deposit_sat),
-        timeout: t.timeout_height,
-        threshold,
-    })
-    .map_err(|e| ArbiterError::invalid(field, e))
+    Ok(shared::terms(field, t)?)
 }
 
 /// C_i's signed commitment (Bitcoin chain).

@@ -41,6 +41,19 @@ impl ArbiterError {
     }
 }
 
+impl From<bapay_daemon::FieldError> for ArbiterError {
+    /// INVALID_ARGUMENT naming the field, as [`ArbiterError::invalid`].
+    fn from(e: bapay_daemon::FieldError) -> Self {
+        ArbiterError::invalid(&e.field, e.reason)
+    }
+}
+
+impl From<bapay_daemon::AdapterError> for ArbiterError {
+    fn from(e: bapay_daemon::AdapterError) -> Self {
+        ArbiterError::Chain(e.0)
+    }
+}
+
 impl From<ArbiterError> for tonic::Status {
     fn from(e: ArbiterError) -> Self {
         use tonic::Status;

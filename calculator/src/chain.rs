@@ -6,9 +6,8 @@
 
 use std::sync::Mutex;
 
-use bapay_proto::chain::v1 as pb;
-use bapay_proto::chain::v1::bitcoin_service_client::BitcoinServiceClient;
-use tonic::transport::Channel;
+pub use bapay_daemon::adapter::TxStatus;
+use bapay_daemon::AdapterClient;
 
 use crate::error::{CalculatorError, Result};
 
@@ -21,15 +20,6 @@ pub struct Coin {
     pub vout: u32,
     /// Value, sat.
     pub value_sat: u64,
-}
-
-/// Where a transaction is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxStatus {
-    /// Depth in the active chain (0: mempool or unknown).
-    pub confirmations: u64,
-    /// The transaction, when known.
-    pub raw_tx: Vec<u8>,
 }
 
 /// The chain operations the calculator needs.
@@ -49,47 +39,27 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
 /// adapter is down; calls then fail with UNAVAILABLE).
 #[derive(Debug, Clone)]
 pub struct AdapterChain {
-    client: BitcoinServiceClient<Channel>,
+    client: AdapterClient,
 }
 
 impl AdapterChain {
     /// A client for `url` (e.g. `http://127.0.0.1:50051`).
     pub fn new(url: &str) -> Result<Self> {
-        let endpoint = Channel::from_shared(url.to_string())
-            .map_err(|e| CalculatorError::Chain(format!("bad URL {url}: {e}")))?;
         Ok(AdapterChain {
-            client: BitcoinServiceClient::new(endpoint.connect_lazy()),
+            client: AdapterClient::new(url)?,
         })
     }
-}
-
-fn chain_err(s: tonic::Status) -> CalculatorError {
-    CalculatorError::Chain(format!("{:?}: {}", s.code(), s.message()))
 }
 
 #[tonic::async_trait]
 impl Chain for AdapterChain {
     async fn tip_height(&self) -> Result<u64> {
-        let r = self
-            .client
-            .clone()
-            .get_tip(pb::GetTipRequest {})
-            .await
-            .map_err(chain_err)?;
-        Ok(r.into_inner().height)
+        Ok(self.client.tip_height().await?)
     }
 
     async fn list_unspent(&self, script_pubkey: &[u8]) -> Result<Vec<Coin>> {
-        let r = self
-            .client
-            .clone()
-            .list_unspent(pb::ListUnspentRequest {
-                script_pubkey: script_pubkey.to_vec(),
-            })
-            .await
-            .map_err(chain_err)?;
-        Ok(r.into_inner()
-            .utxos
+        let utxos = self.client.list_unspent(script_pubkey).await?;
+        Ok(utxos
             .into_iter()
             .filter_map(|u| {
                 let op = u.outpoint?;
@@ -103,39 +73,11 @@ impl Chain for AdapterChain {
     }
 
     async fn tx_status(&self, txid: &str) -> Result<Option<TxStatus>> {
-        let r = self
-            .client
-            .clone()
-            .get_transaction_status(pb::GetTransactionStatusRequest {
-                txid: txid.to_string(),
-            })
-            .await;
-        match r {
-            Err(s) if s.code() == tonic::Code::NotFound => Ok(None),
-            Err(s) => Err(chain_err(s)),
-            Ok(r) => {
-                let r = r.into_inner();
-                if r.state == pb::TxState::Unknown as i32 {
-                    return Ok(None);
-                }
-                Ok(Some(TxStatus {
-                    confirmations: r.confirmations,
-                    raw_tx: r.raw_tx,
-                }))
-            }
-        }
+        Ok(self.client.tx_status(txid).await?)
     }
 
     async fn broadcast(&self, raw_tx: &[u8]) -> Result<String> {
-        let r = self
-            .client
-            .clone()
-            .broadcast_transaction(pb::BroadcastTransactionRequest {
-                raw_tx: raw_tx.to_vec(),
-            })
-            .await
-            .map_err(chain_err)?;
-        Ok(r.into_inner().txid)
+        Ok(self.client.broadcast(raw_tx).await?)
     }
 }
 

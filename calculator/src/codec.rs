@@ -2,24 +2,24 @@
 //! INVALID_ARGUMENT naming the field (never a panic), and the proto forms of
 //! stored data.
 
-use bapay_core::escrow::{EscrowParams, EscrowTerms, ThresholdTrap};
+use bapay_core::escrow::EscrowParams;
 use bapay_core::task::SubTask;
+use bapay_daemon::codec as shared;
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::{schnorr::Signature, PublicKey, XOnlyPublicKey};
-use bitcoin::{Amount, Psbt, Transaction};
+use bitcoin::{Psbt, Transaction};
 
 use crate::error::{CalculatorError, Result};
 use crate::record::StoredCommitment;
 
 /// Exactly 32 bytes.
 pub fn bytes32(field: &str, b: &[u8]) -> Result<[u8; 32]> {
-    b.try_into()
-        .map_err(|_| CalculatorError::invalid(field, format!("{} bytes, want 32", b.len())))
+    Ok(shared::bytes32(field, b)?)
 }
 
 /// A 32-byte x-only key.
 pub fn xonly(field: &str, b: &[u8]) -> Result<XOnlyPublicKey> {
-    XOnlyPublicKey::from_slice(b).map_err(|e| CalculatorError::invalid(field, e))
+    Ok(shared::xonly(field, b)?)
 }
 
 /// A 33-byte compressed key.
@@ -40,7 +40,7 @@ pub fn signature(field: &str, b: &[u8]) -> Result<Signature> {
 
 /// A consensus-encoded transaction.
 pub fn transaction(field: &str, b: &[u8]) -> Result<Transaction> {
-    bitcoin::consensus::deserialize(b).map_err(|e| CalculatorError::invalid(field, e))
+    Ok(shared::transaction(field, b)?)
 }
 
 /// A BIP-174 PSBT.
@@ -50,41 +50,12 @@ pub fn psbt(field: &str, b: &[u8]) -> Result<Psbt> {
 
 /// Canonical sub-task bytes.
 pub fn sub_task(field: &str, b: &[u8]) -> Result<SubTask> {
-    SubTask::from_bytes(b).map_err(|e| CalculatorError::invalid(field, e))
+    Ok(shared::sub_task(field, b)?)
 }
 
 /// Escrow terms, validated by [`EscrowParams::new`].
 pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> Result<EscrowParams> {
-    let t = t.ok_or_else(|| CalculatorError::invalid(field, "missing"))?;
-    let calculators = t
-        .calculators
-        .iter()
-        .enumerate()
-        .map(|(i, k)| xonly(&format!("{field}.calculators[{i}]"), k))
-        .collect::<Result<Vec<_>>>()?;
-    let threshold = match &t.threshold {
-        None => None,
-        Some(th) => Some(ThresholdTrap {
-            message_keys: th
-                .message_keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| xonly(&format!("{field}.threshold.message_keys[{i}]"), k))
-                .collect::<Result<Vec<_>>>()?,
-            l: th.l as usize,
-        }),
-    };
-    EscrowParams::new(EscrowTerms {
-        outsourcer: xonly(&format!("{field}.outsourcer"), &t.outsourcer)?,
-        arbiter: xonly(&format!("{field}.arbiter"), &t.arbiter)?,
-        calculators,
-        collusion_key: xonly(&format!("{field}.collusion_key"), &t.collusion_key)?,
-        fee: Amount::from_sat(t.fee_sat),
-        deposit: Amount::from_sat(t.deposit_sat),
-        timeout: t.timeout_height,
-        threshold,
-    })
-    .map_err(|e| CalculatorError::invalid(field, e))
+    Ok(shared::terms(field, t)?)
 }
 
 /// The proto form of a stored signed commitment.

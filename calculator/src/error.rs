@@ -46,6 +46,19 @@ impl CalculatorError {
     }
 }
 
+impl From<bapay_daemon::FieldError> for CalculatorError {
+    /// INVALID_ARGUMENT naming the field, as [`CalculatorError::invalid`].
+    fn from(e: bapay_daemon::FieldError) -> Self {
+        CalculatorError::invalid(&e.field, e.reason)
+    }
+}
+
+impl From<bapay_daemon::AdapterError> for CalculatorError {
+    fn from(e: bapay_daemon::AdapterError) -> Self {
+        CalculatorError::Chain(e.0)
+    }
+}
+
 impl From<CalculatorError> for tonic::Status {
     fn from(e: CalculatorError) -> Self {
         use tonic::Status;

@@ -6,6 +6,9 @@
 //! - [`keys`]: the daemon's own secret keys, in 0600 files it creates once;
 //! - [`store`]: the sqlite journal every protocol step is written to before
 //!   the daemon signs or broadcasts anything, so it can resume after a crash;
+//! - [`codec`]: outside bytes into core types (keys, escrow terms,
+//!   sub-tasks, transactions), each failure a [`FieldError`] naming the field;
+//! - [`adapter`]: the chain-adapter gRPC client ([`AdapterClient`]);
 //! - [`clock`]: time behind a trait, so timelock logic is testable;
 //! - [`server`]: a tonic server with gRPC health and reflection, bound to
 //!   `--listen` (port 0 allowed), stopped by SIGTERM / Ctrl-C;
@@ -16,7 +19,9 @@
 //! [`FakeClock`]). Errors are one enum, [`Error`], convertible to
 //! [`tonic::Status`] at the gRPC edge.
 
+pub mod adapter;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod error;
 pub mod keys;
@@ -24,7 +29,9 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 
+pub use adapter::{AdapterClient, AdapterError};
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use codec::FieldError;
 pub use config::{load, CommonArgs, LogFormat};
 pub use error::{Error, Result};
 pub use keys::{KeyStore, SecretKey};

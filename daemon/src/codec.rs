@@ -1,0 +1,107 @@
+//! Decoding of outside bytes into `bapay_core` types, shared by the daemons.
+//! Every failure is a [`FieldError`] naming the field and why (never a
+//! panic); each daemon turns it into its own INVALID_ARGUMENT with `From`.
+
+use bapay_core::escrow::{EscrowParams, EscrowTerms, ThresholdTrap};
+use bapay_core::task::SubTask;
+use bapay_proto::common::v1 as common;
+use bitcoin::secp256k1::XOnlyPublicKey;
+use bitcoin::{Amount, Transaction};
+
+/// Malformed outside input: which field, and why. Displays as
+/// `"{field}: {reason}"`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct FieldError {
+    /// The field's path in the request (e.g. `terms.calculators[1]`).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FieldError {
+    /// A [`FieldError`] for `field`.
+    pub fn new(field: &str, reason: impl std::fmt::Display) -> Self {
+        FieldError {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Result with [`FieldError`].
+pub type FieldResult<T> = std::result::Result<T, FieldError>;
+
+/// Exactly 32 bytes.
+pub fn bytes32(field: &str, b: &[u8]) -> FieldResult<[u8; 32]> {
+    b.try_into()
+        .map_err(|_| FieldError::new(field, format!("{} bytes, want 32", b.len())))
+}
+
+/// A 32-byte x-only key.
+pub fn xonly(field: &str, b: &[u8]) -> FieldResult<XOnlyPublicKey> {
+    XOnlyPublicKey::from_slice(b).map_err(|e| FieldError::new(field, e))
+}
+
+/// A consensus-encoded transaction.
+pub fn transaction(field: &str, b: &[u8]) -> FieldResult<Transaction> {
+    bitcoin::consensus::deserialize(b).map_err(|e| FieldError::new(field, e))
+}
+
+/// Canonical sub-task bytes (decoded, not validated).
+pub fn sub_task(field: &str, b: &[u8]) -> FieldResult<SubTask> {
+    SubTask::from_bytes(b).map_err(|e| FieldError::new(field, e))
+}
+
+/// Escrow terms, validated by [`EscrowParams::new`].
+pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> FieldResult<EscrowParams> {
+    let t = t.ok_or_else(|| FieldError::new(field, "missing"))?;
+    let calculators = t
+        .calculators
+        .iter()
+        .enumerate()
+        .map(|(i, k)| xonly(&format!("{field}.calculators[{i}]"), k))
+        .collect::<FieldResult<Vec<_>>>()?;
+    let threshold = match &t.threshold {
+        None => None,
+        Some(th) => Some(ThresholdTrap {
+            message_keys: th
+                .message_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| xonly(&format!("{field}.threshold.message_keys[{i}]"), k))
+                .collect::<FieldResult<Vec<_>>>()?,
+            l: th.l as usize,
+        }),
+    };
+    EscrowParams::new(EscrowTerms {
+        outsourcer: xonly(&format!("{field}.outsourcer"), &t.outsourcer)?,
+        arbiter: xonly(&format!("{field}.arbiter"), &t.arbiter)?,
+        calculators,
+        collusion_key: xonly(&format!("{field}.collusion_key"), &t.collusion_key)?,
+        fee: Amount::from_sat(t.fee_sat),
+        deposit: Amount::from_sat(t.deposit_sat),
+        timeout: t.timeout_height,
+        threshold,
+    })
+    .map_err(|e| FieldError::new(field, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = bytes32("job_id", &[1; 31]).unwrap_err();
+        assert_eq!(e.to_string(), "job_id: 31 bytes, want 32");
+        assert_eq!(e.field, "job_id");
+        assert!(xonly("k", &[0; 32]).is_err());
+        assert!(transaction("tx", &[0xff; 5]).is_err());
+        assert!(sub_task("sub_task", &[]).is_err());
+        assert_eq!(
+            terms("terms", None).unwrap_err().to_string(),
+            "terms: missing"
+        );
+    }
+}
