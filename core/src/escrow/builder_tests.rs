@@ -1,55 +1,14 @@
 //! Typed refusals of the builders and signers (the consensus side is proven
 //! in `core/tests/kernel_verify.rs`).
 
-use bitcoin::hashes::{sha256d, Hash};
-use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
+use bitcoin::{Amount, ScriptBuf};
 
-use super::test_util::{keypair, terms};
+use super::test_util::{coin, deposits, escrow_utxo, keypair, params, payout, rate, terms};
 use super::*;
 use crate::Error;
 
-fn rate(r: u64) -> FeeRate {
-    FeeRate::from_sat_per_vb(r).unwrap()
-}
-
 fn utxo(value: u64) -> EscrowUtxo {
-    EscrowUtxo {
-        outpoint: OutPoint {
-            txid: Txid::from_raw_hash(sha256d::Hash::hash(b"f")),
-            vout: 0,
-        },
-        value: Amount::from_sat(value),
-    }
-}
-
-fn payout(seed: u32) -> ScriptBuf {
-    p2tr_key_spend_script(keypair(seed).x_only_public_key().0)
-}
-
-fn params() -> EscrowParams {
-    EscrowParams::new(terms(3)).unwrap()
-}
-
-fn coin(tag: u8, value: u64, seed: u32) -> FundingInput {
-    FundingInput {
-        outpoint: OutPoint {
-            txid: Txid::from_raw_hash(sha256d::Hash::hash(&[tag])),
-            vout: 0,
-        },
-        txout: TxOut {
-            value: Amount::from_sat(value),
-            script_pubkey: payout(seed),
-        },
-    }
-}
-
-fn deposits(value: u64) -> Vec<CalculatorFunding> {
-    (0..3)
-        .map(|i| CalculatorFunding {
-            inputs: vec![coin(10 + i as u8, value, 10 + i)],
-            change: payout(10 + i),
-        })
-        .collect()
+    escrow_utxo(b"f", 0, value)
 }
 
 #[test]

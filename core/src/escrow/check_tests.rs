@@ -2,35 +2,16 @@
 //! from the builders' transaction is a typed [`SpendFault`].
 
 use bitcoin::absolute::LockTime;
-use bitcoin::hashes::{sha256d, Hash};
-use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, TxOut, Txid};
+use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, TxOut};
 
-use super::test_util::{keypair, keys, terms};
+use super::test_util::{escrow_utxo, keypair, keys, params, payout, rate, terms};
 use super::*;
 use crate::Error;
 
 const MAX_FEE: Amount = Amount::from_sat(5_000);
 
-fn rate(r: u64) -> FeeRate {
-    FeeRate::from_sat_per_vb(r).unwrap()
-}
-
 fn pay(index: u32) -> EscrowUtxo {
-    EscrowUtxo {
-        outpoint: OutPoint {
-            txid: Txid::from_raw_hash(sha256d::Hash::hash(b"funding")),
-            vout: index,
-        },
-        value: Amount::from_sat(150_000),
-    }
-}
-
-fn script(seed: u32) -> ScriptBuf {
-    p2tr_key_spend_script(keypair(seed).x_only_public_key().0)
-}
-
-fn params() -> EscrowParams {
-    EscrowParams::new(terms(3)).unwrap()
+    escrow_utxo(b"funding", index, 150_000)
 }
 
 fn converted() -> EscrowParams {
@@ -46,11 +27,11 @@ fn fault(r: crate::Result<EscrowSpend>) -> SpendFault {
 }
 
 fn redeem() -> EscrowSpend {
-    build_redeem(&params(), 1, pay(1), script(0), rate(2)).unwrap()
+    build_redeem(&params(), 1, pay(1), payout(0), rate(2)).unwrap()
 }
 
 fn check_r(p: &EscrowSpend) -> crate::Result<EscrowSpend> {
-    check_redeem(&params(), 1, pay(1), p, &script(0), MAX_FEE)
+    check_redeem(&params(), 1, pay(1), p, &payout(0), MAX_FEE)
 }
 
 /// O's conversion of Pay_2 and the Charge'_2 C_2 checked on it.
@@ -64,10 +45,10 @@ fn conversion() -> (EscrowSpend, EscrowSpend) {
         },
         value: conv.tx.output[0].value,
     };
-    let charge = build_charge(&c, 1, pay2, script(11), rate(2), 100).unwrap();
+    let charge = build_charge(&c, 1, pay2, payout(11), rate(2), 100).unwrap();
     let o_sig = sign_escrow_input(&charge, 0, &keypair(0)).unwrap();
     let checked =
-        check_presigned_charge(&c, 1, pay2, &charge.tx, &o_sig, &script(11), MAX_FEE).unwrap();
+        check_presigned_charge(&c, 1, pay2, &charge.tx, &o_sig, &payout(11), MAX_FEE).unwrap();
     (conv, checked)
 }
 
@@ -92,37 +73,37 @@ fn honest_redeem_accepted_and_signed_by_t() {
     ];
     spend.finalize(&[sigs]).unwrap();
     // Another fee rate within the bound is fine.
-    let cheaper = build_redeem(&params(), 1, pay(1), script(0), rate(1)).unwrap();
+    let cheaper = build_redeem(&params(), 1, pay(1), payout(0), rate(1)).unwrap();
     assert_eq!(check_r(&cheaper).unwrap().fee, cheaper.fee);
 }
 
 #[test]
 fn redeem_refusals() {
     let mut p = redeem();
-    p.tx.output[0].script_pubkey = script(11);
+    p.tx.output[0].script_pubkey = payout(11);
     assert_eq!(fault(check_r(&p)), SpendFault::WrongOutput);
 
     let mut p = redeem();
     p.tx.output.push(TxOut {
         value: Amount::from_sat(1_000),
-        script_pubkey: script(11),
+        script_pubkey: payout(11),
     });
     assert_eq!(fault(check_r(&p)), SpendFault::OutputCount(2));
 
     // The charge leaf (O, C_2) instead of the dispute leaf.
-    let charge = build_charge(&params(), 1, pay(1), script(0), rate(2), 100).unwrap();
+    let charge = build_charge(&params(), 1, pay(1), payout(0), rate(2), 100).unwrap();
     let mut p = redeem();
     p.inputs = charge.inputs.clone();
     assert_eq!(fault(check_r(&p)), SpendFault::WrongLeaf("dispute"));
 
-    let p = build_redeem(&params(), 1, pay(1), script(0), rate(200)).unwrap();
+    let p = build_redeem(&params(), 1, pay(1), payout(0), rate(200)).unwrap();
     assert!(matches!(
         fault(check_r(&p)),
         SpendFault::FeeAboveMax { max: 5_000, .. }
     ));
 
     // Pay_1 instead of Pay_2, and Pay_2 plus another input.
-    let p = build_redeem(&params(), 0, pay(0), script(0), rate(2)).unwrap();
+    let p = build_redeem(&params(), 0, pay(0), payout(0), rate(2)).unwrap();
     assert_eq!(fault(check_r(&p)), SpendFault::WrongInput);
     let mut p = redeem();
     p.tx.input.push(p.tx.input[0].clone());
@@ -165,7 +146,7 @@ fn redeem_locktime_sequence_prevout_and_value_refusals() {
     assert_eq!(fault(check_r(&p)), SpendFault::OutputAboveInput);
     // A redeem of a wrong index is refused by the index check.
     assert!(matches!(
-        check_redeem(&params(), 3, pay(1), &redeem(), &script(0), MAX_FEE),
+        check_redeem(&params(), 3, pay(1), &redeem(), &payout(0), MAX_FEE),
         Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
     ));
 }
@@ -182,14 +163,14 @@ fn honest_conversion_accepted() {
 fn conversion_refusals() {
     let (conv, charge) = conversion();
     let mut p = conv.clone();
-    p.tx.output[0].script_pubkey = script(0);
+    p.tx.output[0].script_pubkey = payout(0);
     assert_eq!(fault(check_c(&p, &charge)), SpendFault::WrongOutput);
 
     let mut p = conv.clone();
     p.tx.output[0].value -= Amount::from_sat(1_000);
     p.tx.output.push(TxOut {
         value: Amount::from_sat(1_000),
-        script_pubkey: script(0),
+        script_pubkey: payout(0),
     });
     assert_eq!(fault(check_c(&p, &charge)), SpendFault::OutputCount(2));
 
@@ -198,7 +179,7 @@ fn conversion_refusals() {
         &params(),
         1,
         &[pay(0), pay(1), pay(2)],
-        script(0),
+        payout(0),
         rate(2),
         TrapKind::Aggregate,
     )
@@ -257,7 +238,7 @@ fn conversion_needs_pay_prime_terms_and_its_checked_charge() {
         SpendFault::ChargeNotOnConversion
     );
     // The old Charge_i (on Pay_i) instead of Charge'_i.
-    let old = build_charge(&params(), 1, pay(1), script(11), rate(2), 100).unwrap();
+    let old = build_charge(&params(), 1, pay(1), payout(11), rate(2), 100).unwrap();
     assert_eq!(
         fault(check_c(&conv, &old)),
         SpendFault::ChargeNotOnConversion

@@ -2,46 +2,12 @@
 //! and the input types (`sign_funding_checked`); what `build_funding` and
 //! the spend builders refuse (repeated coins, a rate below 1 sat/vB).
 
-use bitcoin::hashes::{sha256d, Hash};
-use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
+use bitcoin::hashes::Hash;
+use bitcoin::{Amount, FeeRate, ScriptBuf};
 
-use super::test_util::{keypair, keys, terms};
+use super::test_util::{coin, deposits, keypair, keys, params, payout, rate};
 use super::*;
 use crate::Error;
-
-fn rate(r: u64) -> FeeRate {
-    FeeRate::from_sat_per_vb(r).unwrap()
-}
-
-fn payout(seed: u32) -> ScriptBuf {
-    p2tr_key_spend_script(keypair(seed).x_only_public_key().0)
-}
-
-fn params() -> EscrowParams {
-    EscrowParams::new(terms(3)).unwrap()
-}
-
-fn coin(tag: u8, value: u64, seed: u32) -> FundingInput {
-    FundingInput {
-        outpoint: OutPoint {
-            txid: Txid::from_raw_hash(sha256d::Hash::hash(&[tag])),
-            vout: 0,
-        },
-        txout: TxOut {
-            value: Amount::from_sat(value),
-            script_pubkey: payout(seed),
-        },
-    }
-}
-
-fn deposits(value: u64) -> Vec<CalculatorFunding> {
-    (0..3)
-        .map(|i| CalculatorFunding {
-            inputs: vec![coin(10 + i as u8, value, 10 + i)],
-            change: payout(10 + i),
-        })
-        .collect()
-}
 
 #[test]
 fn funding_signing_checks_own_change() {

@@ -1,9 +1,13 @@
 //! Deterministic keys and terms for the escrow unit tests.
 
+use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::secp256k1::{Keypair, Secp256k1, SecretKey, XOnlyPublicKey};
-use bitcoin::Amount;
+use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
 
-use super::terms::EscrowTerms;
+use super::funding::{CalculatorFunding, FundingInput};
+use super::p2tr_key_spend_script;
+use super::spend::EscrowUtxo;
+use super::terms::{EscrowParams, EscrowTerms};
 
 /// Keypair number `seed` (deterministic).
 pub fn keypair(seed: u32) -> Keypair {
@@ -32,4 +36,54 @@ pub fn terms(n: u32) -> EscrowTerms {
         timeout: 200,
         threshold: None,
     }
+}
+
+/// A fee rate of `r` sat/vB.
+pub fn rate(r: u64) -> FeeRate {
+    FeeRate::from_sat_per_vb(r).unwrap()
+}
+
+/// The validated terms of [`terms`]`(3)`.
+pub fn params() -> EscrowParams {
+    EscrowParams::new(terms(3)).unwrap()
+}
+
+/// The P2TR key-path script of keypair `seed`.
+pub fn payout(seed: u32) -> ScriptBuf {
+    p2tr_key_spend_script(keypair(seed).x_only_public_key().0)
+}
+
+/// An escrow output `vout` of a made-up funding transaction (txid from `tag`).
+pub fn escrow_utxo(tag: &[u8], vout: u32, value: u64) -> EscrowUtxo {
+    EscrowUtxo {
+        outpoint: OutPoint {
+            txid: Txid::from_raw_hash(sha256d::Hash::hash(tag)),
+            vout,
+        },
+        value: Amount::from_sat(value),
+    }
+}
+
+/// A funding coin of keypair `seed` (txid from `tag`).
+pub fn coin(tag: u8, value: u64, seed: u32) -> FundingInput {
+    FundingInput {
+        outpoint: OutPoint {
+            txid: Txid::from_raw_hash(sha256d::Hash::hash(&[tag])),
+            vout: 0,
+        },
+        txout: TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: payout(seed),
+        },
+    }
+}
+
+/// One deposit coin of `value` for each of the 3 calculators, change to itself.
+pub fn deposits(value: u64) -> Vec<CalculatorFunding> {
+    (0..3)
+        .map(|i| CalculatorFunding {
+            inputs: vec![coin(10 + i as u8, value, 10 + i)],
+            change: payout(10 + i),
+        })
+        .collect()
 }
