@@ -14,7 +14,8 @@ use bapay_core::Error;
 use bitcoin::secp256k1::{schnorr::Signature, Keypair, Secp256k1, SecretKey};
 use bitcoin::{Amount, Transaction};
 use common::{
-    assert_exact_fee, assert_script_invalid, kernel_verify, kernel_verify_all, rate, x, Fixture,
+    assert_all_inputs_invalid, assert_exact_fee, assert_script_invalid, kernel_verify,
+    kernel_verify_all, rate, raw_sign, x, Fixture,
 };
 
 const N: usize = 3;
@@ -275,10 +276,7 @@ fn rejected_charge_signed_by_wrong_calculator() {
     ));
     // Forge the witness by hand with C_3's signature in C_2's slot.
     let o_sig = sign_escrow_input(&spend, 0, &f.o).unwrap();
-    let msg = bitcoin::secp256k1::Message::from_digest(bitcoin::hashes::Hash::to_byte_array(
-        spend.sighash(0).unwrap(),
-    ));
-    let wrong = Secp256k1::new().sign_schnorr_no_aux_rand(&msg, &f.c[2]);
+    let wrong = raw_sign(&spend, 0, &f.c[2]);
     let mut tx = spend.tx.clone();
     tx.input[0].witness = leaf_witness(
         &spend.inputs[0].leaf,
@@ -332,22 +330,16 @@ fn rejected_outsourcer_using_trap_leaf_despite_knowing_all_messages() {
         Err(Error::NotASigner(_))
     ));
     let mut tx = spend.tx.clone();
-    let secp = Secp256k1::new();
     for i in 0..N {
         let m_sig = sign_escrow_input(&spend, i, &agg).unwrap();
-        let msg = bitcoin::secp256k1::Message::from_digest(bitcoin::hashes::Hash::to_byte_array(
-            spend.sighash(i).unwrap(),
-        ));
-        let o_sig = secp.sign_schnorr_no_aux_rand(&msg, &f.o);
+        let o_sig = raw_sign(&spend, i, &f.o);
         tx.input[i].witness = leaf_witness(
             &spend.inputs[i].leaf,
             &spend.inputs[i].control_block,
             &[Some(m_sig), Some(o_sig)],
         );
     }
-    for i in 0..N {
-        assert_script_invalid(&tx, &spend.prevouts, i);
-    }
+    assert_all_inputs_invalid(&tx, &spend.prevouts);
 }
 
 #[test]
@@ -369,12 +361,8 @@ fn rejected_trap_by_calculator_missing_one_message() {
         Err(Error::NotASigner(_))
     ));
     let mut tx = spend.tx.clone();
-    let secp = Secp256k1::new();
     for i in 0..N {
-        let msg = bitcoin::secp256k1::Message::from_digest(bitcoin::hashes::Hash::to_byte_array(
-            spend.sighash(i).unwrap(),
-        ));
-        let p_sig = secp.sign_schnorr_no_aux_rand(&msg, &partial);
+        let p_sig = raw_sign(&spend, i, &partial);
         let c_sig = sign_escrow_input(&spend, i, &f.c[0]).unwrap();
         tx.input[i].witness = leaf_witness(
             &spend.inputs[i].leaf,
@@ -382,9 +370,7 @@ fn rejected_trap_by_calculator_missing_one_message() {
             &[Some(p_sig), Some(c_sig)],
         );
     }
-    for i in 0..N {
-        assert_script_invalid(&tx, &spend.prevouts, i);
-    }
+    assert_all_inputs_invalid(&tx, &spend.prevouts);
 }
 
 #[test]
@@ -415,9 +401,7 @@ fn rejected_threshold_trap_with_l_minus_one_messages() {
             &[Some(c_sig), None, Some(m_sig), None],
         );
     }
-    for i in 0..N {
-        assert_script_invalid(&tx, &spend.prevouts, i);
-    }
+    assert_all_inputs_invalid(&tx, &spend.prevouts);
 }
 
 #[test]

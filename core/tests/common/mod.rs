@@ -4,12 +4,14 @@
 
 #![allow(dead_code)]
 
+use bapay_core::escrow::EscrowSpend;
 use bapay_core::escrow::{
     build_funding, p2tr_key_spend_script, CalculatorFunding, EscrowParams, EscrowTerms, EscrowUtxo,
     FundingInput, FundingPlan, ThresholdTrap,
 };
 use bapay_core::keys::{message_secret, PublishedKeys};
 use bitcoin::hashes::{sha256d, Hash};
+use bitcoin::secp256k1::schnorr::Signature;
 use bitcoin::secp256k1::{Keypair, Secp256k1, SecretKey, XOnlyPublicKey};
 use bitcoin::{Amount, FeeRate, OutPoint, Transaction, TxOut, Txid};
 use bitcoinkernel::{verify, KernelError, PrecomputedTransactionData, ScriptPubkey, VERIFY_ALL};
@@ -173,4 +175,19 @@ pub fn assert_script_invalid(tx: &Transaction, prevouts: &[TxOut], input: usize)
         Err(KernelError::ScriptVerify(bitcoinkernel::ScriptVerifyError::Invalid)) => {}
         other => panic!("input {input}: expected a script failure, got {other:?}"),
     }
+}
+
+/// Every input of `tx` is rejected by Bitcoin Core as a script failure.
+pub fn assert_all_inputs_invalid(tx: &Transaction, prevouts: &[TxOut]) {
+    for i in 0..tx.input.len() {
+        assert_script_invalid(tx, prevouts, i);
+    }
+}
+
+/// Signs input `input`'s sighash with any key, bypassing the library's
+/// signer check: what an attacker forging a witness does.
+pub fn raw_sign(spend: &EscrowSpend, input: usize, key: &Keypair) -> Signature {
+    let msg =
+        bitcoin::secp256k1::Message::from_digest(spend.sighash(input).unwrap().to_byte_array());
+    Secp256k1::new().sign_schnorr_no_aux_rand(&msg, key)
 }
