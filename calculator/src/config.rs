@@ -16,20 +16,15 @@ pub const ENV_PREFIX: &str = "BAPAY_CALCULATOR";
 #[derive(Debug, Clone, Default, clap::Parser)]
 #[command(name = "calculator", about = "BAPay calculator daemon (C_i)")]
 pub struct Cli {
-    /// Flags every daemon has.
+    /// Flags every role daemon has (incl. `--chain-adapter URL`).
     #[command(flatten)]
     pub common: CommonArgs,
-    /// URL of the chain-adapter (`chain_adapter_url`).
-    #[arg(long, value_name = "URL")]
-    pub chain_adapter: Option<String>,
 }
 
 impl Cli {
     /// Loads the layered configuration this command line asks for.
     pub fn load(&self) -> bapay_daemon::Result<Config> {
-        let mut overrides = self.common.overrides();
-        overrides.push(("chain_adapter_url".into(), self.chain_adapter.clone()));
-        bapay_daemon::load(ENV_PREFIX, self.common.config.as_deref(), overrides)
+        self.common.load(ENV_PREFIX)
     }
 }
 

@@ -49,11 +49,15 @@ pub struct CommonArgs {
     /// Log format (`log_format`).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// gRPC URL of the chain-adapter (`chain_adapter_url`): every role daemon
+    /// reaches the chains only through it.
+    #[arg(long, value_name = "URL")]
+    pub chain_adapter: Option<String>,
 }
 
 impl CommonArgs {
     /// The flags that were given, as `(config key, value)` overrides for
-    /// [`load`]. Keys: `listen`, `data_dir`, `log_format`.
+    /// [`load`]. Keys: `listen`, `data_dir`, `log_format`, `chain_adapter_url`.
     pub fn overrides(&self) -> Vec<(String, Option<String>)> {
         vec![
             ("listen".into(), self.listen.clone()),
@@ -65,7 +69,14 @@ impl CommonArgs {
                 "log_format".into(),
                 self.log_format.map(|f| f.as_str().to_string()),
             ),
+            ("chain_adapter_url".into(), self.chain_adapter.clone()),
         ]
+    }
+
+    /// Loads `T` from defaults < `--config` file < `<prefix>__...`
+    /// environment variables < these flags (see [`load`]).
+    pub fn load<T: DeserializeOwned>(&self, prefix: &str) -> Result<T> {
+        load(prefix, self.config.as_deref(), self.overrides())
     }
 }
 
