@@ -14,6 +14,7 @@ tools:
 ## on real bitcoind and anvil, plus clippy with warnings as errors.
 test:
 	@$(TOOLS) && scripts/compile-contracts.sh --check
+	cargo build --workspace --bins --locked
 	@$(TOOLS) && cargo test --workspace --locked
 	$(MAKE) lint
 
@@ -29,6 +30,9 @@ bench:
 gas:
 	@$(TOOLS) && cargo run --locked -q -p bapay-fairpay --bin fairpay-gas
 
-## The end-to-end demo on local bitcoind and anvil.
+## The end-to-end demo: the chain-adapter starts bitcoind and anvil, then an
+## arbiter, three calculators (one lazy) and an outsourcer run an honest and
+## a cheating job; prints the report and exits 0 if both end as they must.
 demo:
-	@$(TOOLS) && echo "the demo is built in the daemons issue (#5)" && false
+	cargo build --workspace --bins --locked
+	@$(TOOLS) && cargo run --locked -q -p bapay-scenarios --bin bapay-demo

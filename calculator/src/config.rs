@@ -48,6 +48,8 @@ pub struct Config {
     pub offer_ttl_ms: u64,
     /// Period of the background driver (escrow depth, claims), ms.
     pub poll_interval_ms: u64,
+    /// Deliberate misbehaviour for tests and the demo (never in production).
+    pub misbehave: crate::cheat::Misbehave,
 }
 
 /// Bitcoin offer limits.
@@ -79,6 +81,7 @@ impl Default for Config {
             finality_depth: 1,
             offer_ttl_ms: 10 * 60 * 1000,
             poll_interval_ms: 1000,
+            misbehave: crate::cheat::Misbehave::default(),
         }
     }
 }

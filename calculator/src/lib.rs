@@ -25,6 +25,7 @@
 //! double-spending the signed input, `estimated_done_unix_ms`.
 
 pub mod chain;
+pub mod cheat;
 pub mod codec;
 pub mod config;
 pub mod driver;

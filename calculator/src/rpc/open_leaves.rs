@@ -54,10 +54,12 @@ pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::Op
         Some(t) => t,
         None => {
             let sub2 = sub.clone();
-            let (again, tree) = tokio::task::spawn_blocking(move || sub2.compute_and_commit())
-                .await
-                .map_err(|e| CalculatorError::Internal(format!("rebuild task: {e}")))?
-                .map_err(internal)?;
+            let misbehave = c.config.misbehave.clone();
+            let (again, tree) =
+                tokio::task::spawn_blocking(move || crate::cheat::commit(&sub2, &misbehave))
+                    .await
+                    .map_err(|e| CalculatorError::Internal(format!("rebuild task: {e}")))?
+                    .map_err(internal)?;
             if again != res || tree.root() != sc.commitment.root {
                 return Err(CalculatorError::Internal(
                     "recomputed result differs from the stored one".into(),
@@ -71,7 +73,8 @@ pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::Op
             tree
         }
     };
-    let openings = sub.open(&res, &tree, &req.indices).map_err(internal)?;
+    let openings = crate::cheat::open(&sub, &res, &tree, &req.indices, &c.config.misbehave)
+        .map_err(internal)?;
     Ok(pb::OpenLeavesResponse {
         openings: openings
             .into_iter()

@@ -1,0 +1,127 @@
+//! The outsourcer's configuration: defaults < TOML file (`--config`) <
+//! `BAPAY_OUTSOURCER__...` environment variables < flags, layered by
+//! [`bapay_daemon::load`]. Every key is documented in the README.
+
+use std::path::PathBuf;
+
+use bapay_daemon::{CommonArgs, LogFormat};
+use serde::Deserialize;
+
+/// Environment variable prefix.
+pub const ENV_PREFIX: &str = "BAPAY_OUTSOURCER";
+
+/// Command line of the `outsourcer` binary.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(name = "outsourcer", about = "BAPay outsourcer daemon (O)")]
+pub struct Cli {
+    /// Flags every role daemon has (incl. `--chain-adapter URL`).
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The arbiter's gRPC URL (overrides `arbiter_url`).
+    #[arg(long = "arbiter")]
+    pub arbiter: Option<String>,
+}
+
+impl Cli {
+    /// Loads the layered configuration this command line asks for.
+    pub fn load(&self) -> bapay_daemon::Result<Config> {
+        let mut cfg: Config = self.common.load(ENV_PREFIX)?;
+        if let Some(a) = &self.arbiter {
+            cfg.arbiter_url = a.clone();
+        }
+        Ok(cfg)
+    }
+}
+
+/// Everything the daemon reads at start.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// gRPC listen address (port 0 allowed).
+    pub listen: String,
+    /// Key file (`outsourcer.key`) and database (`outsourcer.sqlite`).
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The chain-adapter's gRPC URL.
+    pub chain_adapter_url: String,
+    /// The arbiter's gRPC URL (its key goes into every escrow).
+    pub arbiter_url: String,
+    /// Calculator endpoints `pool_count` draws from, in order.
+    pub pool: Vec<String>,
+    /// Confirmations after which a transaction counts as final.
+    pub finality_depth: u64,
+    /// Period of the background driver, ms.
+    pub poll_interval_ms: u64,
+    /// Default assumed honest fraction q.
+    pub default_honest_fraction: f64,
+    /// Blocks between the result deadline and t that O keeps for verifying,
+    /// disputing and confirming Redeem_i (default result deadline = t - this).
+    pub dispute_margin_blocks: u64,
+    /// Default wait for acceptances and funding signatures, ms.
+    pub offer_timeout_ms: u64,
+    /// Fee rate when a job sets none, sat/vB.
+    pub default_fee_rate_sat_per_vb: u64,
+    /// Timeout of each call to a calculator or the arbiter, ms.
+    pub rpc_timeout_ms: u64,
+    /// Test and demo knobs: a misbehaving outsourcer. Never set in production.
+    pub misbehave: Misbehave,
+}
+
+/// Deliberate misbehaviour, for the scenario tests and the demo only.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Misbehave {
+    /// File a dispute against every calculator even when its sample passed
+    /// (a false dispute: the arbiter must reject it).
+    pub false_dispute: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:50061".into(),
+            data_dir: "data/outsourcer".into(),
+            log_format: LogFormat::Pretty,
+            chain_adapter_url: "http://127.0.0.1:50051".into(),
+            arbiter_url: "http://127.0.0.1:50063".into(),
+            pool: Vec::new(),
+            finality_depth: 1,
+            poll_interval_ms: 500,
+            default_honest_fraction: 0.5,
+            dispute_margin_blocks: 6,
+            offer_timeout_ms: 60_000,
+            default_fee_rate_sat_per_vb: 2,
+            rpc_timeout_ms: 10_000,
+            misbehave: Misbehave::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn layers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("o.toml");
+        std::fs::write(&path, "pool = [\"http://c1:1\", \"http://c2:2\"]\n").expect("write");
+        let cli = Cli::try_parse_from([
+            "outsourcer",
+            "--config",
+            path.to_str().expect("utf8"),
+            "--listen",
+            "127.0.0.1:0",
+            "--arbiter",
+            "http://t:3",
+        ])
+        .expect("parses");
+        let cfg = cli.load().expect("loads");
+        assert_eq!(cfg.listen, "127.0.0.1:0");
+        assert_eq!(cfg.arbiter_url, "http://t:3");
+        assert_eq!(cfg.pool.len(), 2);
+        assert!(!cfg.misbehave.false_dispute);
+    }
+}

@@ -1,0 +1,351 @@
+//! FUNDING (PROTOCOL.md §4 step 2, Lightning order): O picks its coins and
+//! builds the funding PSBT and every Charge_i, signs each Charge_i, and
+//! stores all of it; then hands each calculator its Charge_i with the PSBT
+//! (SignFunding) and stores the signed PSBTs; only when all n signatures
+//! are in does O record that it signs, sign its own inputs (checked: its
+//! change comes back, it pays at most n·d + fee), store the finished
+//! transaction and broadcast it (again after a restart, until it is at
+//! depth). Before O signs, a refusal or the offer timeout FAILs the job
+//! with nothing locked.
+
+use bapay_core::escrow::{
+    build_charge, build_funding, finalize_funding, sign_escrow_input, sign_funding_checked,
+    CalculatorFunding, FundingInput,
+};
+use bapay_proto::calculator::v1 as calc;
+use bapay_proto::common::v1 as common;
+use bitcoin::{Amount, OutPoint, Psbt, ScriptBuf, TxOut};
+
+use super::offer::fail;
+use crate::error::{OutsourcerError, Result};
+use crate::record::{JobRecord, JobState, SlotState, StoredCharge, StoredFundingTx};
+use crate::service::{set_slot, Note, Outsourcer};
+
+fn coin(txid: &str, vout: u32, value: u64, script: Vec<u8>) -> Result<FundingInput> {
+    Ok(FundingInput {
+        outpoint: OutPoint {
+            txid: txid
+                .parse()
+                .map_err(|e| OutsourcerError::internal("coin txid", e))?,
+            vout,
+        },
+        txout: TxOut {
+            value: Amount::from_sat(value),
+            script_pubkey: ScriptBuf::from_bytes(script),
+        },
+    })
+}
+
+/// O's confirmed coins not reserved by another job's unconfirmed funding.
+pub async fn spendable(o: &Outsourcer) -> Result<Vec<FundingInput>> {
+    let script = o.own_script();
+    let reserved: std::collections::HashSet<String> = o
+        .all()?
+        .into_iter()
+        .filter(|j| j.state == JobState::Funding)
+        .filter_map(|j| j.funding)
+        .flat_map(|f| f.o_inputs)
+        .collect();
+    let mut out = Vec::new();
+    for u in o.chain.list_unspent(script.as_bytes()).await? {
+        let Some(p) = u.outpoint else { continue };
+        if reserved.contains(&format!("{}:{}", p.txid, p.vout)) {
+            continue;
+        }
+        out.push(coin(&p.txid, p.vout, u.value_sat, script.to_bytes())?);
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.txout.value));
+    Ok(out)
+}
+
+/// One pass of the funding phase.
+pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
+    let signing = rec.funding.as_ref().is_some_and(|f| f.o_signing);
+    if !signing && o.now_ms() > rec.offer_deadline_ms {
+        return fail(o, rec, "funding timeout: calculator signatures missing").await;
+    }
+    let Some(f) = &rec.funding else {
+        return plan(o, rec, tip).await;
+    };
+    if let Some(signed) = &f.signed_hex {
+        return confirm(o, rec, signed, &f.txid).await;
+    }
+    for s in &rec.slots {
+        if s.state == SlotState::ChargePresigned {
+            collect(o, rec, s.index).await?;
+        }
+    }
+    let rec = o.get(&rec.job_id)?.0;
+    if rec.state != JobState::Funding {
+        return Ok(());
+    }
+    if rec
+        .slots
+        .iter()
+        .all(|s| s.state == SlotState::FundingSigned)
+    {
+        sign_and_store(o, &rec).await?;
+    }
+    Ok(())
+}
+
+async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
+    let _g = o.funding_lock.lock().await;
+    let params = super::params(rec)?;
+    let rate = super::rate(rec)?;
+    let calcs = rec
+        .slots
+        .iter()
+        .map(|s| {
+            let f = s
+                .funding
+                .as_ref()
+                .ok_or_else(|| OutsourcerError::Internal("slot without funding".into()))?;
+            Ok(CalculatorFunding {
+                inputs: f
+                    .inputs
+                    .iter()
+                    .map(|(t, v, val, sc)| coin(t, *v, *val, JobRecord::unhex("script", sc)?))
+                    .collect::<Result<_>>()?,
+                change: ScriptBuf::from_bytes(JobRecord::unhex("change", &f.change_hex)?),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let coins = spendable(o).await?;
+    let balance: u64 = coins.iter().map(|c| c.txout.value.to_sat()).sum();
+    let mut built = None;
+    let mut last_err = String::from("no coins");
+    for k in 1..=coins.len() {
+        match build_funding(&params, &coins[..k], o.own_script(), &calcs, rate) {
+            Ok(p) => {
+                built = Some((p, k));
+                break;
+            }
+            Err(e) => last_err = e.to_string(),
+        }
+    }
+    let Some((plan, k)) = built else {
+        let why = format!(
+            "O cannot fund n·d = {} sat plus fees from {balance} sat of confirmed coins ({last_err})",
+            rec.slots.len() as u64 * rec.fee_sat
+        );
+        return fail(o, rec, &why).await;
+    };
+    let mut charges = Vec::new();
+    for s in &rec.slots {
+        let payout = ScriptBuf::from_bytes(JobRecord::unhex(
+            "payout",
+            &s.funding
+                .as_ref()
+                .map(|f| f.payout_hex.clone())
+                .unwrap_or_default(),
+        )?);
+        let utxo = plan
+            .pay_utxo(s.index as usize)
+            .map_err(|e| OutsourcerError::internal("pay utxo", e))?;
+        let tip32 = u32::try_from(tip).map_err(|e| OutsourcerError::internal("tip", e))?;
+        let charge = build_charge(&params, s.index as usize, utxo, payout, rate, tip32)
+            .map_err(|e| OutsourcerError::internal("Charge_i", e))?;
+        let sig = sign_escrow_input(&charge, 0, o.key.keypair())
+            .map_err(|e| OutsourcerError::internal("sign Charge_i", e))?;
+        charges.push(StoredCharge {
+            tx_hex: hex::encode(bitcoin::consensus::serialize(&charge.tx)),
+            sig_hex: hex::encode(sig.serialize()),
+            txid: charge.tx.compute_txid().to_string(),
+            value_sat: charge.tx.output[0].value.to_sat(),
+        });
+    }
+    let o_in: u64 = coins[..k].iter().map(|c| c.txout.value.to_sat()).sum();
+    let own = o.own_script();
+    let o_change: u64 = plan
+        .psbt
+        .unsigned_tx
+        .output
+        .iter()
+        .skip(rec.slots.len())
+        .filter(|out| out.script_pubkey == own)
+        .map(|out| out.value.to_sat())
+        .sum();
+    let txid = plan.psbt.unsigned_tx.compute_txid().to_string();
+    o.update(&rec.job_id, |r| {
+        r.funding = Some(StoredFundingTx {
+            psbt_hex: hex::encode(plan.psbt.serialize()),
+            o_inputs: coins[..k].iter().map(|c| c.outpoint.to_string()).collect(),
+            o_input_sat: o_in,
+            o_change_sat: o_change,
+            fee_sat: plan.fee.to_sat(),
+            txid: txid.clone(),
+            o_signing: false,
+            signed_hex: None,
+        });
+        let mut notes =
+            vec![
+                Note::job(format!("funding PSBT built, fee {} sat", plan.fee.to_sat()))
+                    .tx(txid.clone()),
+            ];
+        for (i, c) in charges.into_iter().enumerate() {
+            r.slots[i].charge = Some(c);
+            notes.push(set_slot(
+                r,
+                i as u32,
+                SlotState::ChargePresigned,
+                "Charge_i presigned",
+            ));
+        }
+        Ok(notes)
+    })
+    .await?;
+    Ok(())
+}
+
+async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
+    let s = &rec.slots[i as usize];
+    let (Some(f), Some(c)) = (&rec.funding, &s.charge) else {
+        return Ok(());
+    };
+    let req = calc::SignFundingRequest {
+        job_id: super::id_bytes(rec),
+        job_token: super::token(rec, i as usize),
+        charge: Some(common::PresignedCharge {
+            tx: JobRecord::unhex("charge", &c.tx_hex)?,
+            outsourcer_signature: JobRecord::unhex("sig", &c.sig_hex)?,
+        }),
+        funding_psbt: JobRecord::unhex("psbt", &f.psbt_hex)?,
+    };
+    match o.calculator(&s.endpoint)?.sign_funding(req).await {
+        Ok(r) => {
+            let r = r.into_inner();
+            let psbt = Psbt::deserialize(&r.funding_psbt);
+            let ok = psbt
+                .as_ref()
+                .is_ok_and(|p| p.unsigned_tx.compute_txid().to_string() == f.txid);
+            if !ok {
+                return fail(
+                    o,
+                    rec,
+                    &format!("calculator {i} returned another funding PSBT"),
+                )
+                .await;
+            }
+            o.update(&rec.job_id, |r2| {
+                r2.slots[i as usize].signed_psbt_hex = Some(hex::encode(&r.funding_psbt));
+                Ok(vec![set_slot(
+                    r2,
+                    i,
+                    SlotState::FundingSigned,
+                    "deposit signed",
+                )])
+            })
+            .await?;
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.code(),
+                tonic::Code::Unavailable | tonic::Code::DeadlineExceeded
+            ) =>
+        {
+            tracing::warn!(slot = i, error = %e.message(), "calculator unreachable; retrying");
+            Ok(())
+        }
+        Err(e) => {
+            fail(
+                o,
+                rec,
+                &format!(
+                    "calculator {i} refused to sign its deposit: {}",
+                    e.message()
+                ),
+            )
+            .await
+        }
+    }
+}
+
+async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    let Some(f) = &rec.funding else { return Ok(()) };
+    // From this record on, CancelJob is refused and the job cannot FAIL.
+    let rec = o
+        .update(&rec.job_id, |r| {
+            if let Some(f) = r.funding.as_mut() {
+                if f.o_signing {
+                    return Ok(vec![]);
+                }
+                f.o_signing = true;
+            }
+            Ok(vec![Note::job(
+                "every deposit signed; O signs its funding inputs",
+            )])
+        })
+        .await?;
+    let mut psbt = Psbt::deserialize(&JobRecord::unhex("psbt", &f.psbt_hex)?)
+        .map_err(|e| OutsourcerError::internal("stored psbt", e))?;
+    for s in &rec.slots {
+        let theirs = Psbt::deserialize(&JobRecord::unhex(
+            "signed psbt",
+            s.signed_psbt_hex.as_deref().unwrap_or(""),
+        )?)
+        .map_err(|e| OutsourcerError::internal("signed psbt", e))?;
+        let own: Vec<String> = s
+            .funding
+            .as_ref()
+            .map(|f| {
+                f.inputs
+                    .iter()
+                    .map(|(t, v, _, _)| format!("{t}:{v}"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (k, txin) in psbt.unsigned_tx.input.clone().iter().enumerate() {
+            if own.contains(&txin.previous_output.to_string()) {
+                psbt.inputs[k].tap_key_sig = theirs.inputs.get(k).and_then(|i| i.tap_key_sig);
+            }
+        }
+    }
+    let params = super::params(&rec)?;
+    let n = rec.slots.len() as u64;
+    let max = Amount::from_sat(n * rec.fee_sat + f.fee_sat);
+    sign_funding_checked(&mut psbt, &params, o.key.keypair(), &o.own_script(), max)
+        .map_err(|e| OutsourcerError::internal("sign funding", e))?;
+    let tx =
+        finalize_funding(&psbt).map_err(|e| OutsourcerError::internal("finalize funding", e))?;
+    let hex_tx = hex::encode(bitcoin::consensus::serialize(&tx));
+    let txid = tx.compute_txid().to_string();
+    o.update(&rec.job_id, |r| {
+        if let Some(f) = r.funding.as_mut() {
+            f.signed_hex = Some(hex_tx.clone());
+        }
+        Ok(vec![
+            Note::job("funding transaction signed and stored").tx(txid.clone())
+        ])
+    })
+    .await?;
+    Ok(())
+}
+
+async fn confirm(o: &Outsourcer, rec: &JobRecord, signed: &str, txid: &str) -> Result<()> {
+    let status = o.chain.tx_status(txid).await?;
+    let depth = status.map(|s| s.confirmations);
+    match depth {
+        None => {
+            let raw = JobRecord::unhex("funding", signed)?;
+            match o.chain.broadcast(&raw).await {
+                Ok(_) => tracing::info!(txid, "funding broadcast"),
+                Err(e) => tracing::warn!(txid, error = %e, "funding broadcast failed; retrying"),
+            }
+        }
+        Some(d) if d >= o.config.finality_depth.max(1) => {
+            o.update(&rec.job_id, |r| {
+                let mut notes = vec![Note::job(format!("funding confirmed (depth {d})")).tx(txid)];
+                for i in 0..r.slots.len() {
+                    notes.push(set_slot(r, i as u32, SlotState::Escrowed, ""));
+                }
+                r.state = JobState::Computing;
+                Ok(notes)
+            })
+            .await?;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! CREATED → OFFERING → FUNDING: learn each calculator's key (GetInfo,
+//! checked against a pinned key), then offer every slot its sub-task with
+//! the escrow terms. All n accept → FUNDING. A decline, or the offer
+//! timeout, → FAILED (nothing is locked yet; a declined slot is not
+//! replaced from the pool).
+
+use bapay_proto::calculator::v1 as calc;
+use bapay_proto::common::v1 as common;
+
+use crate::error::Result;
+use crate::record::{JobRecord, JobState, SlotState, StoredFunding};
+use crate::service::{set_slot, Note, Outsourcer};
+use crate::view;
+
+/// One pass of the offer phase.
+pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    if o.now_ms() > rec.offer_deadline_ms {
+        return fail(
+            o,
+            rec,
+            "offer timeout: not every calculator answered in time",
+        )
+        .await;
+    }
+    if rec.state == JobState::Created {
+        return learn_keys(o, rec).await;
+    }
+    for s in &rec.slots {
+        if matches!(s.state, SlotState::Pending | SlotState::Offered) {
+            offer(o, rec, s.index).await?;
+        }
+    }
+    let rec = o.get(&rec.job_id)?.0;
+    if let Some(d) = rec.slots.iter().find(|s| s.state == SlotState::Declined) {
+        let why = format!("calculator {} declined: {}", d.index, d.reason);
+        return fail(o, &rec, &why).await;
+    }
+    if rec.slots.iter().all(|s| s.state == SlotState::Accepted) {
+        o.update(&rec.job_id, |r| {
+            r.state = JobState::Funding;
+            Ok(vec![Note::job("every calculator accepted; funding")])
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    let mut found = Vec::new();
+    for s in &rec.slots {
+        let info = o
+            .calculator(&s.endpoint)?
+            .get_info(calc::GetInfoRequest {})
+            .await;
+        match info {
+            Err(e) => {
+                tracing::warn!(slot = s.index, error = %e.message(), "calculator unreachable; retrying");
+                return Ok(());
+            }
+            Ok(i) => {
+                let k = hex::encode(i.into_inner().bitcoin_key);
+                if s.key.as_ref().is_some_and(|pin| *pin != k) {
+                    let why = format!(
+                        "calculator {} reports another key than the pinned one",
+                        s.index
+                    );
+                    return fail(o, rec, &why).await;
+                }
+                found.push(k);
+            }
+        }
+    }
+    o.update(&rec.job_id, |r| {
+        for (s, k) in r.slots.iter_mut().zip(found) {
+            s.key = Some(k);
+        }
+        r.state = JobState::Offering;
+        Ok(vec![Note::job("calculator keys known; offering")])
+    })
+    .await?;
+    Ok(())
+}
+
+async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
+    let params = super::params(rec)?;
+    let s = &rec.slots[i as usize];
+    if s.state == SlotState::Pending {
+        o.update(&rec.job_id, |r| {
+            Ok(vec![set_slot(r, i, SlotState::Offered, "")])
+        })
+        .await?;
+    }
+    let req = calc::OfferRequest {
+        job_id: super::id_bytes(rec),
+        job_token: super::token(rec, i as usize),
+        chain: common::Chain::Bitcoin as i32,
+        calculator_count: rec.slots.len() as u32,
+        index: i,
+        sub_task: hex::decode(&s.sub_task_hex).unwrap_or_default(),
+        job_random: hex::decode(&rec.job_random).unwrap_or_default(),
+        message_keys: rec
+            .message_keys
+            .iter()
+            .filter_map(|k| hex::decode(k).ok())
+            .collect(),
+        outsourcer: hex::decode(&rec.outsourcer_key).unwrap_or_default(),
+        terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
+            terms: Some(view::terms_proto(&params)),
+            fee_rate_sat_per_vb: rec.fee_rate as f64,
+            result_deadline_height: rec.result_deadline_height,
+        })),
+    };
+    let resp = match o.calculator(&s.endpoint)?.offer(req).await {
+        Ok(r) => r.into_inner(),
+        Err(e)
+            if e.code() == tonic::Code::Unavailable
+                || e.code() == tonic::Code::DeadlineExceeded =>
+        {
+            tracing::warn!(slot = i, error = %e.message(), "calculator unreachable; retrying");
+            return Ok(());
+        }
+        Err(e) => {
+            let why = format!("offer refused: {:?}: {}", e.code(), e.message());
+            o.update(&rec.job_id, |r| {
+                Ok(vec![set_slot(r, i, SlotState::Declined, &why)])
+            })
+            .await?;
+            return Ok(());
+        }
+    };
+    o.update(&rec.job_id, |r| {
+        if !resp.accepted {
+            let why = format!(
+                "{:?}: {}",
+                calc::DeclineReason::try_from(resp.decline_reason)
+                    .unwrap_or(calc::DeclineReason::Unspecified),
+                resp.decline_detail
+            );
+            return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
+        }
+        let Some(f) = &resp.funding else {
+            return Ok(vec![set_slot(
+                r,
+                i,
+                SlotState::Declined,
+                "accepted without funding coins",
+            )]);
+        };
+        r.slots[i as usize].funding = Some(StoredFunding {
+            inputs: f
+                .inputs
+                .iter()
+                .map(|c| {
+                    (
+                        c.txid.clone(),
+                        c.vout,
+                        c.value_sat,
+                        hex::encode(&c.script_pubkey),
+                    )
+                })
+                .collect(),
+            change_hex: hex::encode(&f.change_script),
+            payout_hex: hex::encode(&f.payout_script),
+        });
+        Ok(vec![set_slot(r, i, SlotState::Accepted, "")])
+    })
+    .await?;
+    Ok(())
+}
+
+/// → FAILED (nothing locked) and CancelOffer to every offered calculator.
+pub async fn fail(o: &Outsourcer, rec: &JobRecord, why: &str) -> Result<()> {
+    let rec = o
+        .update(&rec.job_id, |r| {
+            r.state = JobState::Failed;
+            r.state_reason = why.to_string();
+            Ok(vec![Note::job(format!("failed: {why}"))])
+        })
+        .await?;
+    for s in &rec.slots {
+        if matches!(s.state, SlotState::Pending | SlotState::Declined) {
+            continue;
+        }
+        if let Ok(mut c) = o.calculator(&s.endpoint) {
+            let _ = c
+                .cancel_offer(calc::CancelOfferRequest {
+                    job_id: super::id_bytes(&rec),
+                    job_token: super::token(&rec, s.index as usize),
+                    reason: why.to_string(),
+                })
+                .await;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! VERIFYING: for each committed slot O derives the sample (m indices from
+//! the committed root, `bapay_core::sampling`), asks C_i to open it
+//! (OpenLeaves), stores the openings (evidence for T), and checks them and
+//! the whole result with its kind secret (search: hits; linear:
+//! Freivalds). Pass → VERIFIED, fail → FAULTY. Then DISPUTING if any slot
+//! has evidence to dispute, else AWAITING_PAYOUT (with the combined output
+//! if every slot verified).
+
+use bapay_core::sampling::sample_indices;
+use bapay_core::task::{SubResult, SubTask};
+use bapay_proto::calculator::v1 as calc;
+use bapay_proto::common::v1 as common;
+use prost::Message;
+
+use crate::codec;
+use crate::error::{OutsourcerError, Result};
+use crate::record::{JobRecord, JobState, Slot, SlotState};
+use crate::service::{set_slot, Note, Outsourcer};
+
+/// One pass of the verification phase.
+pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    for s in &rec.slots {
+        if s.state == SlotState::Committed {
+            sample(o, rec, s).await?;
+        }
+    }
+    let rec = o.get(&rec.job_id)?.0;
+    if rec.slots.iter().any(|s| s.state == SlotState::Committed) {
+        if rec.tip + 2 >= rec.payout_height {
+            // C_i never opened its sample and t is near: nothing to dispute.
+            o.update(&rec.job_id, |r| {
+                let mut notes = Vec::new();
+                for i in 0..r.slots.len() {
+                    if r.slots[i].state == SlotState::Committed {
+                        notes.push(set_slot(
+                            r,
+                            i as u32,
+                            SlotState::Faulty,
+                            "did not open its sample before t",
+                        ));
+                    }
+                }
+                Ok(notes)
+            })
+            .await?;
+        }
+        return Ok(());
+    }
+    let disputable = rec.slots.iter().any(has_evidence);
+    let output = if rec.slots.iter().all(|s| s.state == SlotState::Verified) {
+        let results = rec
+            .slots
+            .iter()
+            .map(|s| {
+                SubResult::from_bytes(&JobRecord::unhex(
+                    "result",
+                    s.result_hex.as_deref().unwrap_or(""),
+                )?)
+                .map_err(|e| OutsourcerError::internal("stored result", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Some(
+            rec.task
+                .combine(&results)
+                .map_err(|e| OutsourcerError::internal("combine", e))?,
+        )
+    } else {
+        None
+    };
+    o.update(&rec.job_id, |r| {
+        if disputable {
+            r.state = JobState::Disputing;
+            return Ok(vec![Note::job("a calculator is at fault; disputing")]);
+        }
+        r.output = output.clone();
+        r.state = JobState::AwaitingPayout;
+        Ok(vec![Note::job(if output.is_some() {
+            "every result verified; output combined; waiting for t"
+        } else {
+            "verification over; waiting for t"
+        })])
+    })
+    .await?;
+    Ok(())
+}
+
+/// A FAULTY slot O can prove: it has C_i's signed result and openings.
+pub fn has_evidence(s: &Slot) -> bool {
+    s.state == SlotState::Faulty
+        && s.dispute.is_none()
+        && s.commitment_hex.is_some()
+        && s.result_hex.is_some()
+        && s.openings_hex.is_some()
+}
+
+async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
+    let i = s.index;
+    let pc = common::SignedCommitment::decode(
+        JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
+    )
+    .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
+    let signed = codec::commitment("commitment", &pc)?;
+    let c = &signed.commitment;
+    let indices = sample_indices(&rec.id_bytes()?, i, &c.root, c.leaf_count, rec.m)
+        .map_err(|e| OutsourcerError::internal("sample", e))?;
+    let req = calc::OpenLeavesRequest {
+        job_id: super::id_bytes(rec),
+        job_token: super::token(rec, i as usize),
+        indices: indices.clone(),
+    };
+    let opened = match o.calculator(&s.endpoint)?.open_leaves(req).await {
+        Ok(r) => r.into_inner(),
+        Err(e) => {
+            tracing::warn!(slot = i, error = %e.message(), "OpenLeaves failed; retrying");
+            return Ok(());
+        }
+    };
+    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
+        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
+    let res = SubResult::from_bytes(&JobRecord::unhex(
+        "result",
+        s.result_hex.as_deref().unwrap_or(""),
+    )?)
+    .map_err(|e| OutsourcerError::internal("stored result", e))?;
+    let verdict = match codec::openings("openings", &opened.openings) {
+        Err(e) => Err(e.to_string()),
+        Ok(ops) => sub
+            .verify_sample(&res, &c.root, &indices, &ops)
+            .and_then(|()| sub.verify_result(&rec.secret, &res))
+            .map_err(|e| e.to_string()),
+    };
+    let verdict = match verdict {
+        Ok(()) if o.config.misbehave.false_dispute => {
+            Err("misbehave.false_dispute: disputing an honest result".to_string())
+        }
+        v => v,
+    };
+    let openings_hex = hex::encode(opened.encode_to_vec());
+    o.update(&rec.job_id, |r| {
+        r.slots[i as usize].openings_hex = Some(openings_hex.clone());
+        Ok(vec![match &verdict {
+            Ok(()) => set_slot(
+                r,
+                i,
+                SlotState::Verified,
+                &format!(
+                    "{} sampled leaves and the result check passed",
+                    indices.len()
+                ),
+            ),
+            Err(e) => set_slot(r, i, SlotState::Faulty, e),
+        }])
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! [`Net`]: the whole network, its clients, and the miner that moves jobs.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use bapay_harness::Bitcoind;
+use bapay_proto::calculator::v1 as calc;
+use bapay_proto::calculator::v1::calculator_service_client::CalculatorServiceClient;
+use bapay_proto::chain::v1 as chain;
+use bapay_proto::chain::v1::bitcoin_service_client::BitcoinServiceClient;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_proto::outsourcer::v1::outsourcer_service_client::OutsourcerServiceClient;
+use tonic::transport::Channel;
+
+use crate::daemon::{exe, Daemon};
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct NetOptions {
+    /// Number of calculators.
+    pub calculators: usize,
+    /// Calculators (by index) that skip the second half of their range.
+    pub lazy: Vec<usize>,
+    /// The outsourcer disputes every result (false disputes).
+    pub false_dispute: bool,
+    /// Let the chain-adapter start bitcoind and anvil itself
+    /// (`--spawn-nodes`, the demo) instead of the harness's bitcoind.
+    pub spawn_nodes: bool,
+    /// Keep logs and data here instead of a temporary directory.
+    pub dir: Option<PathBuf>,
+    /// Driver period of the daemons, ms.
+    pub poll_ms: u64,
+}
+
+/// The running network.
+pub struct Net {
+    /// Logs and data directories.
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    _bitcoind: Option<Bitcoind>,
+    /// The chain-adapter.
+    pub adapter: Daemon,
+    /// The arbiter T.
+    pub arbiter: Daemon,
+    /// The calculators C_0..C_{n-1}.
+    pub calculators: Vec<Daemon>,
+    /// The outsourcer O.
+    pub outsourcer: Daemon,
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+impl Net {
+    /// Starts everything and waits until each daemon listens.
+    pub async fn start(opts: NetOptions) -> Result<Net> {
+        let (dir, tmp) = match &opts.dir {
+            Some(d) => {
+                std::fs::create_dir_all(d)?;
+                (d.clone(), None)
+            }
+            None => {
+                let t = bapay_harness::temp_dir("bapay-net")?;
+                (t.path().to_path_buf(), Some(t))
+            }
+        };
+        let poll = opts.poll_ms.max(50).to_string();
+        let (bitcoind, adapter_args) = if opts.spawn_nodes {
+            (None, vec![s("--spawn-nodes")])
+        } else {
+            let b = Bitcoind::spawn().await.context(
+                "no bitcoind: run `make test`, or `eval \"$(scripts/install-tools.sh)\"` first",
+            )?;
+            let args = vec![
+                s("--bitcoin-rpc-url"),
+                b.rpc_url(),
+                s("--bitcoin-cookie-file"),
+                b.cookie_file().display().to_string(),
+            ];
+            (Some(b), args)
+        };
+        let adapter = Daemon::start(
+            "chain-adapter",
+            exe("chain-adapter")?,
+            adapter_args,
+            vec![(s("BAPAY_CHAIN__BITCOIN__WATCH_POLL_MS"), s("100"))],
+            &dir,
+        )
+        .await?;
+        let common = |name: &str| -> Vec<String> {
+            vec![
+                s("--data-dir"),
+                dir.join(name).display().to_string(),
+                s("--chain-adapter"),
+                adapter.url(),
+                s("--log-format"),
+                s("json"),
+            ]
+        };
+        let arbiter =
+            Daemon::start("arbiter", exe("arbiter")?, common("arbiter"), vec![], &dir).await?;
+        let mut calculators = Vec::new();
+        for i in 0..opts.calculators {
+            let mut env = vec![(s("BAPAY_CALCULATOR__POLL_INTERVAL_MS"), poll.clone())];
+            if opts.lazy.contains(&i) {
+                env.push((s("BAPAY_CALCULATOR__MISBEHAVE__LAZY_FRACTION"), s("0.5")));
+            }
+            let name = format!("calculator-{i}");
+            calculators
+                .push(Daemon::start(&name, exe("calculator")?, common(&name), env, &dir).await?);
+        }
+        let pool: Vec<String> = calculators
+            .iter()
+            .map(|c| format!("{:?}", c.url()))
+            .collect();
+        let cfg = dir.join("outsourcer.toml");
+        std::fs::write(&cfg, format!("pool = [{}]\n", pool.join(", ")))?;
+        let mut args = common("outsourcer");
+        args.extend([
+            s("--config"),
+            cfg.display().to_string(),
+            s("--arbiter"),
+            arbiter.url(),
+        ]);
+        let mut env = vec![(s("BAPAY_OUTSOURCER__POLL_INTERVAL_MS"), poll)];
+        if opts.false_dispute {
+            env.push((s("BAPAY_OUTSOURCER__MISBEHAVE__FALSE_DISPUTE"), s("true")));
+        }
+        let outsourcer = Daemon::start("outsourcer", exe("outsourcer")?, args, env, &dir).await?;
+        Ok(Net {
+            dir,
+            _tmp: tmp,
+            _bitcoind: bitcoind,
+            adapter,
+            arbiter,
+            calculators,
+            outsourcer,
+        })
+    }
+
+    /// Where the logs are.
+    pub fn log_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A client of the chain-adapter's Bitcoin service.
+    pub fn btc(&self) -> Result<BitcoinServiceClient<Channel>> {
+        Ok(BitcoinServiceClient::new(bapay_cli::channel(
+            &self.adapter.url(),
+        )?))
+    }
+
+    /// A client of the outsourcer.
+    pub fn o(&self) -> Result<OutsourcerServiceClient<Channel>> {
+        Ok(OutsourcerServiceClient::new(bapay_cli::channel(
+            &self.outsourcer.url(),
+        )?))
+    }
+
+    /// A client of calculator `i`.
+    pub fn calc(&self, i: usize) -> Result<CalculatorServiceClient<Channel>> {
+        Ok(CalculatorServiceClient::new(bapay_cli::channel(
+            &self.calculators[i].url(),
+        )?))
+    }
+
+    /// Calculator `i`'s x-only key.
+    pub async fn calc_key(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self
+            .calc(i)?
+            .get_info(calc::GetInfoRequest {})
+            .await?
+            .into_inner()
+            .bitcoin_key)
+    }
+
+    /// O's x-only key.
+    pub async fn o_key(&self) -> Result<Vec<u8>> {
+        Ok(self
+            .o()?
+            .get_info(pb::GetInfoRequest {})
+            .await?
+            .into_inner()
+            .bitcoin_key)
+    }
+
+    /// Pays `o_sat` to O and `calc_sat` to every calculator (confirmed).
+    pub async fn fund(&self, o_sat: u64, calc_sat: u64) -> Result<()> {
+        let url = self.adapter.url();
+        bapay_cli::regtest::fund(&url, &self.o_key().await?, o_sat).await?;
+        for i in 0..self.calculators.len() {
+            bapay_cli::regtest::fund(&url, &self.calc_key(i).await?, calc_sat).await?;
+        }
+        Ok(())
+    }
+
+    /// Confirmed coins of the key-path output of `xonly`, sat.
+    pub async fn balance(&self, xonly: &[u8]) -> Result<u64> {
+        let key = bitcoin::XOnlyPublicKey::from_slice(xonly)?;
+        let script = bapay_core::escrow::p2tr_key_spend_script(key);
+        let r = self
+            .btc()?
+            .list_unspent(chain::ListUnspentRequest {
+                script_pubkey: script.to_bytes(),
+            })
+            .await?
+            .into_inner();
+        Ok(r.utxos.iter().map(|u| u.value_sat).sum())
+    }
+
+    /// The tip height.
+    pub async fn tip(&self) -> Result<u64> {
+        Ok(self
+            .btc()?
+            .get_tip(chain::GetTipRequest {})
+            .await?
+            .into_inner()
+            .height)
+    }
+
+    /// Mines `n` blocks.
+    pub async fn mine(&self, n: u32) -> Result<()> {
+        if n > 0 {
+            self.btc()?
+                .mine_blocks(chain::MineBlocksRequest {
+                    count: n,
+                    address: String::new(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Submits a job; returns its id.
+    pub async fn submit(&self, req: pb::SubmitJobRequest) -> Result<Vec<u8>> {
+        let r = self.o()?.submit_job(req).await?.into_inner();
+        Ok(r.job.context("no job")?.job_id)
+    }
+
+    /// The job as O reports it.
+    pub async fn job(&self, id: &[u8]) -> Result<pb::Job> {
+        self.o()?
+            .get_job(pb::GetJobRequest {
+                job_id: id.to_vec(),
+            })
+            .await?
+            .into_inner()
+            .job
+            .context("no job")
+    }
+
+    /// Plays the miner for job `id` until `done(job)`: mines a block only
+    /// while the job waits for one (its funding broadcast, a Redeem_i
+    /// broadcast, or t and the claims), polling every 200 ms.
+    pub async fn advance(
+        &self,
+        id: &[u8],
+        timeout: Duration,
+        done: impl Fn(&pb::Job) -> bool,
+    ) -> Result<pb::Job> {
+        let start = Instant::now();
+        loop {
+            let job = match self.job(id).await {
+                Ok(j) => j,
+                Err(e) if start.elapsed() < timeout => {
+                    tracing_note(&e);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if done(&job) {
+                return Ok(job);
+            }
+            if start.elapsed() > timeout {
+                bail!(
+                    "job not done after {timeout:?}: {}\n--- outsourcer log ---\n{}",
+                    bapay_cli::report::render(&job),
+                    self.outsourcer.tail()
+                );
+            }
+            self.mine_for(&job).await?;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Mines what `job` waits for, if anything.
+    pub async fn mine_for(&self, job: &pb::Job) -> Result<()> {
+        use pb::{JobState as J, SlotState as S};
+        let state = J::try_from(job.state).unwrap_or(J::Unspecified);
+        let slot = |s: S| job.slots.iter().any(|x| x.state == s as i32);
+        let all_signed =
+            !job.slots.is_empty() && job.slots.iter().all(|x| x.state == S::FundingSigned as i32);
+        let t = match job.payout.as_ref().and_then(|p| p.value) {
+            Some(bapay_proto::common::v1::chain_time::Value::Height(h)) => h,
+            _ => 0,
+        };
+        match state {
+            J::Funding if all_signed => self.mine(1).await,
+            J::Disputing if slot(S::Disputed) => self.mine(1).await,
+            J::AwaitingPayout => {
+                let tip = self.tip().await?;
+                if tip < t {
+                    self.mine((t - tip) as u32).await
+                } else {
+                    self.mine(1).await
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn tracing_note(e: &anyhow::Error) {
+    eprintln!("(retrying) {e:#}");
+}

@@ -1,0 +1,252 @@
+//! Bad input to the outsourcer's RPCs: each is INVALID_ARGUMENT with a
+//! reason naming the field, nothing is stored, and the daemon keeps serving.
+
+mod common;
+
+use anyhow::{ensure, Result};
+use bapay_proto::common::v1 as c;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::{Net, NetOptions};
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 1,
+        poll_ms: 200,
+        ..Default::default()
+    })
+    .await?;
+    net.mine(101).await?;
+    let good = search_job(&net, "good", 1, 30);
+    let cases: Vec<(&str, pb::SubmitJobRequest)> = vec![
+        (
+            "empty job",
+            pb::SubmitJobRequest {
+                task: None,
+                ..good.clone()
+            },
+        ),
+        (
+            "empty task",
+            pb::SubmitJobRequest {
+                task: Some(c::TaskSpec { params: None }),
+                ..good.clone()
+            },
+        ),
+        (
+            "n = 0",
+            pb::SubmitJobRequest {
+                calculators: Some(pb::submit_job_request::Calculators::PoolCount(0)),
+                ..good.clone()
+            },
+        ),
+        (
+            "no calculators",
+            pb::SubmitJobRequest {
+                calculators: Some(pb::submit_job_request::Calculators::Explicit(
+                    pb::CalculatorList {
+                        calculators: vec![],
+                    },
+                )),
+                ..good.clone()
+            },
+        ),
+        (
+            "fee below dust",
+            pb::SubmitJobRequest {
+                fee: Some(c::Amount {
+                    value: Some(c::amount::Value::Sat(100)),
+                }),
+                deposit: Some(c::Amount {
+                    value: Some(c::amount::Value::Sat(100)),
+                }),
+                ..good.clone()
+            },
+        ),
+        (
+            "wei on bitcoin",
+            pb::SubmitJobRequest {
+                fee: Some(c::Amount {
+                    value: Some(c::amount::Value::Wei("5".into())),
+                }),
+                ..good.clone()
+            },
+        ),
+        (
+            "unknown chain",
+            pb::SubmitJobRequest {
+                chain: 7,
+                ..good.clone()
+            },
+        ),
+        (
+            "unspecified chain",
+            pb::SubmitJobRequest {
+                chain: 0,
+                ..good.clone()
+            },
+        ),
+        (
+            "deadline in the past",
+            pb::SubmitJobRequest {
+                timeouts: Some(pb::Timeouts {
+                    payout: Some(c::ChainTime {
+                        value: Some(c::chain_time::Value::Height(5)),
+                    }),
+                    ..Default::default()
+                }),
+                ..good.clone()
+            },
+        ),
+        (
+            "no deadline",
+            pb::SubmitJobRequest {
+                timeouts: None,
+                ..good.clone()
+            },
+        ),
+        (
+            "malformed key",
+            pb::SubmitJobRequest {
+                calculators: Some(pb::submit_job_request::Calculators::Explicit(
+                    pb::CalculatorList {
+                        calculators: vec![pb::CalculatorRef {
+                            endpoint: net.calculators[0].url(),
+                            bitcoin_key: vec![1; 31],
+                            ..Default::default()
+                        }],
+                    },
+                )),
+                ..good.clone()
+            },
+        ),
+        (
+            "malformed endpoint",
+            pb::SubmitJobRequest {
+                calculators: Some(pb::submit_job_request::Calculators::Explicit(
+                    pb::CalculatorList {
+                        calculators: vec![pb::CalculatorRef {
+                            endpoint: "not a url".into(),
+                            ..Default::default()
+                        }],
+                    },
+                )),
+                ..good.clone()
+            },
+        ),
+        (
+            "p out of range",
+            pb::SubmitJobRequest {
+                target_miss_probability: 1.5,
+                ..good.clone()
+            },
+        ),
+        (
+            "empty range",
+            pb::SubmitJobRequest {
+                task: Some(c::TaskSpec {
+                    params: Some(c::task_spec::Params::Search(c::SearchParams {
+                        seed: vec![1; 32],
+                        rounds: 1,
+                        difficulty_bits: 1,
+                        lo: 5,
+                        hi: 5,
+                    })),
+                }),
+                ..good.clone()
+            },
+        ),
+        (
+            "bad seed",
+            pb::SubmitJobRequest {
+                task: Some(c::TaskSpec {
+                    params: Some(c::task_spec::Params::Search(c::SearchParams {
+                        seed: vec![1; 3],
+                        rounds: 1,
+                        difficulty_bits: 1,
+                        lo: 0,
+                        hi: 50,
+                    })),
+                }),
+                ..good.clone()
+            },
+        ),
+        (
+            "bad request id",
+            pb::SubmitJobRequest {
+                request_id: String::new(),
+                ..good.clone()
+            },
+        ),
+        (
+            "fee rate below 1",
+            pb::SubmitJobRequest {
+                fee_rate_sat_per_vb: Some(0.5),
+                ..good.clone()
+            },
+        ),
+    ];
+    let mut o = net.o()?;
+    for (what, req) in cases {
+        let e = o.submit_job(req).await.err();
+        let e = e.ok_or_else(|| anyhow::anyhow!("{what}: accepted"))?;
+        ensure!(
+            e.code() == tonic::Code::InvalidArgument,
+            "{what}: {:?} {}",
+            e.code(),
+            e.message()
+        );
+        ensure!(!e.message().is_empty(), "{what}: no reason");
+    }
+    for bad in [vec![], vec![1; 31]] {
+        let e = o
+            .get_job(pb::GetJobRequest {
+                job_id: bad.clone(),
+            })
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("get accepted"))?;
+        ensure!(e.code() == tonic::Code::InvalidArgument);
+        let e = o
+            .cancel_job(pb::CancelJobRequest {
+                job_id: bad,
+                reason: String::new(),
+            })
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("cancel accepted"))?;
+        ensure!(e.code() == tonic::Code::InvalidArgument);
+    }
+    let e = o
+        .list_jobs(pb::ListJobsRequest {
+            page_token: "forged".into(),
+            ..Default::default()
+        })
+        .await
+        .err();
+    ensure!(e.is_some_and(|e| e.code() == tonic::Code::InvalidArgument));
+    let e = o
+        .get_job(pb::GetJobRequest {
+            job_id: vec![9; 32],
+        })
+        .await
+        .err();
+    ensure!(e.is_some_and(|e| e.code() == tonic::Code::NotFound));
+    // Nothing was stored, and the daemon still serves a good job.
+    ensure!(o
+        .list_jobs(pb::ListJobsRequest::default())
+        .await?
+        .into_inner()
+        .jobs
+        .is_empty());
+    let id = net.submit(good).await?;
+    let job = net.job(&id).await?;
+    ensure!(job.state >= pb::JobState::Created as i32);
+    // The same request id with other fields is ALREADY_EXISTS.
+    let mut other = search_job(&net, "good", 1, 31);
+    other.fee_rate_sat_per_vb = Some(3.0);
+    let e = o.submit_job(other).await.err();
+    ensure!(e.is_some_and(|e| e.code() == tonic::Code::AlreadyExists));
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Collusion on Bitcoin (PROTOCOL.md §4, the trap): calculators that pool
+//! what O sent them (their m_i and R, read from their own stores) learn the
+//! collusion key sk_M = Σ sk_{m_k}; any one of them, C_j, can then sweep
+//! every escrow through its trap leaf (P_M and C_j sign) before t. The
+//! sweep is accepted by Bitcoin Core; the colluders who did not grab first
+//! lose their deposit and fee.
+
+mod common;
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use bapay_core::escrow::{
+    build_sweep, p2tr_key_spend_script, sign_escrow_input, EscrowParams, EscrowTerms, EscrowUtxo,
+    TrapKind,
+};
+use bapay_core::keys::{aggregate_secret, message_secret};
+use bapay_daemon::{SqliteStore, StoreExt, SystemClock};
+use bapay_proto::chain::v1 as chain;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::{Net, NetOptions};
+use bitcoin::secp256k1::{Keypair, Secp256k1};
+use bitcoin::{Amount, FeeRate, OutPoint};
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_colluder_sweeps_every_escrow() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 3,
+        poll_ms: 200,
+        ..Default::default()
+    })
+    .await?;
+    net.fund(2_000_000, 500_000).await?;
+    let keys = keys(&net).await?;
+    let before = balances(&net, &keys).await?;
+    let id = net.submit(search_job(&net, "collusion", 3, 40)).await?;
+    let job = net
+        .advance(&id, Duration::from_secs(240), |j| {
+            state(j) >= pb::JobState::Computing
+        })
+        .await?;
+    let job_hex = hex::encode(&job.job_id);
+
+    // The colluders pool their stored offers: m_k, R and the terms.
+    let mut secrets = Vec::new();
+    let mut terms: Option<EscrowTerms> = None;
+    for i in 0..3 {
+        let store = SqliteStore::open(
+            &net.dir.join(format!("calculator-{i}/calculator.sqlite")),
+            std::sync::Arc::new(SystemClock),
+        )?;
+        let (rec, _) = store
+            .get_job_as::<serde_json::Value>(&job_hex)?
+            .context("offer stored")?;
+        let m = hex::decode(rec["sub_task_hex"].as_str().context("m_i")?)?;
+        let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("R"))?;
+        secrets.push(message_secret(&m, &r)?);
+        terms = Some(serde_json::from_value(rec["terms"].clone())?);
+    }
+    let params = EscrowParams::new(terms.context("terms")?)?;
+    let secp = Secp256k1::new();
+    let pm = Keypair::from_secret_key(&secp, &aggregate_secret(&secrets)?);
+    ensure!(
+        pm.x_only_public_key().0 == params.terms().collusion_key,
+        "pooled key is P_M"
+    );
+
+    // C_2 grabs first: its own key signs with P_M.
+    let grabber = 2usize;
+    let cj =
+        bapay_daemon::keys::load(&net.dir.join(format!("calculator-{grabber}/calculator.key")))?;
+    let txid: bitcoin::Txid = match &job.chain_details {
+        Some(pb::job::ChainDetails::Bitcoin(b)) => b.funding_txid.parse()?,
+        _ => anyhow::bail!("no funding"),
+    };
+    let utxos: Vec<EscrowUtxo> = (0..3)
+        .map(|k| EscrowUtxo {
+            outpoint: OutPoint { txid, vout: k },
+            value: Amount::from_sat(FEE + DEPOSIT),
+        })
+        .collect();
+    let payout = p2tr_key_spend_script(cj.x_only_public_key());
+    let rate = FeeRate::from_sat_per_vb(2).context("rate")?;
+    let sweep = build_sweep(&params, grabber, &utxos, payout, rate, TrapKind::Aggregate)?;
+    let sigs = (0..3)
+        .map(|k| {
+            Ok(vec![
+                (pm.x_only_public_key().0, sign_escrow_input(&sweep, k, &pm)?),
+                (
+                    cj.x_only_public_key(),
+                    sign_escrow_input(&sweep, k, cj.keypair())?,
+                ),
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let tx = sweep.finalize(&sigs)?;
+    net.btc()?
+        .broadcast_transaction(chain::BroadcastTransactionRequest {
+            raw_tx: bitcoin::consensus::serialize(&tx),
+        })
+        .await?;
+    net.mine(1).await?;
+
+    let after = balances(&net, &keys).await?;
+    let swept = (3 * (FEE + DEPOSIT)) as i64 - sweep.fee.to_sat() as i64;
+    // The grabber: paid g, got every escrow; the others lost g; O lost n·d.
+    ensure!(
+        after[1 + grabber] - before[1 + grabber] == swept - DEPOSIT as i64,
+        "grabber"
+    );
+    for i in 0..3 {
+        if i != grabber {
+            ensure!(
+                after[1 + i] - before[1 + i] == -(DEPOSIT as i64),
+                "C{i} lost its deposit"
+            );
+        }
+    }
+    ensure!(after[0] < before[0] - 3 * FEE as i64, "O paid the fees");
+    Ok(())
+}
