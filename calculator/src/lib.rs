@@ -58,9 +58,17 @@ pub const KEY_NAME: &str = "calculator";
 /// Name of the database in `data_dir`.
 pub const DB_FILE: &str = "calculator.sqlite";
 
-/// Opens the key, the store and the chain-adapter client, and binds the
+/// Refuses an `ethereum.contract` that is set but not an address. Opens
+/// the key, the store and the chain-adapter clients, and binds the
 /// gRPC server (health SERVING for the calculator service).
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
+    let contract = &config.ethereum.contract;
+    if !contract.is_empty() && contract.parse::<alloy::primitives::Address>().is_err() {
+        return Err(bapay_daemon::Error::Config(format!(
+            "ethereum.contract {contract:?} is not a 20-byte hex address"
+        ))
+        .into());
+    }
     let clock = Arc::new(SystemClock);
     let key = KeyStore::new(&config.data_dir).load_or_create(KEY_NAME)?;
     let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;

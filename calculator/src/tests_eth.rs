@@ -1,6 +1,8 @@
 //! Unit tests of the Ethereum offer checks (every decline reason and the
-//! INVALID_ARGUMENT cases), idempotency, StartWork's on-chain check, and
-//! that Bitcoin-only RPCs refuse Ethereum jobs. Memory store, [`FakeEth`].
+//! INVALID_ARGUMENT cases), idempotency, StartWork's on-chain check, that
+//! Bitcoin-only RPCs refuse Ethereum jobs, the stored-then-sent commit, the
+//! driver's payout at t, LOST / TRAPPED, and withdrawal at the commit
+//! deadline. Memory store, [`FakeEth`].
 
 use std::sync::Arc;
 
@@ -314,4 +316,111 @@ async fn start_work_needs_the_job_opened_and_not_trapped() {
         .await
         .expect("starts");
     assert_eq!(ok.state(), SubTaskState::Computing);
+}
+
+/// Offer accepted, job opened on the fake chain, StartWork, commit sent.
+async fn committed(fx: &Fx) -> (bapay_fairpay::JobParams, String) {
+    let (job, req) = build(&fx.spec);
+    assert!(fx.offer(req.clone()).await.expect("answer").accepted);
+    let id = bapay_fairpay::job_id(&job);
+    fx.eth.set_state(id, B256::with_last_byte(1));
+    let start = pb::StartWorkRequest {
+        job_id: req.job_id.clone(),
+        job_token: req.job_token.clone(),
+        funding_txid: String::new(),
+        open_tx_hash: vec![4; 32],
+    };
+    rpc::start_work::handle(&fx.calc, start)
+        .await
+        .expect("starts");
+    let job_hex = hex::encode(fx.spec.job_id);
+    crate::eth::work::compute_and_commit(&fx.calc, &job_hex)
+        .await
+        .expect("commits");
+    (job, job_hex)
+}
+
+fn eth_state(fx: &Fx, job_hex: &str) -> crate::record::State {
+    crate::eth::record::load(fx.calc.store.as_ref(), job_hex)
+        .expect("store")
+        .expect("record")
+        .0
+        .state
+}
+
+#[tokio::test]
+async fn commit_is_stored_sent_and_paid_out_at_t() {
+    use crate::record::State;
+    let fx = fixture();
+    let (job, job_hex) = committed(&fx).await;
+    assert_eq!(eth_state(&fx, &job_hex), State::Committed);
+    let rec = crate::eth::record::load(fx.calc.store.as_ref(), &job_hex)
+        .expect("store")
+        .expect("record")
+        .0;
+    let root = B256::from(
+        rec.commitment
+            .as_ref()
+            .expect("commitment")
+            .commitment
+            .root
+            .0,
+    );
+    let sent = fx.eth.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, CONTRACT);
+    assert_eq!(sent[0].value, alloy::primitives::U256::from(fx.spec.bond));
+    assert_eq!(sent[0].data, bapay_daemon::eth::commit_calldata(&job, root));
+    assert_eq!(Some(sent[0].hash), rec.commit_tx.as_ref().map(|t| t.hash));
+    let fetched = rpc::fetch_result::handle(
+        &fx.calc,
+        pb::FetchResultRequest {
+            job_id: fx.spec.job_id.to_vec(),
+            job_token: fx.spec.token.to_vec(),
+        },
+    )
+    .expect("fetch");
+    assert_eq!(fetched.commit_tx_hash, sent[0].hash.to_vec());
+    assert!(fetched.commitment.is_some() && !fetched.result.is_empty());
+
+    // Before t nothing happens; from t on the payout is sent and PAID.
+    fx.eth.set_state(bapay_fairpay::job_id(&job), root);
+    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Committed);
+    fx.eth.set_time(fx.spec.payout_time);
+    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Paid);
+    let sent = fx.eth.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].data, bapay_daemon::eth::payout_calldata(&job));
+}
+
+#[tokio::test]
+async fn a_settled_job_is_lost_or_trapped() {
+    use crate::record::State;
+    let fx = fixture();
+    let (_, job_hex) = committed(&fx).await;
+    // state(id) = 0 while COMMITTED, no trap: O took it (judge / dispute).
+    fx.eth
+        .set_state(bapay_fairpay::job_id(&build(&fx.spec).0), B256::ZERO);
+    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Lost);
+
+    let fx = fixture();
+    let (job, job_hex) = committed(&fx).await;
+    fx.eth.set_state(bapay_fairpay::job_id(&job), B256::ZERO);
+    fx.eth.set_trap(job.group, Address::repeat_byte(0x22));
+    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Trapped);
+}
+
+#[tokio::test]
+async fn an_unstarted_offer_is_withdrawn_at_the_commit_deadline() {
+    let fx = fixture();
+    let (_, req) = build(&fx.spec);
+    assert!(fx.offer(req).await.expect("answer").accepted);
+    let job_hex = hex::encode(fx.spec.job_id);
+    fx.eth.set_time(fx.spec.commit_deadline);
+    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), crate::record::State::Withdrawn);
 }
