@@ -25,7 +25,10 @@
 //! for unit tests).
 //!
 //! Not yet: fee estimation (fixed max fee / tip, see [`EthSender::with_fees`]),
-//! replacing a stuck transaction with a higher fee, `WatchLogs`.
+//! replacing a stuck transaction with a higher fee, `WatchLogs`, re-signing
+//! a stored transaction whose nonce another transaction took (possible only
+//! if the daemon crashed between storing and sending it and then signed
+//! something else first; the stored one then fails "nonce too low").
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
