@@ -39,8 +39,13 @@ pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> Result<Escr
     Ok(shared::terms(field, t)?)
 }
 
-/// C_i's signed commitment (Bitcoin chain).
-pub fn commitment(field: &str, c: Option<&common::SignedCommitment>) -> Result<SignedCommitment> {
+/// C_i's signed commitment, for a dispute on `chain` (the wire form
+/// carries no chain: the digest is checked with the dispute's).
+pub fn commitment(
+    field: &str,
+    chain: Chain,
+    c: Option<&common::SignedCommitment>,
+) -> Result<SignedCommitment> {
     let c = c.ok_or_else(|| ArbiterError::invalid(field, "missing"))?;
     let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
         ArbiterError::invalid(
@@ -50,7 +55,7 @@ pub fn commitment(field: &str, c: Option<&common::SignedCommitment>) -> Result<S
     })?;
     Ok(SignedCommitment {
         commitment: Commitment {
-            chain: Chain::Bitcoin,
+            chain,
             job_id: bytes32(&format!("{field}.job_id"), &c.job_id)?,
             index: c.calculator_index,
             root: Hash32::from(bytes32(&format!("{field}.root"), &c.root)?),
@@ -96,7 +101,7 @@ mod tests {
         assert!(transaction("tx", &[0xff; 5]).is_err());
         assert!(sub_task("sub_task", &[]).is_err());
         assert!(terms("terms", None).is_err());
-        assert!(commitment("c", None).is_err());
+        assert!(commitment("c", Chain::Bitcoin, None).is_err());
         let bad = common::Opening {
             index: 0,
             leaf_data: vec![],

@@ -3,9 +3,11 @@
 //! `--data-dir`, `--log-format`, `--chain-adapter`), layered by
 //! [`bapay_daemon::load`].
 //!
-//! Implemented: every key below. `response_window_ms` is only reported by
-//! GetInfo (no unresponsive disputes yet).
-//! Not yet: Ethereum keys (RPC URL, FairPay deployment, margin, depth).
+//! Implemented: every key below, incl. the FairPay deployment T judges on
+//! (`[ethereum]`, reached through the chain-adapter; an empty `contract`
+//! means T serves no Ethereum disputes) and `ethereum_margin_seconds`.
+//! `response_window_ms` is only reported by GetInfo (no unresponsive
+//! disputes yet).
 
 use std::path::PathBuf;
 
@@ -53,6 +55,30 @@ pub struct Config {
     pub finality_depth: u64,
     /// Response window of an unresponsive calculator, ms (reported only).
     pub response_window_ms: u64,
+    /// The FairPay deployment T judges on.
+    pub ethereum: EthereumConfig,
+    /// Ethereum: T refuses new disputes once block time >= t - this.
+    pub ethereum_margin_seconds: u64,
+}
+
+/// The FairPay deployment T judges on.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EthereumConfig {
+    /// EIP-155 chain id (anvil: 31337).
+    pub chain_id: u64,
+    /// FairPay address, hex; empty: no Ethereum disputes
+    /// (FAILED_PRECONDITION, chain not configured).
+    pub contract: String,
+}
+
+impl Default for EthereumConfig {
+    fn default() -> Self {
+        EthereumConfig {
+            chain_id: 31337,
+            contract: String::new(),
+        }
+    }
 }
 
 impl Default for Config {
@@ -67,6 +93,8 @@ impl Default for Config {
             bitcoin_margin_blocks: 2,
             finality_depth: 1,
             response_window_ms: 60_000,
+            ethereum: EthereumConfig::default(),
+            ethereum_margin_seconds: 60,
         }
     }
 }

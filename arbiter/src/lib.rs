@@ -22,18 +22,32 @@
 //! `tests/binary.rs` (the real `arbiter` binary on 127.0.0.1:0: GetInfo,
 //! health, graceful SIGTERM).
 //!
-//! Not yet: `Unresponsive` evidence (UNIMPLEMENTED), the Ethereum path
-//! (FAILED_PRECONDITION, chain not configured), EXPIRED, `Watch` streams.
+//! Implemented (Ethereum, `WrongResult` evidence, [`eth`]): Dispute against
+//! the configured FairPay deployment: T must be job.arbiter, block time <
+//! t - `ethereum_margin_seconds`, `state(id)` a committed root and the
+//! group not trapped; the calculator's x-only key (new
+//! `EthereumDispute.calculator_key`) must belong to job.worker; the same
+//! core verdict; AT_FAULT stores the signed `judge(job)` and its nonce
+//! (JUDGE_SENT) before sending it, once per contract job id → JUDGED, or
+//! EXPIRED if it reverts. Tested by `src/tests_eth.rs` (fake chain) and
+//! `tests/ethereum.rs` (real anvil + chain-adapter: a lazy calculator
+//! judged, a false dispute rejected).
+//!
+//! Not yet: `Unresponsive` evidence (UNIMPLEMENTED), Bitcoin EXPIRED,
+//! `Watch` / `WatchLogs` streams.
 
 pub mod chain;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod eth;
 pub mod record;
 pub mod rpc;
 pub mod service;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_eth;
 
 use std::sync::Arc;
 
@@ -49,21 +63,26 @@ pub const KEY_NAME: &str = "arbiter";
 /// Name of the database in `data_dir`.
 pub const DB_FILE: &str = "arbiter.sqlite";
 
-/// Opens the key, the store and the chain-adapter client (lazy) and binds the gRPC server (health SERVING
+/// Refuses an `ethereum.contract` that is set but not an address. Opens
+/// the key, the store and the chain-adapter clients (lazy) and binds the gRPC server (health SERVING
 /// for the arbiter service).
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Arbiter>)> {
+    let contract = &config.ethereum.contract;
+    if !contract.is_empty() && contract.parse::<alloy::primitives::Address>().is_err() {
+        return Err(bapay_daemon::Error::Config(format!(
+            "ethereum.contract {contract:?} is not a 20-byte hex address"
+        ))
+        .into());
+    }
     let clock = Arc::new(SystemClock);
     let key = KeyStore::new(&config.data_dir).load_or_create(KEY_NAME)?;
     let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;
     let chain = chain::AdapterChain::new(&config.chain_adapter_url)?;
+    let eth = bapay_daemon::EthSender::new(&config.chain_adapter_url, &key)?;
     let listen = config.listen.clone();
-    let arb = Arc::new(Arbiter::new(
-        Arc::new(store),
-        key,
-        Arc::new(chain),
-        config,
-        clock,
-    ));
+    let arb = Arc::new(
+        Arbiter::new(Arc::new(store), key, Arc::new(chain), config, clock).with_eth(Arc::new(eth)),
+    );
     let svc = Service(arb.clone());
     let server = bapay_daemon::server::bind(
         &listen,

@@ -4,11 +4,15 @@
 //! before anything is decided; the verdict, and for AT_FAULT the rebuilt
 //! Redeem_i and T's signature, are stored before they are returned.
 //!
-//! Implemented: the Bitcoin fields. Not yet: Ethereum fields (judge tx,
-//! nonce, block), AWAITING_CALCULATOR bookkeeping, EXPIRED.
+//! Ethereum (same record): `escrow_outpoint` holds the contract job id
+//! (hex), `payout_unix` t, and the signed `judge(job)` transaction (raw
+//! bytes, hash, nonce) is stored (JUDGE_SENT) before it is sent; its block
+//! once mined (JUDGED). Not yet: AWAITING_CALCULATOR bookkeeping.
 
-use bapay_daemon::{Store, StoreExt};
+use bapay_daemon::{SignedTx, Store, StoreExt};
 use bapay_proto::arbiter::v1 as pb;
+use bapay_proto::common::v1::chain_time::Value;
+use bapay_proto::common::v1::Chain;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -23,6 +27,12 @@ pub enum State {
     AtFault,
     /// The evidence proves no fault.
     Rejected,
+    /// Ethereum: at fault, `judge(job)` stored and sent, not yet mined.
+    JudgeSent,
+    /// Ethereum: `judge(job)` mined; reward + bond went to O.
+    Judged,
+    /// Ethereum: `judge(job)` reverted (t passed, settled, trapped).
+    Expired,
 }
 
 impl State {
@@ -32,6 +42,9 @@ impl State {
             State::Checking => pb::DisputeState::Checking,
             State::AtFault => pb::DisputeState::AtFault,
             State::Rejected => pb::DisputeState::Rejected,
+            State::JudgeSent => pb::DisputeState::JudgeSent,
+            State::Judged => pb::DisputeState::Judged,
+            State::Expired => pb::DisputeState::Expired,
         }
     }
 }
@@ -77,6 +90,15 @@ pub struct DisputeRecord {
     pub redeem_tx_hex: Option<String>,
     /// AT_FAULT: T's BIP-340 signature of input 0, hex.
     pub signature_hex: Option<String>,
+    /// Ethereum: t, Unix seconds.
+    #[serde(default)]
+    pub payout_unix: u64,
+    /// Ethereum: the signed `judge(job)`, stored before it is sent.
+    #[serde(default)]
+    pub judge_tx: Option<SignedTx>,
+    /// Ethereum: the block `judge` was mined in.
+    #[serde(default)]
+    pub judge_block: u64,
     /// When stored, Unix ms.
     pub created_unix_ms: u64,
     /// Last change, Unix ms.
@@ -110,13 +132,19 @@ impl DisputeRecord {
                 _ => Vec::new(),
             },
             arbiter_signature: unhex(&self.signature_hex),
-            judge_tx_hash: Vec::new(),
-            judge_block: 0,
-            judge_final: false,
+            judge_tx_hash: self
+                .judge_tx
+                .as_ref()
+                .map(|t| t.hash.to_vec())
+                .unwrap_or_default(),
+            judge_block: self.judge_block,
+            judge_final: self.state == State::Judged,
             payout: Some(bapay_proto::common::v1::ChainTime {
-                value: Some(bapay_proto::common::v1::chain_time::Value::Height(
-                    self.timeout_height.into(),
-                )),
+                value: Some(if self.chain == Chain::Ethereum as i32 {
+                    Value::UnixTime(self.payout_unix)
+                } else {
+                    Value::Height(self.timeout_height.into())
+                }),
             }),
             created_unix_ms: self.created_unix_ms,
             updated_unix_ms: self.updated_unix_ms,

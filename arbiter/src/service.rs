@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use bapay_daemon::{Clock, SecretKey, Store};
+use alloy::primitives::Address;
+use bapay_daemon::{Clock, EthChain, SecretKey, Store};
 use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::arbiter::v1::arbiter_service_server::ArbiterService;
 use tonic::{Request, Response, Status};
@@ -24,8 +25,10 @@ pub struct Arbiter {
     pub(crate) chain: Arc<dyn Chain>,
     pub(crate) config: Config,
     pub(crate) clock: Arc<dyn Clock>,
-    /// Serializes dispute decisions.
+    /// Serializes dispute decisions (and, on Ethereum, sign .. send).
     pub(crate) lock: tokio::sync::Mutex<()>,
+    /// Ethereum access (`None`: no Ethereum disputes).
+    pub(crate) eth: Option<Arc<dyn EthChain>>,
 }
 
 impl std::fmt::Debug for Arbiter {
@@ -52,7 +55,21 @@ impl Arbiter {
             config,
             clock,
             lock: tokio::sync::Mutex::new(()),
+            eth: None,
         }
+    }
+
+    /// Judges Ethereum disputes through `eth` (if `config.ethereum.contract`
+    /// is set).
+    pub fn with_eth(mut self, eth: Arc<dyn EthChain>) -> Self {
+        self.eth = Some(eth);
+        self
+    }
+
+    /// The configured FairPay address and the Ethereum chain, if served.
+    pub(crate) fn eth_deployment(&self) -> Option<(Address, Arc<dyn EthChain>)> {
+        let contract = self.config.ethereum.contract.parse().ok()?;
+        Some((contract, self.eth.clone()?))
     }
 
     /// Now, Unix ms.

@@ -2,8 +2,8 @@
 //! an honest calculator (REJECTED stored), a calculator at fault (T's
 //! signature verifies on the Redeem_i rebuilt from the terms), O's proposed
 //! Redeem_i (accepted if equal, INVALID_ARGUMENT otherwise), malformed input
-//! (INVALID_ARGUMENT, the service keeps serving), not T's terms / Ethereum /
-//! unresponsive, the chain checks (too late, escrow unknown / too shallow /
+//! (INVALID_ARGUMENT, the service keeps serving), not T's terms / Ethereum
+//! with Bitcoin terms / unresponsive, the chain checks (too late, escrow unknown / too shallow /
 //! other value / spent, adapter down), repeats (same answer, one signature per escrow) and a
 //! restart on a sqlite file.
 
@@ -396,11 +396,12 @@ async fn not_ours_ethereum_unresponsive_are_refused() {
     let e = dispute(&fx, r).await.expect_err("not ours");
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
 
+    // Chain ETHEREUM with Bitcoin terms (Ethereum disputes: tests_eth.rs).
     let mut r = request(&fx, false);
     r.chain = common::Chain::Ethereum as i32;
     let e = dispute(&fx, r).await.expect_err("ethereum");
-    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    assert!(e.message().contains("Ethereum"), "{e:?}");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().starts_with("settlement"), "{e:?}");
 
     let mut r = request(&fx, false);
     r.evidence = Some(Evidence::Unresponsive(pb::Unresponsive::default()));

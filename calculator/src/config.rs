@@ -1,8 +1,10 @@
 //! The calculator's configuration: defaults < TOML file (`--config`) <
 //! `BAPAY_CALCULATOR__...` environment variables < flags (`--listen`,
 //! `--data-dir`, `--log-format`, `--chain-adapter`), layered by
-//! [`bapay_daemon::load`]. Implemented: every key below. Not yet: Ethereum
-//! limits, allow-lists of arbiters / co-calculators, a job capacity.
+//! [`bapay_daemon::load`]. Implemented: every key below, incl. the FairPay
+//! deployment and Ethereum limits (`[ethereum]`; an empty `contract` means
+//! the calculator serves no Ethereum jobs). Not yet: allow-lists of
+//! arbiters / co-calculators, a job capacity.
 
 use std::path::PathBuf;
 
@@ -50,6 +52,39 @@ pub struct Config {
     pub poll_interval_ms: u64,
     /// Deliberate misbehaviour for tests and the demo (never in production).
     pub misbehave: crate::cheat::Misbehave,
+    /// The FairPay deployment it accepts and its Ethereum offer limits.
+    pub ethereum: EthereumConfig,
+}
+
+/// The FairPay deployment and the Ethereum offer limits. Wei amounts are
+/// decimal strings (TOML integers stop at 2^63).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EthereumConfig {
+    /// EIP-155 chain id of the deployment (anvil: 31337).
+    pub chain_id: u64,
+    /// FairPay address, hex (`0x` optional); empty: Ethereum offers are
+    /// declined UNSUPPORTED.
+    pub contract: String,
+    /// Smallest reward (fee d) accepted, wei.
+    pub min_reward_wei: String,
+    /// Largest bond (deposit g) posted, wei.
+    pub max_bond_wei: String,
+    /// Seconds needed between the latest block's time at the offer and the
+    /// commit deadline.
+    pub min_seconds_to_commit_deadline: u64,
+}
+
+impl Default for EthereumConfig {
+    fn default() -> Self {
+        EthereumConfig {
+            chain_id: 31337,
+            contract: String::new(),
+            min_reward_wei: "1000000000000".into(),
+            max_bond_wei: "1000000000000000000".into(),
+            min_seconds_to_commit_deadline: 60,
+        }
+    }
 }
 
 /// Bitcoin offer limits.
@@ -82,6 +117,7 @@ impl Default for Config {
             offer_ttl_ms: 10 * 60 * 1000,
             poll_interval_ms: 1000,
             misbehave: crate::cheat::Misbehave::default(),
+            ethereum: EthereumConfig::default(),
         }
     }
 }

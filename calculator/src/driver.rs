@@ -1,5 +1,8 @@
 //! The background driver: one [`tick`] every `poll_interval_ms`, and once at
-//! start, so everything resumes from the store after a restart.
+//! start, so everything resumes from the store after a restart (the
+//! Ethereum records have their own tick, [`crate::eth::driver`], run after
+//! this one). A tick with no non-terminal Bitcoin record asks the chain
+//! nothing.
 //! Implemented, per non-terminal record:
 //! - FUNDING_SIGNED / ESCROWED with StartWork received: Pay_i's funding
 //!   transaction at `finality_depth` (GetTransactionStatus) → ESCROWED →
@@ -43,6 +46,9 @@ pub fn spawn(c: Arc<Calculator>) -> tokio::task::JoinHandle<()> {
             if let Err(e) = tick(&c).await {
                 tracing::warn!(error = %e, "driver tick failed");
             }
+            if let Err(e) = crate::eth::driver::tick(&c).await {
+                tracing::warn!(error = %e, "Ethereum driver tick failed");
+            }
             tokio::time::sleep(period).await;
         }
     })
@@ -50,11 +56,16 @@ pub fn spawn(c: Arc<Calculator>) -> tokio::task::JoinHandle<()> {
 
 /// One pass over every non-terminal record.
 pub async fn tick(c: &Arc<Calculator>) -> Result<()> {
+    let records: Vec<_> = c
+        .all_records()?
+        .into_iter()
+        .filter(|(r, _)| !r.state.is_terminal())
+        .collect();
+    if records.is_empty() {
+        return Ok(());
+    }
     let tip = c.chain.tip_height().await?;
-    for (rec, _) in c.all_records()? {
-        if rec.state.is_terminal() {
-            continue;
-        }
+    for (rec, _) in records {
         let job = rec.job_id.clone();
         let span = bapay_daemon::job_span(&job);
         if let Err(e) = step(c, rec, tip).instrument(span).await {

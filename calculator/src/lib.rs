@@ -8,6 +8,13 @@
 //! the tonic service), [`rpc`] (one handler per RPC), [`driver`] (the
 //! background task: escrow depth, computation, claims at t).
 //!
+//! Implemented (Ethereum, [`eth`]): Offer with every check of the FairPay
+//! job, StartWork after `state(id)` = opened, the bonded `commit` (stored
+//! before sent), FetchResult with `commit_tx_hash`, OpenLeaves, GetStatus,
+//! CancelOffer, and the driver's `payout` at t → PAID, LOST / TRAPPED
+//! detection. Tested by unit tests of the offer checks (`src/tests_eth.rs`)
+//! and `tests/ethereum.rs` (real anvil + chain-adapter, offer to PAID).
+//!
 //! Implemented (Bitcoin): GetInfo, Offer, GetStatus, SignFunding, StartWork,
 //! FetchResult, OpenLeaves, SignConversion, CancelOffer, and the driver that
 //! broadcasts the stored Charge_i / Charge'_i once the tip reaches t and
@@ -17,8 +24,7 @@
 //! restart on sqlite) and `tests/regtest.rs` (real bitcoind + chain-adapter,
 //! offer to PAID; it skips with a message when either binary is missing).
 //!
-//! Not yet: the Ethereum path (offers are declined UNSUPPORTED), chain
-//! `Watch` streams (the driver polls), LOST / TRAPPED detection, CPFP of a
+//! Not yet: Ethereum `WatchLogs` and `claimTrapped`, chain `Watch` streams (the driver polls), LOST / TRAPPED detection, CPFP of a
 //! stuck claim, the money report (`transfers` / `total`) in GetStatus,
 //! allow-lists of arbiters / co-calculators and a job capacity
 //! (RESOURCE_EXHAUSTED), withdrawing a FUNDING_SIGNED offer by
@@ -30,11 +36,14 @@ pub mod codec;
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod eth;
 pub mod record;
 pub mod rpc;
 pub mod service;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_eth;
 
 use std::sync::Arc;
 
@@ -50,21 +59,27 @@ pub const KEY_NAME: &str = "calculator";
 /// Name of the database in `data_dir`.
 pub const DB_FILE: &str = "calculator.sqlite";
 
-/// Opens the key, the store and the chain-adapter client, and binds the
+/// Refuses an `ethereum.contract` that is set but not an address. Opens
+/// the key, the store and the chain-adapter clients, and binds the
 /// gRPC server (health SERVING for the calculator service).
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
+    let contract = &config.ethereum.contract;
+    if !contract.is_empty() && contract.parse::<alloy::primitives::Address>().is_err() {
+        return Err(bapay_daemon::Error::Config(format!(
+            "ethereum.contract {contract:?} is not a 20-byte hex address"
+        ))
+        .into());
+    }
     let clock = Arc::new(SystemClock);
     let key = KeyStore::new(&config.data_dir).load_or_create(KEY_NAME)?;
     let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;
     let chain = chain::AdapterChain::new(&config.chain_adapter_url)?;
+    let eth = bapay_daemon::EthSender::new(&config.chain_adapter_url, &key)?;
     let listen = config.listen.clone();
-    let calc = Arc::new(Calculator::new(
-        Arc::new(store),
-        key,
-        Arc::new(chain),
-        config,
-        clock,
-    ));
+    let calc = Arc::new(
+        Calculator::new(Arc::new(store), key, Arc::new(chain), config, clock)
+            .with_eth(Arc::new(eth)),
+    );
     let svc = Service(calc.clone());
     let server = bapay_daemon::server::bind(
         &listen,

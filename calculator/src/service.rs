@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use alloy::primitives::Address;
 use bapay_core::merkle::MerkleTree;
 use bapay_daemon::{Clock, SecretKey, Store};
 use bapay_proto::calculator::v1 as pb;
@@ -19,6 +20,7 @@ use crate::chain::Chain;
 use crate::codec;
 use crate::config::Config;
 use crate::error::{CalculatorError, Result};
+use crate::eth::{self, EthChain, EthSubTask};
 use crate::record::{self, SubTaskRecord};
 use crate::rpc;
 
@@ -34,8 +36,10 @@ pub struct Calculator {
     pub(crate) trees: Mutex<HashMap<String, Arc<MerkleTree>>>,
     /// Jobs whose computation is running.
     pub(crate) computing: Mutex<HashSet<String>>,
-    /// Serializes state transitions.
+    /// Serializes state transitions (and, on Ethereum, sign .. send).
     pub(crate) lock: tokio::sync::Mutex<()>,
+    /// Ethereum access (`None`: Ethereum offers are declined UNSUPPORTED).
+    pub(crate) eth: Option<Arc<dyn EthChain>>,
 }
 
 impl std::fmt::Debug for Calculator {
@@ -65,7 +69,39 @@ impl Calculator {
             trees: Mutex::default(),
             computing: Mutex::default(),
             lock: tokio::sync::Mutex::new(()),
+            eth: None,
         }
+    }
+
+    /// Serves Ethereum jobs through `eth` (if `config.ethereum.contract` is
+    /// set).
+    pub fn with_eth(mut self, eth: Arc<dyn EthChain>) -> Self {
+        self.eth = Some(eth);
+        self
+    }
+
+    /// The configured FairPay address and the Ethereum chain, if Ethereum
+    /// is served.
+    pub(crate) fn eth_deployment(&self) -> Option<(Address, Arc<dyn EthChain>)> {
+        let contract = self.config.ethereum.contract.parse().ok()?;
+        Some((contract, self.eth.clone()?))
+    }
+
+    /// The Ethereum record for `job_id` if there is one (and `job_token`
+    /// opens it: PERMISSION_DENIED otherwise).
+    pub(crate) fn eth_authorized(
+        &self,
+        job_id: &[u8],
+        job_token: &[u8],
+    ) -> Result<Option<(EthSubTask, u64)>> {
+        let job = hex::encode(codec::bytes32("job_id", job_id)?);
+        let Some((rec, v)) = eth::record::load(self.store.as_ref(), &job)? else {
+            return Ok(None);
+        };
+        if !same_token(&rec.job_token, job_token)? {
+            return Err(CalculatorError::PermissionDenied);
+        }
+        Ok(Some((rec, v)))
     }
 
     /// Own P2TR key-path script (deposit coins, change, payouts).
@@ -85,18 +121,15 @@ impl Calculator {
         job_token: &[u8],
     ) -> Result<(SubTaskRecord, u64)> {
         let job = hex::encode(codec::bytes32("job_id", job_id)?);
-        let (rec, v) =
-            record::load(self.store.as_ref(), &job)?.ok_or(CalculatorError::NotFound(job))?;
-        let stored = hex::decode(&rec.job_token)
-            .map_err(|e| CalculatorError::Internal(format!("stored job_token: {e}")))?;
-        // Constant-time comparison: the token guards the job's secrets.
-        let same = stored.len() == job_token.len()
-            && stored
-                .iter()
-                .zip(job_token)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
+        let Some((rec, v)) = record::load(self.store.as_ref(), &job)? else {
+            if eth::record::load(self.store.as_ref(), &job)?.is_some() {
+                return Err(CalculatorError::FailedPrecondition(format!(
+                    "job {job} settles on Ethereum"
+                )));
+            }
+            return Err(CalculatorError::NotFound(job));
+        };
+        if !same_token(&rec.job_token, job_token)? {
             return Err(CalculatorError::PermissionDenied);
         }
         Ok((rec, v))
@@ -112,12 +145,28 @@ impl Calculator {
     pub(crate) fn all_records(&self) -> Result<Vec<(SubTaskRecord, u64)>> {
         let mut out = Vec::new();
         for j in self.store.list_jobs()? {
+            if j.id.starts_with(eth::record::PREFIX) {
+                continue;
+            }
             if let Some(r) = record::load(self.store.as_ref(), &j.id)? {
                 out.push(r);
             }
         }
         Ok(out)
     }
+}
+
+/// Constant-time comparison of a stored hex token with a presented one
+/// (the token guards the job's secrets).
+fn same_token(stored_hex: &str, presented: &[u8]) -> Result<bool> {
+    let stored = hex::decode(stored_hex)
+        .map_err(|e| CalculatorError::Internal(format!("stored job_token: {e}")))?;
+    Ok(stored.len() == presented.len()
+        && stored
+            .iter()
+            .zip(presented)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0)
 }
 
 /// The tonic service: a cheap handle on the shared [`Calculator`].

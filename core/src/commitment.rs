@@ -13,9 +13,17 @@
 //! (the `bapay.common.v1.Chain` value: 1 Bitcoin, 2 Ethereum), `H_tag` as in
 //! [`crate::keys::tagged_hash`] and SHA256 plain over the canonical bytes.
 //!
-//! Bitcoin signs D with BIP-340, deterministically (no auxiliary randomness,
-//! as the escrow signer), by C_i's x-only key. The Ethereum form (a 65-byte
-//! ECDSA signature over D) is not produced or checked here.
+//! Both chains sign D with BIP-340, deterministically (no auxiliary
+//! randomness, as the escrow signer), by C_i's x-only key; the chain byte
+//! inside D keeps a Bitcoin commitment from ever counting on Ethereum and
+//! vice versa. On Ethereum the calculator's identity is its address
+//! (`job.worker`), not an x-only key: the arbiter binds the two off chain,
+//! because the worker address is `keccak256(P)[12..]` of the same secp256k1
+//! key P whose x coordinate signs D (T lifts the x-only key with both y
+//! parities and requires one lift to hash to `job.worker`; see the arbiter's
+//! Ethereum dispute). This gives the binding an ECDSA `r || s || v` over D
+//! would give, without a second signature scheme in core (which has no
+//! keccak); the ECDSA form of docs/daemons.md is therefore not used.
 
 use bitcoin::secp256k1::{schnorr::Signature, Keypair, Message, Secp256k1, XOnlyPublicKey};
 use serde::{Deserialize, Serialize};
@@ -127,14 +135,9 @@ impl Commitment {
             .serialize()
     }
 
-    /// Checks a BIP-340 signature by `key` over [`Self::digest`]. Refuses an
-    /// Ethereum commitment (its signature is ECDSA, checked elsewhere).
+    /// Checks a BIP-340 signature by `key` over [`Self::digest`] (either
+    /// chain: the chain byte is part of the digest).
     pub fn verify(&self, key: &XOnlyPublicKey, sig: &[u8; 64]) -> Result<()> {
-        if self.chain != Chain::Bitcoin {
-            return Err(Error::UnsupportedCommitmentChain {
-                chain: self.chain.to_byte(),
-            });
-        }
         let sig = Signature::from_slice(sig).map_err(|_| Error::BadCommitmentSignature)?;
         let msg = Message::from_digest(self.digest());
         Secp256k1::verification_only()
@@ -262,15 +265,16 @@ mod tests {
     }
 
     #[test]
-    fn ethereum_commitments_are_not_checked_as_bip340() {
+    fn ethereum_commitments_verify_and_do_not_cross_chains() {
         let kp = keypair(1);
+        let key = kp.x_only_public_key().0;
         let mut c = sample();
         c.chain = Chain::Ethereum;
         let sig = c.sign(&kp);
-        assert_eq!(
-            c.verify(&kp.x_only_public_key().0, &sig),
-            Err(Error::UnsupportedCommitmentChain { chain: 2 })
-        );
+        c.verify(&key, &sig).unwrap();
+        let mut btc = c.clone();
+        btc.chain = Chain::Bitcoin;
+        assert_eq!(btc.verify(&key, &sig), Err(Error::BadCommitmentSignature));
     }
 
     #[test]

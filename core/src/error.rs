@@ -289,8 +289,9 @@ pub enum Error {
         /// The rejected byte / enum value.
         value: u8,
     },
-    /// A commitment of a chain whose signature scheme is not checked here
-    /// (Ethereum commitments carry an ECDSA signature).
+    /// A commitment of a chain whose signature scheme is not checked here.
+    /// No longer produced (both chains use BIP-340 commitments); kept so
+    /// matching callers still compile.
     #[error("commitment signatures of chain {chain} are not BIP-340")]
     UnsupportedCommitmentChain {
         /// The chain byte of the commitment.

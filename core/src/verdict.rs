@@ -21,8 +21,10 @@
 //! - a signed leaf count that is not m_i's: at fault.
 //!
 //! Malformed input (invalid m_i, m = 0 or > cap, more than
-//! [`MAX_SAMPLE_SIZE`] openings or claimed indices, a non-Bitcoin chain) is
-//! an `Err`. Work is bounded by the task caps checked in
+//! [`MAX_SAMPLE_SIZE`] openings or claimed indices) is an `Err`. Both chains
+//! are decided the same way (PROTOCOL.md §5: T judges an Ethereum job on the
+//! same evidence); the commitment's chain byte must be the dispute's chain
+//! (else [`CommitmentField::Chain`] mismatch). Work is bounded by the task caps checked in
 //! [`SubTask::validate`] (search: at most 2^30 hashes, linear: 2^24 entries).
 
 use std::collections::HashSet;
@@ -130,7 +132,7 @@ pub enum Verdict {
 /// What T decides on: the dispute's identity (from the escrow terms) and O's evidence.
 #[derive(Clone, Copy, Debug)]
 pub struct Dispute<'a> {
-    /// Chain of the escrow (only Bitcoin commitments are checked here).
+    /// Chain of the escrow (the commitment must name the same chain).
     pub chain: Chain,
     /// The job id of the terms.
     pub job_id: [u8; 32],
@@ -196,11 +198,6 @@ fn check_shape(sub: &SubTask, res: &SubResult) -> Result<()> {
 /// T's verdict on a wrong-result dispute (see the module docs for the order
 /// and meaning of each check).
 pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
-    if d.chain != Chain::Bitcoin {
-        return Err(Error::UnsupportedCommitmentChain {
-            chain: d.chain.to_byte(),
-        });
-    }
     cap("openings", d.openings.len())?;
     cap("claimed sample indices", d.claimed_indices.len())?;
     d.sub_task.validate()?;

@@ -66,9 +66,13 @@ impl Case {
     }
 
     fn decide(&self) -> crate::Result<Verdict> {
+        self.decide_on(Chain::Bitcoin)
+    }
+
+    fn decide_on(&self, chain: Chain) -> crate::Result<Verdict> {
         let key = self.calc.x_only_public_key().0;
         decide(&Dispute {
-            chain: Chain::Bitcoin,
+            chain,
             job_id: JOB,
             index: INDEX,
             calculator: &key,
@@ -320,12 +324,6 @@ fn malformed_input_is_an_error() {
     };
     assert!(matches!(decide(&d), Err(Error::InvalidParameter(_))));
     d.sample_size = M;
-    d.chain = Chain::Ethereum;
-    assert_eq!(
-        decide(&d),
-        Err(Error::UnsupportedCommitmentChain { chain: 2 })
-    );
-    d.chain = Chain::Bitcoin;
     let many = vec![c.openings[0].clone(); 10_001];
     d.openings = &many;
     assert!(matches!(decide(&d), Err(Error::WorkTooLarge { .. })));
@@ -385,5 +383,41 @@ fn linear_result_of_wrong_length_is_at_fault() {
         Ok(Verdict::CalculatorAtFault {
             reason: FaultReason::BadResult { error }
         })
+    );
+}
+
+#[test]
+fn ethereum_disputes_are_decided_the_same_way_with_the_chain_bound() {
+    // A lazy calculator's Ethereum commitment: at fault on Ethereum.
+    let mut c = search_case(|j| j % 2 == 0);
+    c.signed.commitment.chain = Chain::Ethereum;
+    c.resign();
+    assert!(matches!(
+        c.decide_on(Chain::Ethereum),
+        Ok(Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongLeaf { .. }
+        })
+    ));
+    // The same evidence filed as a Bitcoin dispute is not C_i's statement.
+    assert_eq!(
+        c.decide_on(Chain::Bitcoin),
+        Ok(rejected(RejectReason::CommitmentMismatch {
+            field: CommitmentField::Chain
+        }))
+    );
+    // An honest Ethereum calculator is not at fault; a Bitcoin commitment
+    // does not count in an Ethereum dispute.
+    let mut h = search_case(|_| false);
+    assert_eq!(
+        h.decide_on(Chain::Ethereum),
+        Ok(rejected(RejectReason::CommitmentMismatch {
+            field: CommitmentField::Chain
+        }))
+    );
+    h.signed.commitment.chain = Chain::Ethereum;
+    h.resign();
+    assert_eq!(
+        h.decide_on(Chain::Ethereum),
+        Ok(rejected(RejectReason::CalculatorHonest))
     );
 }

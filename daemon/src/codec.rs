@@ -1,6 +1,7 @@
 //! Decoding of outside bytes into `bapay_core` types, shared by the daemons.
 //! Every failure is a [`FieldError`] naming the field and why (never a
 //! panic); each daemon turns it into its own INVALID_ARGUMENT with `From`.
+//! Ethereum: [`address`], [`b256`], [`wei`].
 
 use bapay_core::escrow::{EscrowParams, EscrowTerms, ThresholdTrap};
 use bapay_core::task::SubTask;
@@ -87,9 +88,50 @@ pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> FieldResult
     .map_err(|e| FieldError::new(field, e))
 }
 
+/// A 20-byte Ethereum address.
+pub fn address(field: &str, b: &[u8]) -> FieldResult<alloy::primitives::Address> {
+    alloy::primitives::Address::try_from(b)
+        .map_err(|_| FieldError::new(field, format!("{} bytes, want 20", b.len())))
+}
+
+/// A 32-byte word (hash, root, group, terms).
+pub fn b256(field: &str, b: &[u8]) -> FieldResult<alloy::primitives::B256> {
+    Ok(alloy::primitives::B256::from(bytes32(field, b)?))
+}
+
+/// A canonical decimal wei amount below 2^128 (FairPay's uint128).
+pub fn wei(field: &str, s: &str) -> FieldResult<u128> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if !canonical {
+        return Err(FieldError::new(field, "not a canonical decimal"));
+    }
+    s.parse()
+        .map_err(|_| FieldError::new(field, "not below 2^128"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ethereum_fields_name_the_field() {
+        assert_eq!(address("a", &[0; 19]).unwrap_err().field, "a");
+        assert!(address("a", &[0; 20]).is_ok());
+        assert_eq!(b256("b", &[0; 31]).unwrap_err().field, "b");
+        for bad in [
+            "",
+            "01",
+            "-1",
+            "1.0",
+            "1e3",
+            "340282366920938463463374607431768211456",
+        ] {
+            assert_eq!(wei("w", bad).unwrap_err().field, "w", "{bad}");
+        }
+        assert_eq!(wei("w", "0"), Ok(0));
+        assert_eq!(wei("w", "1000"), Ok(1000));
+    }
 
     #[test]
     fn errors_name_the_field() {

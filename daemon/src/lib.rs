@@ -9,6 +9,8 @@
 //! - [`codec`]: outside bytes into core types (keys, escrow terms,
 //!   sub-tasks, transactions), each failure a [`FieldError`] naming the field;
 //! - [`adapter`]: the chain-adapter gRPC client ([`AdapterClient`]);
+//! - [`eth`]: Ethereum through the chain-adapter ([`EthSender`]: local
+//!   EIP-1559 signing, persist-then-send, FairPay calldata and views);
 //! - [`clock`]: time behind a trait, so timelock logic is testable;
 //! - [`server`]: a tonic server with gRPC health and reflection, bound to
 //!   `--listen` (port 0 allowed), stopped by SIGTERM / Ctrl-C;
@@ -24,6 +26,7 @@ pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod error;
+pub mod eth;
 pub mod keys;
 pub mod server;
 pub mod store;
@@ -34,6 +37,7 @@ pub use clock::{Clock, FakeClock, SystemClock};
 pub use codec::FieldError;
 pub use config::{load, CommonArgs, LogFormat};
 pub use error::{Error, Result};
+pub use eth::{EthChain, EthError, EthSender, FakeEth, SignedTx};
 pub use keys::{KeyStore, SecretKey};
 pub use server::{shutdown_signal, BoundServer};
 pub use store::{

@@ -27,8 +27,8 @@
 //!    [`sign_escrow_input`] and store AT_FAULT + tx + signature before
 //!    returning them.
 //!
-//! Not yet: `Unresponsive` evidence (UNIMPLEMENTED); Ethereum
-//! (FAILED_PRECONDITION: the chain is not configured); EXPIRED. A core error of `decide` after
+//! Ethereum disputes: [`crate::eth::dispute`].
+//! Not yet: `Unresponsive` evidence (UNIMPLEMENTED); EXPIRED. A core error of `decide` after
 //! the request was stored (e.g. the sample derivation) is stored as
 //! REJECTED (`REJECT_REASON_UNSPECIFIED` / `TOO_MUCH_WORK`) with the error
 //! as detail. Core rejections without a proto reason (SampleMismatch,
@@ -55,6 +55,9 @@ use crate::service::Arbiter;
 
 /// Handles Dispute.
 pub async fn handle(a: &Arbiter, r: pb::DisputeRequest) -> Result<pb::DisputeResponse> {
+    if Chain::try_from(r.chain) == Ok(Chain::Ethereum) {
+        return crate::eth::dispute::handle(a, r).await;
+    }
     let checked = validate(a, &r)?;
     let _guard = a.lock.lock().await;
     let rec = file(a, &r, &checked).await?;
@@ -77,12 +80,6 @@ fn validate(a: &Arbiter, r: &pb::DisputeRequest) -> Result<Checked> {
     let job_id = codec::bytes32("job_id", &r.job_id)?;
     match Chain::try_from(r.chain) {
         Ok(Chain::Bitcoin) => {}
-        Ok(Chain::Ethereum) => {
-            return Err(ArbiterError::FailedPrecondition(
-                "chain: Ethereum disputes are not served by this arbiter (chain not configured)"
-                    .into(),
-            ))
-        }
         _ => return Err(ArbiterError::invalid("chain", "unknown chain")),
     }
     let b = match &r.settlement {
@@ -174,7 +171,11 @@ fn validate(a: &Arbiter, r: &pb::DisputeRequest) -> Result<Checked> {
 
     // The evidence must at least parse; whether it proves a fault is the verdict.
     codec::sub_task("sub_task", &r.sub_task)?;
-    codec::commitment("wrong_result.commitment", w.commitment.as_ref())?;
+    codec::commitment(
+        "wrong_result.commitment",
+        bapay_core::commitment::Chain::Bitcoin,
+        w.commitment.as_ref(),
+    )?;
     if w.openings.is_empty() {
         return Err(ArbiterError::invalid("wrong_result.openings", "no opening"));
     }
@@ -279,6 +280,9 @@ async fn file(a: &Arbiter, r: &pb::DisputeRequest, c: &Checked) -> Result<Disput
                 detail: String::new(),
                 redeem_tx_hex: Some(bitcoin::consensus::encode::serialize_hex(&c.redeem.tx)),
                 signature_hex: None,
+                payout_unix: 0,
+                judge_tx: None,
+                judge_block: 0,
                 created_unix_ms: now,
                 updated_unix_ms: now,
             };
@@ -337,7 +341,11 @@ fn decide(a: &Arbiter, r: &pb::DisputeRequest) -> Result<bapay_core::Result<Verd
         .calculator(r.calculator_index as usize)
         .map_err(|e| ArbiterError::invalid("calculator_index", e))?;
     let sub_task = codec::sub_task("sub_task", &r.sub_task)?;
-    let commitment = codec::commitment("wrong_result.commitment", w.commitment.as_ref())?;
+    let commitment = codec::commitment(
+        "wrong_result.commitment",
+        bapay_core::commitment::Chain::Bitcoin,
+        w.commitment.as_ref(),
+    )?;
     let openings = codec::openings("wrong_result.openings", &w.openings)?;
     Ok(verdict::decide(&verdict::Dispute {
         chain: bapay_core::commitment::Chain::Bitcoin,
@@ -353,7 +361,7 @@ fn decide(a: &Arbiter, r: &pb::DisputeRequest) -> Result<bapay_core::Result<Verd
     }))
 }
 
-fn reject_code(r: &RejectReason) -> pb::RejectReason {
+pub(crate) fn reject_code(r: &RejectReason) -> pb::RejectReason {
     match r {
         RejectReason::BadCommitmentSignature => pb::RejectReason::BadCommitmentSignature,
         RejectReason::CommitmentMismatch { .. } => pb::RejectReason::CommitmentMismatch,
@@ -364,7 +372,7 @@ fn reject_code(r: &RejectReason) -> pb::RejectReason {
     }
 }
 
-fn fault(r: &FaultReason) -> StoredFault {
+pub(crate) fn fault(r: &FaultReason) -> StoredFault {
     let (kind, leaf_index, detail) = match r {
         FaultReason::WrongLeafCount {
             committed,

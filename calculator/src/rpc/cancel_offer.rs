@@ -3,6 +3,7 @@
 //! FUNDING_SIGNED (the reason is stored): O could still complete the
 //! funding. WITHDRAWN / DECLINED answer their state again. Once the escrow
 //! is final (ESCROWED and later) FAILED_PRECONDITION.
+//! Ethereum: ACCEPTED → WITHDRAWN, FAILED_PRECONDITION once work started.
 //! Not yet: double-spending the signed funding input to leave
 //! FUNDING_SIGNED.
 
@@ -17,6 +18,9 @@ pub async fn handle(
     c: &Calculator,
     req: pb::CancelOfferRequest,
 ) -> Result<pb::CancelOfferResponse> {
+    if let Some(answer) = crate::eth::work::cancel(c, &req).await? {
+        return Ok(answer);
+    }
     let _guard = c.lock.lock().await;
     let (mut rec, version) = c.authorized(&req.job_id, &req.job_token)?;
     match rec.state {

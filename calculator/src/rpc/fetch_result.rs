@@ -1,7 +1,7 @@
 //! `FetchResult`: the state only before COMMITTED; from then on r_i
 //! (canonical bytes, as stored) and the signed commitment (stored before it
-//! is ever returned). Complete for Bitcoin; Ethereum `commit_tx_hash` is
-//! not yet filled.
+//! is ever returned). Ethereum: the same from COMMITTED (commit mined) on,
+//! with `commit_tx_hash` ([`crate::eth::work::fetch_result`]).
 
 use bapay_proto::calculator::v1 as pb;
 
@@ -12,6 +12,9 @@ use crate::service::Calculator;
 
 /// Handles FetchResult.
 pub fn handle(c: &Calculator, req: pb::FetchResultRequest) -> Result<pb::FetchResultResponse> {
+    if let Some((rec, _)) = c.eth_authorized(&req.job_id, &req.job_token)? {
+        return crate::eth::work::fetch_result(&rec);
+    }
     let (rec, _) = c.authorized(&req.job_id, &req.job_token)?;
     let (result, commitment) = match (&rec.result_hex, &rec.commitment) {
         (Some(r), Some(sc)) => (

@@ -1,6 +1,7 @@
 //! `GetInfo`: own x-only key, chain Bitcoin, kinds "search" and "linear",
-//! the configured Bitcoin limits and work cap, `accepting = true`.
-//! Not yet: Ethereum address and limits, capacity-based `accepting`.
+//! the configured Bitcoin limits and work cap, `accepting = true`; with a
+//! FairPay deployment configured also chain Ethereum, its address (of the
+//! same key) and the Ethereum limits. Not yet: capacity-based `accepting`.
 
 use bapay_proto::calculator::v1 as pb;
 use bapay_proto::common::v1::Chain;
@@ -10,10 +11,20 @@ use crate::service::Calculator;
 /// Handles GetInfo.
 pub fn handle(c: &Calculator) -> pb::GetInfoResponse {
     let l = &c.config.limits;
+    let e = &c.config.ethereum;
+    let eth = c.eth_deployment().is_some();
+    let mut chains = vec![Chain::Bitcoin as i32];
+    if eth {
+        chains.push(Chain::Ethereum as i32);
+    }
     pb::GetInfoResponse {
         bitcoin_key: c.key.x_only_public_key().serialize().to_vec(),
-        ethereum_address: Vec::new(),
-        chains: vec![Chain::Bitcoin as i32],
+        ethereum_address: if eth {
+            c.key.eth_address().to_vec()
+        } else {
+            Vec::new()
+        },
+        chains,
         task_kinds: vec!["search".into(), "linear".into()],
         bitcoin: Some(pb::BitcoinLimits {
             min_fee_sat: l.min_fee_sat,
@@ -21,7 +32,11 @@ pub fn handle(c: &Calculator) -> pb::GetInfoResponse {
             min_blocks_to_result_deadline: l.min_blocks_to_result_deadline,
             max_charge_fee_sat: l.max_charge_fee_sat,
         }),
-        ethereum: None,
+        ethereum: eth.then(|| pb::EthereumLimits {
+            min_fee_wei: e.min_reward_wei.clone(),
+            max_deposit_wei: e.max_bond_wei.clone(),
+            min_seconds_to_commit_deadline: e.min_seconds_to_commit_deadline,
+        }),
         max_work: l.max_work,
         accepting: true,
     }

@@ -1,7 +1,8 @@
 //! `GetStatus`: the stored record of the sub-task: state and reason, m_i's
 //! hash, the signed commitment, Pay_i (funding txid, vout index, d + g) and
-//! Pay'_i once converted, t, and the last change. Not yet: the
-//! `transfers` / `total` money report, `contract_job_id` (Ethereum).
+//! Pay'_i once converted, t, and the last change; Ethereum: the contract
+//! job id and t in Unix seconds. Not yet: the `transfers` / `total` money
+//! report.
 
 use bapay_core::commitment::sha256;
 use bapay_proto::calculator::v1 as pb;
@@ -14,6 +15,9 @@ use crate::service::Calculator;
 
 /// Handles GetStatus.
 pub fn handle(c: &Calculator, req: pb::GetStatusRequest) -> Result<pb::GetStatusResponse> {
+    if let Some((rec, _)) = c.eth_authorized(&req.job_id, &req.job_token)? {
+        return crate::eth::work::get_status(&rec, req.job_id);
+    }
     let (rec, _) = c.authorized(&req.job_id, &req.job_token)?;
     let sub = SubTaskRecord::unhex("sub_task", &rec.sub_task_hex)?;
     let pay = rec.charge.as_ref().map(|ch| common::EscrowUtxo {

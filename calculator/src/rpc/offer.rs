@@ -13,7 +13,7 @@
 //! repeat of the identical offer returns it again, a different offer for
 //! the same job id is ALREADY_EXISTS (unless the stored one was declined,
 //! which it replaces).
-//! Not yet: Ethereum offers (declined UNSUPPORTED), allow-lists of arbiters
+//! Ethereum offers: [`crate::eth::offer`]. Not yet: allow-lists of arbiters
 //! and co-calculators (UNTRUSTED_PARTY), a job capacity (RESOURCE_EXHAUSTED).
 
 use bapay_core::keys::{aggregate_pubkey, check_offer_keys, message_secret, PublishedKeys};
@@ -37,11 +37,8 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
     let chain = Chain::try_from(req.chain).unwrap_or(Chain::Unspecified);
     let btc = match (chain, &req.terms) {
         (Chain::Unspecified, _) => return Err(CalculatorError::invalid("chain", "unknown chain")),
-        (Chain::Ethereum, Some(Terms::Ethereum(_))) => {
-            return Ok(declined(
-                DeclineReason::Unsupported,
-                "Ethereum jobs are not supported by this calculator yet",
-            ))
+        (Chain::Ethereum, Some(Terms::Ethereum(e))) => {
+            return crate::eth::offer::handle(c, &req, e, offer_hash).await
         }
         (Chain::Bitcoin, Some(Terms::Bitcoin(b))) => b.clone(),
         _ => {
@@ -94,6 +91,9 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
     }
 
     let _guard = c.lock.lock().await;
+    if crate::eth::record::load(c.store.as_ref(), &job_hex)?.is_some() {
+        return Err(CalculatorError::AlreadyExists(job_hex));
+    }
     let existing = record::load(c.store.as_ref(), &job_hex)?;
     let version = match &existing {
         Some((rec, _)) if rec.offer_hash == offer_hash => return Ok(response(c, rec)),
@@ -239,16 +239,6 @@ async fn decide(
         )));
     }
     Ok(Ok(picked))
-}
-
-fn declined(reason: DeclineReason, detail: &str) -> pb::OfferResponse {
-    pb::OfferResponse {
-        accepted: false,
-        decline_reason: reason as i32,
-        decline_detail: detail.to_string(),
-        funding: None,
-        expires_unix_ms: 0,
-    }
 }
 
 /// The answer stored in `rec`.

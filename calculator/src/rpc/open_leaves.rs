@@ -2,7 +2,7 @@
 //! `SubTask::open`. 1..=10,000 indices, each < leaf_count (INVALID_ARGUMENT
 //! otherwise); FAILED_PRECONDITION before the result is committed. The tree
 //! is cached in memory and rebuilt from the stored m_i after a restart
-//! (recomputing r_i, which must give the stored result). Complete.
+//! (recomputing r_i, which must give the stored result). Both chains.
 
 use std::sync::Arc;
 
@@ -19,11 +19,30 @@ pub const MAX_INDICES: usize = 10_000;
 
 /// Handles OpenLeaves.
 pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::OpenLeavesResponse> {
-    let (rec, _) = c.authorized(&req.job_id, &req.job_token)?;
-    let (Some(result_hex), Some(sc)) = (&rec.result_hex, &rec.commitment) else {
+    // (tree cache key, m_i hex, r_i hex, commitment, state) of either chain.
+    let (tree_key, sub_task_hex, result_hex, commitment, state) =
+        match c.eth_authorized(&req.job_id, &req.job_token)? {
+            Some((e, _)) => (
+                crate::eth::record::key(&e.job_id),
+                e.sub_task_hex,
+                e.result_hex,
+                e.commitment,
+                e.state,
+            ),
+            None => {
+                let (r, _) = c.authorized(&req.job_id, &req.job_token)?;
+                (
+                    r.job_id,
+                    r.sub_task_hex,
+                    r.result_hex,
+                    r.commitment,
+                    r.state,
+                )
+            }
+        };
+    let (Some(result_hex), Some(sc)) = (&result_hex, &commitment) else {
         return Err(CalculatorError::FailedPrecondition(format!(
-            "sub-task is {:?}; no committed result yet",
-            rec.state
+            "sub-task is {state:?}; no committed result yet"
         )));
     };
     if req.indices.is_empty() || req.indices.len() > MAX_INDICES {
@@ -40,15 +59,15 @@ pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::Op
         ));
     }
     let internal = |e: bapay_core::Error| CalculatorError::Internal(e.to_string());
-    let sub = SubTask::from_bytes(&SubTaskRecord::unhex("sub_task", &rec.sub_task_hex)?)
-        .map_err(internal)?;
+    let sub =
+        SubTask::from_bytes(&SubTaskRecord::unhex("sub_task", &sub_task_hex)?).map_err(internal)?;
     let res =
         SubResult::from_bytes(&SubTaskRecord::unhex("result", result_hex)?).map_err(internal)?;
     let cached = c
         .trees
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&rec.job_id)
+        .get(&tree_key)
         .cloned();
     let tree = match cached {
         Some(t) => t,
@@ -69,7 +88,7 @@ pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::Op
             c.trees
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(rec.job_id.clone(), tree.clone());
+                .insert(tree_key.clone(), tree.clone());
             tree
         }
     };

@@ -5,7 +5,8 @@
 //! otherwise, and the answer is ESCROWED, "waiting for depth"). Idempotent:
 //! from COMPUTING on it returns the state. FAILED_PRECONDITION before
 //! FUNDING_SIGNED or after a withdrawal.
-//! Not yet: Ethereum (`open_tx_hash`), `estimated_done_unix_ms` (always 0).
+//! Ethereum (`open_tx_hash`): [`crate::eth::work::start_work`].
+//! Not yet: `estimated_done_unix_ms` (always 0).
 
 use std::sync::Arc;
 
@@ -21,6 +22,9 @@ pub async fn handle(
     c: &Arc<Calculator>,
     req: pb::StartWorkRequest,
 ) -> Result<pb::StartWorkResponse> {
+    if let Some((rec, v)) = c.eth_authorized(&req.job_id, &req.job_token)? {
+        return crate::eth::work::start_work(c, &req, rec, v).await;
+    }
     let rec = {
         let _guard = c.lock.lock().await;
         let (mut rec, version) = c.authorized(&req.job_id, &req.job_token)?;
