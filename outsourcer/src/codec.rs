@@ -107,8 +107,12 @@ pub fn openings(field: &str, ops: &[common::Opening]) -> Result<Vec<Opening>> {
         .collect()
 }
 
-/// C_i's signed commitment (Bitcoin).
-pub fn commitment(field: &str, c: &common::SignedCommitment) -> Result<SignedCommitment> {
+/// C_i's signed commitment on `chain`.
+pub fn commitment(
+    field: &str,
+    c: &common::SignedCommitment,
+    chain: Chain,
+) -> Result<SignedCommitment> {
     let f = |s: &str| format!("{field}.{s}");
     let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
         OutsourcerError::invalid(
@@ -118,7 +122,7 @@ pub fn commitment(field: &str, c: &common::SignedCommitment) -> Result<SignedCom
     })?;
     Ok(SignedCommitment {
         commitment: Commitment {
-            chain: Chain::Bitcoin,
+            chain,
             job_id: shared::bytes32(&f("job_id"), &c.job_id)?,
             index: c.calculator_index,
             root: Hash32::from(shared::bytes32(&f("root"), &c.root)?),

@@ -64,8 +64,33 @@ pub struct Config {
     pub default_fee_rate_sat_per_vb: u64,
     /// Timeout of each call to a calculator or the arbiter, ms.
     pub rpc_timeout_ms: u64,
+    /// The FairPay deployment O opens Ethereum jobs on (empty `contract`:
+    /// Ethereum jobs are FAILED_PRECONDITION).
+    pub ethereum: EthereumConfig,
+    /// Ethereum: default commit deadline = t - this many seconds (time to
+    /// verify and have T judge before its own margin).
+    pub ethereum_margin_seconds: u64,
     /// Test and demo knobs: a misbehaving outsourcer. Never set in production.
     pub misbehave: Misbehave,
+}
+
+/// `[ethereum]`: the FairPay deployment.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EthereumConfig {
+    /// EIP-155 chain id (anvil: 31337).
+    pub chain_id: u64,
+    /// FairPay address, hex; empty: no Ethereum jobs.
+    pub contract: String,
+}
+
+impl Default for EthereumConfig {
+    fn default() -> Self {
+        EthereumConfig {
+            chain_id: 31337,
+            contract: String::new(),
+        }
+    }
 }
 
 /// Deliberate misbehaviour, for the scenario tests and the demo only.
@@ -93,6 +118,8 @@ impl Default for Config {
             offer_timeout_ms: 60_000,
             default_fee_rate_sat_per_vb: 2,
             rpc_timeout_ms: 10_000,
+            ethereum: EthereumConfig::default(),
+            ethereum_margin_seconds: 180,
             misbehave: Misbehave::default(),
         }
     }

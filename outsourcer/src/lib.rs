@@ -25,6 +25,7 @@ pub mod codec;
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod eth;
 pub mod record;
 pub mod rpc;
 pub mod service;
@@ -52,7 +53,23 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
     let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;
     let chain = AdapterClient::new(&config.chain_adapter_url)?;
     let listen = config.listen.clone();
-    let o = Arc::new(Outsourcer::new(Arc::new(store), key, chain, config, clock));
+    let eth = if config.ethereum.contract.is_empty() {
+        None
+    } else {
+        let contract: alloy::primitives::Address = config
+            .ethereum
+            .contract
+            .parse()
+            .map_err(|e| OutsourcerError::invalid("ethereum.contract", e))?;
+        let sender = bapay_daemon::eth::EthSender::new(&config.chain_adapter_url, &key)
+            .map_err(|e| OutsourcerError::invalid("chain_adapter_url", e))?;
+        Some((sender, contract))
+    };
+    let mut o = Outsourcer::new(Arc::new(store), key, chain, config, clock);
+    if let Some((sender, contract)) = eth {
+        o = o.with_ethereum(sender, contract);
+    }
+    let o = Arc::new(o);
     let svc = Service(o.clone());
     let server = bapay_daemon::server::bind(
         &listen,

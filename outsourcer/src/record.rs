@@ -74,6 +74,58 @@ impl SlotState {
     }
 }
 
+/// The settlement chain of a job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainKind {
+    /// PROTOCOL.md §4.
+    #[default]
+    Bitcoin,
+    /// PROTOCOL.md §5 (FairPay).
+    Ethereum,
+}
+
+/// Ethereum terms of a job (PROTOCOL.md §5): what every FairPay job of it
+/// shares. Addresses are 0x-hex, amounts decimal wei.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EthInfo {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// FairPay address.
+    pub contract: String,
+    /// O's address.
+    pub outsourcer: String,
+    /// T's address.
+    pub arbiter: String,
+    /// Address of the collusion key Σ sk_{m_k}.
+    pub collusion_address: String,
+    /// FairPay commitDeadline, Unix seconds.
+    pub commit_deadline: u64,
+    /// FairPay payoutTime t, Unix seconds.
+    pub payout_time: u64,
+    /// Reward d, wei.
+    pub reward_wei: String,
+    /// Bond g, wei.
+    pub bond_wei: String,
+}
+
+/// O's Ethereum record of one slot.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EthSlot {
+    /// C_i's address (job.worker), from GetInfo.
+    pub worker: String,
+    /// O's signed open(job), stored before it is sent.
+    pub open_tx: Option<bapay_daemon::eth::SignedTx>,
+    /// Gas O paid for it, wei.
+    pub open_gas_wei: String,
+    /// C_i's commit transaction hash (FetchResult).
+    pub commit_tx: String,
+    /// O's signed refund(job), stored before it is sent.
+    pub refund_tx: Option<bapay_daemon::eth::SignedTx>,
+    /// Gas O paid for the refund, wei.
+    pub refund_gas_wei: String,
+}
+
 /// A calculator's deposit coins and scripts (its OfferResponse).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoredFunding {
@@ -144,6 +196,9 @@ pub struct Slot {
     pub openings_hex: Option<String>,
     /// The dispute, if any.
     pub dispute: Option<StoredDispute>,
+    /// Ethereum jobs: the slot's FairPay state.
+    #[serde(default)]
+    pub eth: Option<EthSlot>,
     /// Last change, Unix ms.
     pub updated_ms: u64,
 }
@@ -178,6 +233,12 @@ pub struct JobRecord {
     pub request_id: String,
     /// SHA-256 of the request's protobuf bytes, hex.
     pub request_digest: String,
+    /// Settlement chain.
+    #[serde(default)]
+    pub chain: ChainKind,
+    /// Ethereum jobs: the FairPay terms.
+    #[serde(default)]
+    pub eth: Option<EthInfo>,
     /// Where the job is.
     pub state: JobState,
     /// Why.
@@ -258,6 +319,14 @@ impl JobRecord {
     /// Decodes a stored hex field.
     pub fn unhex(what: &str, s: &str) -> Result<Vec<u8>> {
         hex::decode(s).map_err(|e| OutsourcerError::internal(what, e))
+    }
+
+    /// The commitment chain byte of this job.
+    pub fn commit_chain(&self) -> bapay_core::commitment::Chain {
+        match self.chain {
+            ChainKind::Bitcoin => bapay_core::commitment::Chain::Bitcoin,
+            ChainKind::Ethereum => bapay_core::commitment::Chain::Ethereum,
+        }
     }
 
     /// The job id bytes.

@@ -72,6 +72,9 @@ pub struct Outsourcer {
     pub(crate) funding_lock: tokio::sync::Mutex<()>,
     /// Wakes WatchJob streams after a change.
     pub(crate) changed: tokio::sync::broadcast::Sender<String>,
+    /// Ethereum: O's signer through the chain-adapter and the FairPay
+    /// address (None: Ethereum not configured).
+    pub(crate) eth: Option<(bapay_daemon::eth::EthSender, alloy::primitives::Address)>,
 }
 
 impl std::fmt::Debug for Outsourcer {
@@ -101,7 +104,30 @@ impl Outsourcer {
             lock: tokio::sync::Mutex::new(()),
             funding_lock: tokio::sync::Mutex::new(()),
             changed: tokio::sync::broadcast::channel(256).0,
+            eth: None,
         }
+    }
+
+    /// Enables Ethereum jobs on the FairPay contract at `contract`.
+    pub fn with_ethereum(
+        mut self,
+        sender: bapay_daemon::eth::EthSender,
+        contract: alloy::primitives::Address,
+    ) -> Self {
+        self.eth = Some((sender, contract));
+        self
+    }
+
+    /// The Ethereum sender and contract, FAILED_PRECONDITION if not configured.
+    pub(crate) fn eth(
+        &self,
+    ) -> Result<(&bapay_daemon::eth::EthSender, alloy::primitives::Address)> {
+        self.eth.as_ref().map(|(s, c)| (s, *c)).ok_or_else(|| {
+            OutsourcerError::FailedPrecondition(
+                "chain: Ethereum is not configured on this outsourcer (set ethereum.contract)"
+                    .into(),
+            )
+        })
     }
 
     /// O's P2TR key-path script: its coins and change.

@@ -263,6 +263,14 @@ fn slot(rec: &JobRecord, s: &crate::record::Slot) -> pb::CalculatorSlot {
 
 /// The API view of a stored job.
 pub fn job(_o: &Outsourcer, rec: &JobRecord) -> pb::Job {
+    let mut job = bitcoin_job(rec);
+    if rec.chain == crate::record::ChainKind::Ethereum {
+        crate::eth::view::patch(rec, &mut job);
+    }
+    job
+}
+
+fn bitcoin_job(rec: &JobRecord) -> pb::Job {
     let terms = driver::params(rec).ok().map(|p| terms_proto(&p));
     pb::Job {
         job_id: hex::decode(&rec.job_id).unwrap_or_default(),

@@ -7,6 +7,7 @@
 //! only while a job waits for the chain so that no timing is guessed.
 
 pub mod daemon;
+pub mod eth;
 pub mod net;
 
 pub use daemon::{exe, Daemon};

@@ -31,6 +31,8 @@ pub struct NetOptions {
     pub dir: Option<PathBuf>,
     /// Driver period of the daemons, ms.
     pub poll_ms: u64,
+    /// Also run anvil with FairPay and configure every daemon for it.
+    pub ethereum: bool,
 }
 
 /// The running network.
@@ -47,6 +49,9 @@ pub struct Net {
     pub calculators: Vec<Daemon>,
     /// The outsourcer O.
     pub outsourcer: Daemon,
+    /// FairPay's (chain id, address) when Ethereum is on.
+    pub fairpay: Option<(u64, alloy::primitives::Address)>,
+    _anvil: Option<bapay_harness::Anvil>,
 }
 
 fn s(v: &str) -> String {
@@ -67,6 +72,7 @@ impl Net {
             }
         };
         let poll = opts.poll_ms.max(50).to_string();
+        let mut anvil = None;
         let (bitcoind, adapter_args) = if opts.spawn_nodes {
             (None, vec![s("--spawn-nodes")])
         } else {
@@ -79,6 +85,14 @@ impl Net {
                 s("--bitcoin-cookie-file"),
                 b.cookie_file().display().to_string(),
             ];
+            let mut args = args;
+            if opts.ethereum {
+                let a = bapay_harness::Anvil::spawn().await.context(
+                    "no anvil: run `make test`, or `eval \"$(scripts/install-tools.sh)\"` first",
+                )?;
+                args.extend([s("--ethereum-rpc-url"), a.url().to_string()]);
+                anvil = Some(a);
+            }
             (Some(b), args)
         };
         let adapter = Daemon::start(
@@ -89,6 +103,27 @@ impl Net {
             &dir,
         )
         .await?;
+        let fairpay = if opts.ethereum {
+            Some(
+                crate::eth::deploy_fairpay(&adapter.url())
+                    .await
+                    .context("deploying FairPay")?,
+            )
+        } else {
+            None
+        };
+        let eth_env = |role: &str| -> Vec<(String, String)> {
+            match fairpay {
+                Some((id, addr)) => vec![
+                    (format!("BAPAY_{role}__ETHEREUM__CHAIN_ID"), id.to_string()),
+                    (
+                        format!("BAPAY_{role}__ETHEREUM__CONTRACT"),
+                        addr.to_string(),
+                    ),
+                ],
+                None => vec![],
+            }
+        };
         let common = |name: &str| -> Vec<String> {
             vec![
                 s("--data-dir"),
@@ -99,11 +134,18 @@ impl Net {
                 s("json"),
             ]
         };
-        let arbiter =
-            Daemon::start("arbiter", exe("arbiter")?, common("arbiter"), vec![], &dir).await?;
+        let arbiter = Daemon::start(
+            "arbiter",
+            exe("arbiter")?,
+            common("arbiter"),
+            eth_env("ARBITER"),
+            &dir,
+        )
+        .await?;
         let mut calculators = Vec::new();
         for i in 0..opts.calculators {
             let mut env = vec![(s("BAPAY_CALCULATOR__POLL_INTERVAL_MS"), poll.clone())];
+            env.extend(eth_env("CALCULATOR"));
             if opts.lazy.contains(&i) {
                 env.push((s("BAPAY_CALCULATOR__MISBEHAVE__LAZY_FRACTION"), s("0.5")));
             }
@@ -125,6 +167,7 @@ impl Net {
             arbiter.url(),
         ]);
         let mut env = vec![(s("BAPAY_OUTSOURCER__POLL_INTERVAL_MS"), poll)];
+        env.extend(eth_env("OUTSOURCER"));
         if opts.false_dispute {
             env.push((s("BAPAY_OUTSOURCER__MISBEHAVE__FALSE_DISPUTE"), s("true")));
         }
@@ -137,7 +180,44 @@ impl Net {
             arbiter,
             calculators,
             outsourcer,
+            fairpay,
+            _anvil: anvil,
         })
+    }
+
+    /// Gives O, T and every calculator `wei` on anvil; returns their
+    /// addresses (O, T, C_0..).
+    pub async fn fund_eth(&self, wei: u128) -> Result<Vec<Vec<u8>>> {
+        let url = self.adapter.url();
+        let mut out = vec![
+            self.o()?
+                .get_info(pb::GetInfoRequest {})
+                .await?
+                .into_inner()
+                .ethereum_address,
+        ];
+        let t = bapay_proto::arbiter::v1::arbiter_service_client::ArbiterServiceClient::new(
+            bapay_cli::channel(&self.arbiter.url())?,
+        )
+        .get_info(bapay_proto::arbiter::v1::GetInfoRequest {})
+        .await?
+        .into_inner()
+        .ethereum_address;
+        out.push(t);
+        for i in 0..self.calculators.len() {
+            out.push(
+                self.calc(i)?
+                    .get_info(calc::GetInfoRequest {})
+                    .await?
+                    .into_inner()
+                    .ethereum_address,
+            );
+        }
+        for a in &out {
+            anyhow::ensure!(a.len() == 20, "a daemon has no Ethereum address");
+            crate::eth::set_balance(&url, a, wei).await?;
+        }
+        Ok(out)
     }
 
     /// Where the logs are.
@@ -297,6 +377,19 @@ impl Net {
             Some(bapay_proto::common::v1::chain_time::Value::Height(h)) => h,
             _ => 0,
         };
+        let ethereum = job.chain == bapay_proto::common::v1::Chain::Ethereum as i32;
+        if ethereum {
+            let t = match job.payout.as_ref().and_then(|p| p.value) {
+                Some(bapay_proto::common::v1::chain_time::Value::UnixTime(u)) => u,
+                _ => 0,
+            };
+            if state == J::AwaitingPayout {
+                let url = self.adapter.url();
+                let (_, now) = crate::eth::info(&url).await?;
+                crate::eth::increase_time(&url, t.saturating_sub(now).max(1)).await?;
+            }
+            return Ok(());
+        }
         match state {
             J::Funding if all_signed => self.mine(1).await,
             J::Disputing if slot(S::Disputed) => self.mine(1).await,

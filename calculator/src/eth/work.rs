@@ -118,10 +118,12 @@ pub async fn compute_and_commit(c: &Calculator, job: &str) -> Result<()> {
         let sub = SubTask::from_bytes(&SubTaskRecord::unhex("sub_task", &rec.sub_task_hex)?)
             .map_err(|e| CalculatorError::Internal(format!("stored sub-task: {e}")))?;
         let sub2 = sub.clone();
-        let (res, tree) = tokio::task::spawn_blocking(move || sub2.compute_and_commit())
-            .await
-            .map_err(|e| CalculatorError::Internal(format!("compute task: {e}")))?
-            .map_err(|e| CalculatorError::Internal(format!("compute: {e}")))?;
+        let misbehave = c.config.misbehave.clone();
+        let (res, tree) =
+            tokio::task::spawn_blocking(move || crate::cheat::commit(&sub2, &misbehave))
+                .await
+                .map_err(|e| CalculatorError::Internal(format!("compute task: {e}")))?
+                .map_err(|e| CalculatorError::Internal(format!("compute: {e}")))?;
         let job_id = codec::bytes32("job_id", &SubTaskRecord::unhex("job_id", &rec.job_id)?)
             .map_err(|e| CalculatorError::Internal(e.to_string()))?;
         let commitment = Commitment::new(

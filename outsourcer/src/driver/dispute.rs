@@ -19,7 +19,7 @@ use prost::Message;
 use super::verify::has_evidence;
 use crate::codec;
 use crate::error::{OutsourcerError, Result};
-use crate::record::{JobRecord, JobState, Slot, SlotState, StoredDispute};
+use crate::record::{ChainKind, JobRecord, JobState, Slot, SlotState, StoredDispute};
 use crate::service::{set_slot, Note, Outsourcer};
 use crate::view;
 
@@ -101,27 +101,18 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
     )
     .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
-    let root = codec::commitment("commitment", &pc)?.commitment.root;
-    let params = super::params(rec)?;
-    let utxo = pay_utxo(rec, i)?;
+    let root = codec::commitment("commitment", &pc, rec.commit_chain())?
+        .commitment
+        .root;
     let req = arb::DisputeRequest {
         job_id: super::id_bytes(rec),
-        chain: common::Chain::Bitcoin as i32,
+        chain: match rec.chain {
+            ChainKind::Bitcoin => common::Chain::Bitcoin as i32,
+            ChainKind::Ethereum => common::Chain::Ethereum as i32,
+        },
         calculator_index: i,
         sub_task: JobRecord::unhex("sub task", &s.sub_task_hex)?,
-        settlement: Some(arb::dispute_request::Settlement::Bitcoin(
-            arb::BitcoinDispute {
-                terms: Some(view::terms_proto(&params)),
-                escrow: Some(common::EscrowUtxo {
-                    txid: utxo.outpoint.txid.to_string(),
-                    vout: i,
-                    value_sat: utxo.value.to_sat(),
-                }),
-                outsourcer_payout_script: o.own_script().to_bytes(),
-                fee_rate_sat_per_vb: rec.fee_rate as f64,
-                proposed_redeem_tx: Vec::new(),
-            },
-        )),
+        settlement: Some(settlement(o, rec, i)?),
         evidence: Some(arb::dispute_request::Evidence::WrongResult(
             arb::WrongResult {
                 commitment: Some(pc),
@@ -162,7 +153,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         }
     };
     let state = arb::DisputeState::try_from(d.state).unwrap_or(arb::DisputeState::Unspecified);
-    let finished = if state == arb::DisputeState::AtFault {
+    let finished = if state == arb::DisputeState::AtFault && rec.chain == ChainKind::Bitcoin {
         Some(finish_redeem(o, rec, i, &d)?)
     } else {
         None
@@ -191,6 +182,24 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
                 )
                 .tx(txid.clone())
             }
+            (arb::DisputeState::AtFault | arb::DisputeState::JudgeSent, None) => {
+                slot.dispute = Some(sd);
+                set_slot(
+                    r,
+                    i,
+                    SlotState::Disputed,
+                    "arbiter: calculator at fault; judge sent",
+                )
+            }
+            (arb::DisputeState::Judged, _) => {
+                slot.dispute = Some(sd);
+                set_slot(
+                    r,
+                    i,
+                    SlotState::Redeemed,
+                    "judged: O got the reward and the bond",
+                )
+            }
             (arb::DisputeState::Rejected | arb::DisputeState::Expired, _) => {
                 slot.dispute = Some(sd);
                 let why = format!(
@@ -207,6 +216,27 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+fn settlement(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<arb::dispute_request::Settlement> {
+    if rec.chain == ChainKind::Ethereum {
+        return crate::eth::dispute_settlement(rec, i);
+    }
+    let params = super::params(rec)?;
+    let utxo = pay_utxo(rec, i)?;
+    Ok(arb::dispute_request::Settlement::Bitcoin(
+        arb::BitcoinDispute {
+            terms: Some(view::terms_proto(&params)),
+            escrow: Some(common::EscrowUtxo {
+                txid: utxo.outpoint.txid.to_string(),
+                vout: i,
+                value_sat: utxo.value.to_sat(),
+            }),
+            outsourcer_payout_script: o.own_script().to_bytes(),
+            fee_rate_sat_per_vb: rec.fee_rate as f64,
+            proposed_redeem_tx: Vec::new(),
+        },
+    ))
 }
 
 /// Rebuilds Redeem_i, checks T signed exactly it, adds O's signature.
@@ -246,6 +276,9 @@ fn finish_redeem(
 }
 
 async fn redeem(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
+    if rec.chain == ChainKind::Ethereum {
+        return crate::eth::follow_dispute(o, rec, s).await;
+    }
     let Some(d) = &s.dispute else { return Ok(()) };
     let (Some(raw), Some(txid)) = (&d.redeem_hex, &d.redeem_txid) else {
         return Ok(());

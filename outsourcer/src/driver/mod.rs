@@ -22,7 +22,7 @@ use bitcoin::{Amount, XOnlyPublicKey};
 use tracing::Instrument;
 
 use crate::error::{OutsourcerError, Result};
-use crate::record::{JobRecord, JobState};
+use crate::record::{ChainKind, JobRecord, JobState};
 use crate::service::Outsourcer;
 
 /// Runs [`tick`] forever (errors are logged, the loop goes on).
@@ -40,11 +40,32 @@ pub fn spawn(o: Arc<Outsourcer>) -> tokio::task::JoinHandle<()> {
 
 /// One pass over every non-terminal job.
 pub async fn tick(o: &Arc<Outsourcer>) -> Result<()> {
-    let tip = o.chain.tip_height().await?;
-    for rec in o.all()? {
-        if rec.state.is_terminal() {
+    let jobs: Vec<_> = o
+        .all()?
+        .into_iter()
+        .filter(|r| !r.state.is_terminal())
+        .collect();
+    let btc = jobs.iter().any(|r| r.chain == ChainKind::Bitcoin);
+    let eth = jobs.iter().any(|r| r.chain == ChainKind::Ethereum);
+    let btc_tip = if btc {
+        o.chain.tip_height().await.ok()
+    } else {
+        None
+    };
+    let eth_now = match (eth, o.eth.as_ref()) {
+        (true, Some((s, _))) => s.chain_info().await.ok().map(|i| i.block_timestamp),
+        _ => None,
+    };
+    for rec in jobs {
+        // Bitcoin jobs run on heights, Ethereum jobs on block time.
+        let tip = match rec.chain {
+            ChainKind::Bitcoin => btc_tip,
+            ChainKind::Ethereum => eth_now,
+        };
+        let Some(tip) = tip else {
+            tracing::warn!(job = %rec.job_id, "chain unreachable; retrying");
             continue;
-        }
+        };
         let id = rec.job_id.clone();
         let span = bapay_daemon::job_span(&id);
         if let Err(e) = step(o, rec, tip).instrument(span).await {
@@ -65,16 +86,20 @@ async fn step(o: &Arc<Outsourcer>, mut rec: JobRecord, tip: u64) -> Result<()> {
     }
     match rec.state {
         JobState::Created | JobState::Offering => offer::step(o, &rec).await,
+        JobState::Funding if rec.chain == ChainKind::Ethereum => crate::eth::fund(o, &rec).await,
         JobState::Funding => funding::step(o, &rec, tip).await,
         JobState::Computing => work::step(o, &rec, tip).await,
         JobState::Verifying => verify::step(o, &rec).await,
         JobState::Disputing => dispute::step(o, &rec, tip).await,
+        JobState::AwaitingPayout if rec.chain == ChainKind::Ethereum => {
+            crate::eth::settle(o, &rec, tip).await
+        }
         JobState::AwaitingPayout => settle::step(o, &rec, tip).await,
         JobState::Completed | JobState::Cancelled | JobState::Failed => Ok(()),
     }
 }
 
-fn hex_key(what: &str, h: &str) -> Result<XOnlyPublicKey> {
+pub(crate) fn hex_key(what: &str, h: &str) -> Result<XOnlyPublicKey> {
     let b = JobRecord::unhex(what, h)?;
     XOnlyPublicKey::from_slice(&b).map_err(|e| OutsourcerError::internal(what, e))
 }

@@ -8,7 +8,7 @@ use bapay_proto::calculator::v1 as calc;
 use bapay_proto::common::v1 as common;
 
 use crate::error::Result;
-use crate::record::{JobRecord, JobState, SlotState, StoredFunding};
+use crate::record::{ChainKind, JobRecord, JobState, SlotState, StoredFunding};
 use crate::service::{set_slot, Note, Outsourcer};
 use crate::view;
 
@@ -58,7 +58,12 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
                 return Ok(());
             }
             Ok(i) => {
-                let k = hex::encode(i.into_inner().bitcoin_key);
+                let i = i.into_inner();
+                let k = hex::encode(&i.bitcoin_key);
+                if rec.chain == ChainKind::Ethereum && i.ethereum_address.len() != 20 {
+                    let why = format!("calculator {} has no Ethereum address", s.index);
+                    return fail(o, rec, &why).await;
+                }
                 if s.key.as_ref().is_some_and(|pin| *pin != k) {
                     let why = format!(
                         "calculator {} reports another key than the pinned one",
@@ -66,13 +71,19 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
                     );
                     return fail(o, rec, &why).await;
                 }
-                found.push(k);
+                found.push((k, i.ethereum_address));
             }
         }
     }
     o.update(&rec.job_id, |r| {
-        for (s, k) in r.slots.iter_mut().zip(found) {
+        for (s, (k, addr)) in r.slots.iter_mut().zip(found) {
             s.key = Some(k);
+            if r.chain == ChainKind::Ethereum {
+                s.eth = Some(crate::record::EthSlot {
+                    worker: alloy::primitives::Address::from_slice(&addr).to_string(),
+                    ..Default::default()
+                });
+            }
         }
         r.state = JobState::Offering;
         Ok(vec![Note::job("calculator keys known; offering")])
@@ -82,7 +93,6 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
 }
 
 async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
-    let params = super::params(rec)?;
     let s = &rec.slots[i as usize];
     if s.state == SlotState::Pending {
         o.update(&rec.job_id, |r| {
@@ -90,25 +100,9 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
         })
         .await?;
     }
-    let req = calc::OfferRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
-        chain: common::Chain::Bitcoin as i32,
-        calculator_count: rec.slots.len() as u32,
-        index: i,
-        sub_task: hex::decode(&s.sub_task_hex).unwrap_or_default(),
-        job_random: hex::decode(&rec.job_random).unwrap_or_default(),
-        message_keys: rec
-            .message_keys
-            .iter()
-            .filter_map(|k| hex::decode(k).ok())
-            .collect(),
-        outsourcer: hex::decode(&rec.outsourcer_key).unwrap_or_default(),
-        terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
-            terms: Some(view::terms_proto(&params)),
-            fee_rate_sat_per_vb: rec.fee_rate as f64,
-            result_deadline_height: rec.result_deadline_height,
-        })),
+    let req = match rec.chain {
+        ChainKind::Bitcoin => bitcoin_offer(rec, i)?,
+        ChainKind::Ethereum => crate::eth::offer_request(rec, i)?,
     };
     let resp = match o.calculator(&s.endpoint)?.offer(req).await {
         Ok(r) => r.into_inner(),
@@ -138,6 +132,9 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
             );
             return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
         }
+        if r.chain == ChainKind::Ethereum {
+            return Ok(vec![set_slot(r, i, SlotState::Accepted, "")]);
+        }
         let Some(f) = &resp.funding else {
             return Ok(vec![set_slot(
                 r,
@@ -166,6 +163,31 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+fn bitcoin_offer(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
+    let params = super::params(rec)?;
+    let s = &rec.slots[i as usize];
+    Ok(calc::OfferRequest {
+        job_id: super::id_bytes(rec),
+        job_token: super::token(rec, i as usize),
+        chain: common::Chain::Bitcoin as i32,
+        calculator_count: rec.slots.len() as u32,
+        index: i,
+        sub_task: hex::decode(&s.sub_task_hex).unwrap_or_default(),
+        job_random: hex::decode(&rec.job_random).unwrap_or_default(),
+        message_keys: rec
+            .message_keys
+            .iter()
+            .filter_map(|k| hex::decode(k).ok())
+            .collect(),
+        outsourcer: hex::decode(&rec.outsourcer_key).unwrap_or_default(),
+        terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
+            terms: Some(view::terms_proto(&params)),
+            fee_rate_sat_per_vb: rec.fee_rate as f64,
+            result_deadline_height: rec.result_deadline_height,
+        })),
+    })
 }
 
 /// → FAILED (nothing locked) and CancelOffer to every offered calculator.

@@ -99,7 +99,7 @@ async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
     )
     .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
-    let signed = codec::commitment("commitment", &pc)?;
+    let signed = codec::commitment("commitment", &pc, rec.commit_chain())?;
     let c = &signed.commitment;
     let indices = sample_indices(&rec.id_bytes()?, i, &c.root, c.leaf_count, rec.m)
         .map_err(|e| OutsourcerError::internal("sample", e))?;

@@ -6,7 +6,7 @@
 //! with no valid result by then is FAULTY (an `Unresponsive` dispute is not
 //! implemented by the arbiter yet, so C_i is paid at t regardless).
 
-use bapay_core::commitment::{Chain, Commitment};
+use bapay_core::commitment::Commitment;
 use bapay_core::task::{SubResult, SubTask};
 use bapay_proto::calculator::v1 as calc;
 use prost::Message;
@@ -63,7 +63,12 @@ async fn start(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
             .as_ref()
             .map(|f| f.txid.clone())
             .unwrap_or_default(),
-        open_tx_hash: Vec::new(),
+        open_tx_hash: s
+            .eth
+            .as_ref()
+            .and_then(|e| e.open_tx.as_ref())
+            .map(|t| t.hash.to_vec())
+            .unwrap_or_default(),
     };
     match o.calculator(&s.endpoint)?.start_work(req).await {
         Ok(_) => {
@@ -93,13 +98,25 @@ async fn fetch(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let Some(pc) = r.commitment.as_ref().filter(|_| !r.result.is_empty()) else {
         return Ok(());
     };
-    let verdict = check(rec, i, &r.result, pc);
+    let mut verdict = check(rec, i, &r.result, pc);
+    if verdict.is_ok() && rec.chain == crate::record::ChainKind::Ethereum {
+        // FairPay must hold the same root: it is what judge and
+        // disputeSearch check against.
+        verdict = crate::eth::check_committed(o, rec, i, &pc.root).await;
+        if let Err(OutsourcerError::Unavailable(_)) = verdict {
+            return Ok(());
+        }
+    }
+    let commit_tx = hex::encode(&r.commit_tx_hash);
     let commitment_hex = hex::encode(pc.encode_to_vec());
     let result_hex = hex::encode(&r.result);
     o.update(&rec.job_id, |r2| {
         let slot = &mut r2.slots[i as usize];
         slot.result_hex = Some(result_hex.clone());
         slot.commitment_hex = Some(commitment_hex.clone());
+        if let Some(e) = slot.eth.as_mut() {
+            e.commit_tx = commit_tx.clone();
+        }
         Ok(vec![match &verdict {
             Ok(()) => set_slot(r2, i, SlotState::Committed, "signed result received"),
             Err(e) => set_slot(
@@ -125,9 +142,9 @@ fn check(
     let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
         .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
     let res = SubResult::from_bytes(result).map_err(|e| OutsourcerError::invalid("result", e))?;
-    let signed = codec::commitment("commitment", pc)?;
+    let signed = codec::commitment("commitment", pc, rec.commit_chain())?;
     let expect = Commitment::new(
-        Chain::Bitcoin,
+        rec.commit_chain(),
         rec.id_bytes()?,
         i,
         &sub,
@@ -141,9 +158,11 @@ fn check(
             "does not commit to this job, slot, m_i and r_i",
         ));
     }
-    let key = super::params(rec)?
-        .calculator(i as usize)
-        .map_err(|e| OutsourcerError::internal("key", e))?;
+    let key = s
+        .key
+        .as_deref()
+        .ok_or_else(|| OutsourcerError::Internal("calculator key unknown".into()))
+        .and_then(|k| super::hex_key("calculator key", k))?;
     signed
         .verify(&key)
         .map_err(|e| OutsourcerError::invalid("commitment.signature", e))

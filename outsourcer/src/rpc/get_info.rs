@@ -15,8 +15,19 @@ pub async fn handle(o: &Outsourcer) -> pb::GetInfoResponse {
     pb::GetInfoResponse {
         bitcoin_key: o.key.x_only_public_key().serialize().to_vec(),
         bitcoin_script_pubkey: script.to_bytes(),
-        ethereum_address: Vec::new(),
-        chains: vec![common::Chain::Bitcoin as i32],
+        ethereum_address: o
+            .eth
+            .as_ref()
+            .map(|(s, _)| s.address().to_vec())
+            .unwrap_or_default(),
+        chains: if o.eth.is_some() {
+            vec![
+                common::Chain::Bitcoin as i32,
+                common::Chain::Ethereum as i32,
+            ]
+        } else {
+            vec![common::Chain::Bitcoin as i32]
+        },
         pool: o.config.pool.clone(),
         arbiter_endpoint: o.config.arbiter_url.clone(),
         bitcoin_balance_sat: balance,

@@ -4,6 +4,7 @@ pub mod cancel_job;
 pub mod get_info;
 pub mod get_job;
 pub mod list_jobs;
+pub mod submit_eth;
 pub mod submit_job;
 pub mod watch_job;
 

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::codec;
 use crate::error::{OutsourcerError, Result};
-use crate::record::{JobRecord, JobState, Slot, SlotState};
+use crate::record::{ChainKind, EthInfo, JobRecord, JobState, Slot, SlotState};
 use crate::service::{Note, Outsourcer};
 use crate::view;
 
@@ -39,12 +39,11 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
         });
     }
     let task = codec::task(req.task.as_ref())?;
-    match common::Chain::try_from(req.chain) {
-        Ok(common::Chain::Bitcoin) => {}
+    let chain = match common::Chain::try_from(req.chain) {
+        Ok(common::Chain::Bitcoin) => ChainKind::Bitcoin,
         Ok(common::Chain::Ethereum) => {
-            return Err(OutsourcerError::FailedPrecondition(
-                "chain: Ethereum jobs are not configured on this outsourcer (Bitcoin only)".into(),
-            ))
+            o.eth()?;
+            ChainKind::Ethereum
         }
         _ => {
             return Err(OutsourcerError::invalid(
@@ -52,20 +51,9 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
                 format!("unknown or unspecified chain {}", req.chain),
             ))
         }
-    }
+    };
     let endpoints = calculators(o, req.calculators.as_ref())?;
     let n = endpoints.len();
-    let fee = codec::sat("fee", req.fee.as_ref())?;
-    let deposit = codec::sat("deposit", req.deposit.as_ref())?;
-    if fee.checked_add(deposit).is_none_or(|v| v < MIN_ESCROW_SAT) {
-        return Err(OutsourcerError::invalid(
-            "fee",
-            format!("d + g = {fee} + {deposit} sat is below the P2TR dust limit {MIN_ESCROW_SAT}"),
-        ));
-    }
-    if fee == 0 {
-        return Err(OutsourcerError::invalid("fee", "d must be at least 1 sat"));
-    }
     let q = req
         .assumed_honest_fraction
         .unwrap_or(o.config.default_honest_fraction);
@@ -78,16 +66,6 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
             "m too large",
         ));
     }
-    let rate = match req.fee_rate_sat_per_vb {
-        None => o.config.default_fee_rate_sat_per_vb,
-        Some(r) if (1.0..=10_000.0).contains(&r) => r.ceil() as u64,
-        Some(r) => {
-            return Err(OutsourcerError::invalid(
-                "fee_rate_sat_per_vb",
-                format!("{r} not in 1..=10000 sat/vB"),
-            ))
-        }
-    };
     if req.threshold_l > 0 {
         if req.threshold_l as usize > n {
             return Err(OutsourcerError::invalid(
@@ -99,51 +77,18 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
             "threshold_l: l-of-n threshold traps are not supported by this outsourcer yet".into(),
         ));
     }
-
-    // Deadlines against the tip.
     let timeouts = req
         .timeouts
         .as_ref()
         .ok_or_else(|| OutsourcerError::invalid("timeouts", "missing"))?;
-    let tip = o.chain.tip_height().await?;
-    let t = codec::height("timeouts.payout", timeouts.payout.as_ref(), tip)?
-        .ok_or_else(|| OutsourcerError::invalid("timeouts.payout", "missing"))?;
-    let margin = o.config.dispute_margin_blocks;
-    if t <= tip + margin + 2 || t >= 500_000_000 {
-        return Err(OutsourcerError::invalid(
-            "timeouts.payout",
-            format!("t = {t} must be a height above tip {tip} + dispute margin {margin} + 2 (deadline in the past or too close)"),
-        ));
-    }
-    let deadline = codec::height(
-        "timeouts.result_deadline",
-        timeouts.result_deadline.as_ref(),
-        tip,
-    )?
-    .unwrap_or(t - margin);
-    if deadline <= tip || deadline > t - margin {
-        return Err(OutsourcerError::invalid(
-            "timeouts.result_deadline",
-            format!(
-                "{deadline} must be above the tip {tip} and at most t - margin = {}",
-                t - margin
-            ),
-        ));
-    }
     let offer_timeout = match timeouts.offer_timeout_ms {
         0 => o.config.offer_timeout_ms,
         ms => ms.min(24 * 3600 * 1000),
     };
-
-    // The arbiter's key goes into every escrow.
-    let info = o
-        .arbiter()?
-        .get_info(arb::GetInfoRequest {})
-        .await
-        .map_err(|s| OutsourcerError::Unavailable(format!("arbiter: {}", s.message())))?
-        .into_inner();
-    let arbiter_key = bapay_daemon::codec::xonly("arbiter key", &info.bitcoin_key)
-        .map_err(|e| OutsourcerError::Unavailable(format!("arbiter: {e}")))?;
+    let terms = match chain {
+        ChainKind::Bitcoin => bitcoin_terms(o, &req, timeouts).await?,
+        ChainKind::Ethereum => super::submit_eth::terms(o, &req, timeouts).await?,
+    };
 
     // Split, draw R and the id, derive the message keys.
     let mut rng = rand::thread_rng();
@@ -185,6 +130,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
                 commitment_hex: None,
                 openings_hex: None,
                 dispute: None,
+                eth: None,
                 updated_ms: now,
             }
         })
@@ -193,6 +139,11 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
         job_id: hex::encode(job_id),
         request_id: req.request_id.clone(),
         request_digest: digest,
+        chain,
+        eth: terms.eth.map(|mut e| {
+            e.collusion_address = bapay_daemon::keys::eth_address(&keys.aggregate).to_string();
+            e
+        }),
         state: JobState::Created,
         state_reason: String::new(),
         task,
@@ -204,23 +155,23 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
             .map(|k| hex::encode(k.serialize()))
             .collect(),
         collusion_key: hex::encode(keys.aggregate_x_only().serialize()),
-        fee_sat: fee,
-        deposit_sat: deposit,
-        payout_height: t,
-        result_deadline_height: deadline,
+        fee_sat: terms.fee_sat,
+        deposit_sat: terms.deposit_sat,
+        payout_height: terms.t,
+        result_deadline_height: terms.deadline,
         p: policy.p,
         q: policy.q,
         m: policy.m,
-        fee_rate: rate,
+        fee_rate: terms.rate,
         offer_deadline_ms: now.saturating_add(offer_timeout),
         outsourcer_key: hex::encode(o.key.x_only_public_key().serialize()),
         arbiter_url: o.config.arbiter_url.clone(),
-        arbiter_key: hex::encode(arbiter_key.serialize()),
+        arbiter_key: terms.arbiter_key,
         slots,
         funding: None,
         output: None,
         events: 0,
-        tip,
+        tip: terms.tip,
         created_ms: now,
         updated_ms: now,
     };
@@ -229,13 +180,105 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     o.create(
         &mut rec,
         Note::job(format!(
-            "job stored: {} calculators, t = {t}, result deadline {deadline}, m = {}",
-            n, policy.m
+            "job stored: {n} calculators, t = {}, result deadline {}, m = {}",
+            terms.t, terms.deadline, policy.m
         )),
     )?;
     tracing::info!(request_id = %rec.request_id, "job submitted");
     Ok(pb::SubmitJobResponse {
         job: Some(view::job(o, &rec)),
+    })
+}
+
+/// What differs between the chains in a job's terms.
+pub struct Terms {
+    /// Bitcoin d, g (sat); 0 on Ethereum (see `eth`).
+    pub fee_sat: u64,
+    /// g.
+    pub deposit_sat: u64,
+    /// t: Bitcoin height / Ethereum Unix seconds.
+    pub t: u64,
+    /// Result deadline: Bitcoin height / Ethereum commit deadline.
+    pub deadline: u64,
+    /// Bitcoin fee rate, sat/vB.
+    pub rate: u64,
+    /// T's x-only key (hex; also on Ethereum: it verifies nothing there
+    /// but identifies T).
+    pub arbiter_key: String,
+    /// Tip at submission (height / Unix seconds).
+    pub tip: u64,
+    /// Ethereum terms (collusion address filled in after the split).
+    pub eth: Option<EthInfo>,
+}
+
+async fn bitcoin_terms(
+    o: &Outsourcer,
+    req: &pb::SubmitJobRequest,
+    timeouts: &pb::Timeouts,
+) -> Result<Terms> {
+    let fee = codec::sat("fee", req.fee.as_ref())?;
+    let deposit = codec::sat("deposit", req.deposit.as_ref())?;
+    if fee.checked_add(deposit).is_none_or(|v| v < MIN_ESCROW_SAT) {
+        return Err(OutsourcerError::invalid(
+            "fee",
+            format!("d + g = {fee} + {deposit} sat is below the P2TR dust limit {MIN_ESCROW_SAT}"),
+        ));
+    }
+    if fee == 0 {
+        return Err(OutsourcerError::invalid("fee", "d must be at least 1 sat"));
+    }
+    let rate = match req.fee_rate_sat_per_vb {
+        None => o.config.default_fee_rate_sat_per_vb,
+        Some(r) if (1.0..=10_000.0).contains(&r) => r.ceil() as u64,
+        Some(r) => {
+            return Err(OutsourcerError::invalid(
+                "fee_rate_sat_per_vb",
+                format!("{r} not in 1..=10000 sat/vB"),
+            ))
+        }
+    };
+    let tip = o.chain.tip_height().await?;
+    let t = codec::height("timeouts.payout", timeouts.payout.as_ref(), tip)?
+        .ok_or_else(|| OutsourcerError::invalid("timeouts.payout", "missing"))?;
+    let margin = o.config.dispute_margin_blocks;
+    if t <= tip + margin + 2 || t >= 500_000_000 {
+        return Err(OutsourcerError::invalid(
+            "timeouts.payout",
+            format!("t = {t} must be a height above tip {tip} + dispute margin {margin} + 2 (deadline in the past or too close)"),
+        ));
+    }
+    let deadline = codec::height(
+        "timeouts.result_deadline",
+        timeouts.result_deadline.as_ref(),
+        tip,
+    )?
+    .unwrap_or(t - margin);
+    if deadline <= tip || deadline > t - margin {
+        return Err(OutsourcerError::invalid(
+            "timeouts.result_deadline",
+            format!(
+                "{deadline} must be above the tip {tip} and at most t - margin = {}",
+                t - margin
+            ),
+        ));
+    }
+    let info = o
+        .arbiter()?
+        .get_info(arb::GetInfoRequest {})
+        .await
+        .map_err(|s| OutsourcerError::Unavailable(format!("arbiter: {}", s.message())))?
+        .into_inner();
+    let arbiter_key = bapay_daemon::codec::xonly("arbiter key", &info.bitcoin_key)
+        .map_err(|e| OutsourcerError::Unavailable(format!("arbiter: {e}")))?;
+    Ok(Terms {
+        fee_sat: fee,
+        deposit_sat: deposit,
+        t,
+        deadline,
+        rate,
+        arbiter_key: hex::encode(arbiter_key.serialize()),
+        tip,
+        eth: None,
     })
 }
 

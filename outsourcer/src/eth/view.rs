@@ -1,0 +1,219 @@
+//! The API view of an Ethereum job: wei amounts, Unix times, the FairPay
+//! job of every slot, and the money report from the stored transactions
+//! (O's own gas from its receipts; the calculators' gas is theirs and not
+//! in O's report).
+
+use bapay_proto::common::v1 as common;
+use bapay_proto::outsourcer::v1 as pb;
+use common::party::Role;
+use common::transfer::Kind;
+
+use crate::record::{JobRecord, SlotState};
+
+fn wei(v: u128) -> common::Amount {
+    common::Amount {
+        value: Some(common::amount::Value::Wei(v.to_string())),
+    }
+}
+
+fn unix(t: u64) -> common::ChainTime {
+    common::ChainTime {
+        value: Some(common::chain_time::Value::UnixTime(t)),
+    }
+}
+
+fn party(role: Role, i: Option<u32>) -> Option<common::Party> {
+    Some(common::Party {
+        role: role as i32,
+        calculator_index: i,
+    })
+}
+
+fn transfer(
+    kind: Kind,
+    from: Option<common::Party>,
+    to: Option<common::Party>,
+    v: u128,
+    i: u32,
+    tx: &str,
+) -> common::Transfer {
+    common::Transfer {
+        kind: kind as i32,
+        from,
+        to,
+        amount: Some(wei(v)),
+        calculator_index: Some(i),
+        tx: tx.to_string(),
+        block: 0,
+        r#final: true,
+    }
+}
+
+/// Rewrites the chain-specific parts of `job` for an Ethereum record.
+pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
+    let Some(e) = &rec.eth else { return };
+    let reward: u128 = e.reward_wei.parse().unwrap_or(0);
+    let bond: u128 = e.bond_wei.parse().unwrap_or(0);
+    job.chain = common::Chain::Ethereum as i32;
+    job.fee = Some(wei(reward));
+    job.deposit = Some(wei(bond));
+    job.payout = Some(unix(e.payout_time));
+    job.result_deadline = Some(unix(e.commit_deadline));
+    job.chain_details = Some(pb::job::ChainDetails::Ethereum(pb::EthereumJobInfo {
+        deployment: Some(common::EthereumDeployment {
+            chain_id: e.chain_id,
+            contract: e
+                .contract
+                .parse::<alloy::primitives::Address>()
+                .map(|a| a.to_vec())
+                .unwrap_or_default(),
+        }),
+        group: Some(common::EthereumGroup {
+            collusion_address: e
+                .collusion_address
+                .parse::<alloy::primitives::Address>()
+                .map(|a| a.to_vec())
+                .unwrap_or_default(),
+            workers: rec
+                .slots
+                .iter()
+                .filter_map(|s| {
+                    s.eth
+                        .as_ref()?
+                        .worker
+                        .parse::<alloy::primitives::Address>()
+                        .ok()
+                })
+                .map(|a| a.to_vec())
+                .collect(),
+        }),
+        message_keys: rec
+            .message_keys
+            .iter()
+            .filter_map(|k| hex::decode(k).ok())
+            .collect(),
+    }));
+    let (mut transfers, mut o_paid, mut o_recv, mut o_gas) = (Vec::new(), 0u128, 0u128, 0u128);
+    let mut totals = Vec::new();
+    for (k, s) in rec.slots.iter().enumerate() {
+        let i = k as u32;
+        if let Some(p) = job.slots.get_mut(k) {
+            if let Some(se) = &s.eth {
+                p.ethereum_address = se
+                    .worker
+                    .parse::<alloy::primitives::Address>()
+                    .map(|a| a.to_vec())
+                    .unwrap_or_default();
+            }
+            if let Ok(j) = super::job_params(rec, k) {
+                p.contract_job_id = bapay_fairpay::job_id(&j).to_vec();
+                p.ethereum_job = Some(super::job_pb(&j));
+            }
+        }
+        let Some(se) = &s.eth else { continue };
+        let (mut c_paid, mut c_recv) = (0u128, 0u128);
+        if let Some(t) = se.open_tx.as_ref().filter(|_| !se.open_gas_wei.is_empty()) {
+            let tx = t.hash.to_string();
+            let gas: u128 = se.open_gas_wei.parse().unwrap_or(0);
+            transfers.push(transfer(
+                Kind::Open,
+                party(Role::Outsourcer, None),
+                None,
+                reward,
+                i,
+                &tx,
+            ));
+            transfers.push(transfer(
+                Kind::ChainFee,
+                party(Role::Outsourcer, None),
+                party(Role::ChainFees, None),
+                gas,
+                i,
+                &tx,
+            ));
+            o_paid += reward;
+            o_gas += gas;
+        }
+        if !se.commit_tx.is_empty() {
+            transfers.push(transfer(
+                Kind::Bond,
+                party(Role::Calculator, Some(i)),
+                None,
+                bond,
+                i,
+                &format!("0x{}", se.commit_tx),
+            ));
+            c_paid += bond;
+        }
+        match s.state {
+            SlotState::Paid => {
+                transfers.push(transfer(
+                    Kind::Payout,
+                    None,
+                    party(Role::Calculator, Some(i)),
+                    reward + bond,
+                    i,
+                    "",
+                ));
+                c_recv += reward + bond;
+            }
+            SlotState::Redeemed => {
+                let tx = s.dispute.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+                let won = reward + if se.commit_tx.is_empty() { 0 } else { bond };
+                transfers.push(transfer(
+                    Kind::Judge,
+                    None,
+                    party(Role::Outsourcer, None),
+                    won,
+                    i,
+                    &tx,
+                ));
+                o_recv += won;
+            }
+            SlotState::Refunded => {
+                let tx = se
+                    .refund_tx
+                    .as_ref()
+                    .map(|t| t.hash.to_string())
+                    .unwrap_or_default();
+                let gas: u128 = se.refund_gas_wei.parse().unwrap_or(0);
+                transfers.push(transfer(
+                    Kind::Refund,
+                    None,
+                    party(Role::Outsourcer, None),
+                    reward,
+                    i,
+                    &tx,
+                ));
+                transfers.push(transfer(
+                    Kind::ChainFee,
+                    party(Role::Outsourcer, None),
+                    party(Role::ChainFees, None),
+                    gas,
+                    i,
+                    &tx,
+                ));
+                o_recv += reward;
+                o_gas += gas;
+            }
+            _ => {}
+        }
+        totals.push(common::PartyTotal {
+            party: party(Role::Calculator, Some(i)),
+            paid: Some(wei(c_paid)),
+            received: Some(wei(c_recv)),
+            fees: Some(wei(0)),
+        });
+    }
+    totals.insert(
+        0,
+        common::PartyTotal {
+            party: party(Role::Outsourcer, None),
+            paid: Some(wei(o_paid)),
+            received: Some(wei(o_recv)),
+            fees: Some(wei(o_gas)),
+        },
+    );
+    job.transfers = transfers;
+    job.totals = totals;
+}

@@ -1,0 +1,190 @@
+//! The Ethereum scenarios of PROTOCOL.md §5, end to end on real anvil with
+//! FairPay deployed from the committed artifact and every daemon as its own
+//! process: honest, a lazy calculator judged, an outsourcer that
+//! disappears after opening the jobs, and restarts.
+
+mod common;
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use bapay_proto::common::v1 as c;
+use bapay_proto::common::v1::party::Role;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::{eth, Net, NetOptions};
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(240);
+const ETH: u128 = 1_000_000_000_000_000_000;
+const REWARD: u128 = ETH / 10;
+const BOND: u128 = ETH / 100;
+
+async fn net(calculators: usize, lazy: Vec<usize>) -> Result<(Net, Vec<Vec<u8>>)> {
+    let net = Net::start(NetOptions {
+        calculators,
+        lazy,
+        poll_ms: 200,
+        ethereum: true,
+        ..Default::default()
+    })
+    .await?;
+    let addrs = net.fund_eth(100 * ETH).await?;
+    Ok((net, addrs))
+}
+
+fn eth_job(net: &Net, id: &str, n: usize) -> pb::SubmitJobRequest {
+    let mut r = search_job(net, id, n, 0);
+    r.chain = c::Chain::Ethereum as i32;
+    r.fee = Some(c::Amount {
+        value: Some(c::amount::Value::Wei(REWARD.to_string())),
+    });
+    r.deposit = Some(c::Amount {
+        value: Some(c::amount::Value::Wei(BOND.to_string())),
+    });
+    r.fee_rate_sat_per_vb = None;
+    r.timeouts = Some(pb::Timeouts {
+        payout: Some(c::ChainTime {
+            value: Some(c::chain_time::Value::SecondsFromNow(900)),
+        }),
+        result_deadline: None,
+        offer_timeout_ms: 0,
+    });
+    r
+}
+
+async fn balances(net: &Net, addrs: &[Vec<u8>]) -> Result<Vec<i128>> {
+    let mut out = Vec::new();
+    for a in addrs {
+        out.push(eth::balance(&net.adapter.url(), a).await? as i128);
+    }
+    Ok(out)
+}
+
+fn wei_net(job: &pb::Job, role: Role, index: Option<u32>) -> i128 {
+    let w = |a: Option<&c::Amount>| match a.and_then(|a| a.value.as_ref()) {
+        Some(c::amount::Value::Wei(w)) => w.parse::<i128>().unwrap_or(0),
+        _ => 0,
+    };
+    job.totals
+        .iter()
+        .find(|t| {
+            t.party
+                .as_ref()
+                .is_some_and(|p| p.role == role as i32 && p.calculator_index == index)
+        })
+        .map(|t| w(t.received.as_ref()) - w(t.paid.as_ref()) - w(t.fees.as_ref()))
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_ethereum_job_pays_reward_and_bond_back() -> Result<()> {
+    let (net, addrs) = net(2, vec![]).await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-honest", 2)).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        state(&job) == pb::JobState::Completed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!((0..2).all(|i| slot(&job, i) == pb::SlotState::Paid));
+    let hits = match job.output.as_ref().and_then(|o| o.output.as_ref()) {
+        Some(c::task_output::Output::Search(s)) => s.hits.clone(),
+        _ => anyhow::bail!("no output"),
+    };
+    ensure!(hits == expected_hits());
+    let after = balances(&net, &addrs).await?;
+    // O: exactly n rewards plus its own gas, as its report says.
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report"
+    );
+    ensure!(after[0] - before[0] < -(2 * REWARD as i128));
+    for i in 0..2 {
+        let d = after[2 + i] - before[2 + i];
+        ensure!(
+            d > 0 && d < REWARD as i128,
+            "C{i} earned {d}: the reward minus its gas"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lazy_ethereum_calculator_is_judged_and_o_gets_reward_and_bond() -> Result<()> {
+    let (net, addrs) = net(2, vec![1]).await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-lazy", 2)).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        state(&job) == pb::JobState::Completed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!(slot(&job, 0) == pb::SlotState::Paid);
+    ensure!(
+        slot(&job, 1) == pb::SlotState::Redeemed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    let after = balances(&net, &addrs).await?;
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report"
+    );
+    // The lazy calculator lost its bond (and paid gas for its commit).
+    ensure!(after[3] - before[3] < -(BOND as i128));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_calculators_are_paid_when_the_outsourcer_disappears() -> Result<()> {
+    let (mut net, addrs) = net(2, vec![]).await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-o-gone", 2)).await?;
+    let job = net
+        .advance(&id, WAIT, |j| {
+            (0..2).all(|i| slot(j, i) >= pb::SlotState::Committed) || settled(j)
+        })
+        .await?;
+    ensure!(!settled(&job));
+    net.outsourcer.kill();
+    eth::increase_time(&net.adapter.url(), 1000).await?;
+    let start = std::time::Instant::now();
+    loop {
+        let now = balances(&net, &addrs).await?;
+        if (0..2).all(|i| now[2 + i] > before[2 + i]) {
+            return Ok(());
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "calculators not paid out:\n{}",
+            net.calculators[0].tail()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ethereum_restarts_end_as_the_honest_run() -> Result<()> {
+    let (mut net, _) = net(2, vec![]).await?;
+    let id = net.submit(eth_job(&net, "eth-restarts", 2)).await?;
+    net.advance(&id, WAIT, |j| state(j) >= pb::JobState::Funding)
+        .await?;
+    net.outsourcer.restart().await?;
+    net.advance(&id, WAIT, |j| state(j) >= pb::JobState::Computing)
+        .await?;
+    net.calculators[0].restart().await?;
+    net.advance(&id, WAIT, |j| state(j) >= pb::JobState::AwaitingPayout)
+        .await?;
+    net.outsourcer.restart().await?;
+    net.calculators[1].restart().await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        state(&job) == pb::JobState::Completed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!((0..2).all(|i| slot(&job, i) == pb::SlotState::Paid));
+    Ok(())
+}
