@@ -124,6 +124,12 @@ pub struct EthSlot {
     pub refund_tx: Option<bapay_daemon::eth::SignedTx>,
     /// Gas O paid for the refund, wei.
     pub refund_gas_wei: String,
+    /// O's signed disputeSearch(job, leaf, proof), stored before it is sent.
+    #[serde(default)]
+    pub dispute_tx: Option<bapay_daemon::eth::SignedTx>,
+    /// Gas O paid for it, wei.
+    #[serde(default)]
+    pub dispute_gas_wei: String,
 }
 
 /// A calculator's deposit coins and scripts (its OfferResponse).

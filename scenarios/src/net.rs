@@ -22,6 +22,8 @@ pub struct NetOptions {
     pub calculators: usize,
     /// Calculators (by index) that skip the second half of their range.
     pub lazy: Vec<usize>,
+    /// Calculators (by index) that return one wrong row of a linear job.
+    pub wrong_row: Vec<usize>,
     /// The outsourcer disputes every result (false disputes).
     pub false_dispute: bool,
     /// Let the chain-adapter start bitcoind and anvil itself
@@ -148,6 +150,9 @@ impl Net {
             env.extend(eth_env("CALCULATOR"));
             if opts.lazy.contains(&i) {
                 env.push((s("BAPAY_CALCULATOR__MISBEHAVE__LAZY_FRACTION"), s("0.5")));
+            }
+            if opts.wrong_row.contains(&i) {
+                env.push((s("BAPAY_CALCULATOR__MISBEHAVE__WRONG_ROW"), s("true")));
             }
             let name = format!("calculator-{i}");
             calculators

@@ -20,12 +20,19 @@ const REWARD: u128 = ETH / 10;
 const BOND: u128 = ETH / 100;
 
 async fn net(calculators: usize, lazy: Vec<usize>) -> Result<(Net, Vec<Vec<u8>>)> {
-    let net = Net::start(NetOptions {
+    net_with(NetOptions {
         calculators,
         lazy,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn net_with(opts: NetOptions) -> Result<(Net, Vec<Vec<u8>>)> {
+    let net = Net::start(NetOptions {
         poll_ms: 200,
         ethereum: true,
-        ..Default::default()
+        ..opts
     })
     .await?;
     let addrs = net.fund_eth(100 * ETH).await?;
@@ -111,7 +118,7 @@ async fn honest_ethereum_job_pays_reward_and_bond_back() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lazy_ethereum_calculator_is_judged_and_o_gets_reward_and_bond() -> Result<()> {
+async fn lazy_ethereum_calculator_is_caught_and_o_gets_reward_and_bond() -> Result<()> {
     let (net, addrs) = net(2, vec![1]).await?;
     let before = balances(&net, &addrs).await?;
     let id = net.submit(eth_job(&net, "eth-lazy", 2)).await?;
@@ -134,6 +141,84 @@ async fn lazy_ethereum_calculator_is_judged_and_o_gets_reward_and_bond() -> Resu
     );
     // The lazy calculator lost its bond (and paid gas for its commit).
     ensure!(after[3] - before[3] < -(BOND as i128));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trustless_search_dispute_with_the_arbiter_switched_off() -> Result<()> {
+    let (mut net, addrs) = net(2, vec![1]).await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-trustless", 2)).await?;
+    // T answered SubmitJob (its address is in the jobs), then goes away.
+    net.advance(&id, WAIT, |j| state(j) >= pb::JobState::Offering)
+        .await?;
+    net.arbiter.kill();
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        slot(&job, 1) == pb::SlotState::Redeemed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!(
+        job.transfers
+            .iter()
+            .any(|t| t.kind == c::transfer::Kind::DisputeWon as i32),
+        "won on chain by disputeSearch"
+    );
+    let after = balances(&net, &addrs).await?;
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report"
+    );
+    ensure!(
+        after[3] - before[3] < -(BOND as i128),
+        "the lazy calculator lost its bond"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_linear_row_is_judged_by_the_arbiter() -> Result<()> {
+    let (net, addrs) = net_with(NetOptions {
+        calculators: 2,
+        wrong_row: vec![0],
+        ..Default::default()
+    })
+    .await?;
+    let before = balances(&net, &addrs).await?;
+    let mut req = eth_job(&net, "eth-linear", 2);
+    req.task = Some(c::TaskSpec {
+        params: Some(c::task_spec::Params::Linear(c::LinearParams {
+            rows: 32,
+            cols: 8,
+            matrix_seed: vec![4; 32],
+            x: (1..=8).map(|v| v * 1_000_003).collect(),
+        })),
+    });
+    let id = net.submit(req).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        slot(&job, 0) == pb::SlotState::Redeemed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!(
+        slot(&job, 1) == pb::SlotState::Paid,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!(!job.slots[0].dispute_id.is_empty(), "T's dispute id");
+    ensure!(
+        job.transfers
+            .iter()
+            .any(|t| t.kind == c::transfer::Kind::Judge as i32),
+        "judged by T"
+    );
+    let after = balances(&net, &addrs).await?;
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report"
+    );
     Ok(())
 }
 

@@ -97,6 +97,9 @@ fn evidence(s: &Slot, root_check: &bapay_core::merkle::Hash32) -> Result<Vec<com
 
 async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let i = s.index;
+    if rec.chain == ChainKind::Ethereum && crate::eth::dispute_search(o, rec, s).await? {
+        return Ok(());
+    }
     let pc = common::SignedCommitment::decode(
         JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
     )

@@ -5,10 +5,14 @@
 //! through T, who sends `judge` itself ([`follow_dispute`]); and
 //! settlement ([`settle`]): `refund` of a job never committed, and the
 //! calculator's own `payout` at t seen as the job leaving the contract.
-//! Not yet: the trustless `disputeSearch` (O always goes through T), and
-//! `claimTrapped` / trap detection.
+//! A wrong search leaf is disputed without T ([`trustless`]:
+//! `disputeSearch`); any other fault goes to T. Not yet: `claimTrapped` /
+//! trap detection.
 
+pub mod trustless;
 pub mod view;
+
+pub use trustless::dispute_search;
 
 use alloy::primitives::{Address, B256, U256};
 use bapay_core::task::SubTask;
@@ -52,7 +56,7 @@ fn workers(rec: &JobRecord) -> Result<Vec<Address>> {
         .collect()
 }
 
-fn search(rec: &JobRecord, i: usize) -> Result<Option<SearchParams>> {
+pub(crate) fn search(rec: &JobRecord, i: usize) -> Result<Option<SearchParams>> {
     let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &rec.slots[i].sub_task_hex)?)
         .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
     Ok(match sub {
@@ -169,7 +173,7 @@ pub async fn check_committed(o: &Outsourcer, rec: &JobRecord, i: u32, root: &[u8
 
 /// Signs `data` to FairPay with `value`, stores it with `store`, sends it
 /// (or resends the stored one) and returns the receipt.
-async fn send_stored(
+pub(crate) async fn send_stored(
     o: &Outsourcer,
     rec: &JobRecord,
     stored: Option<SignedTx>,

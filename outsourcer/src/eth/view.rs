@@ -157,6 +157,32 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 ));
                 c_recv += reward + bond;
             }
+            SlotState::Redeemed if se.dispute_tx.is_some() => {
+                let tx = se
+                    .dispute_tx
+                    .as_ref()
+                    .map(|t| t.hash.to_string())
+                    .unwrap_or_default();
+                let gas: u128 = se.dispute_gas_wei.parse().unwrap_or(0);
+                transfers.push(transfer(
+                    Kind::DisputeWon,
+                    None,
+                    party(Role::Outsourcer, None),
+                    reward + bond,
+                    i,
+                    &tx,
+                ));
+                transfers.push(transfer(
+                    Kind::ChainFee,
+                    party(Role::Outsourcer, None),
+                    party(Role::ChainFees, None),
+                    gas,
+                    i,
+                    &tx,
+                ));
+                o_recv += reward + bond;
+                o_gas += gas;
+            }
             SlotState::Redeemed => {
                 let tx = s.dispute.as_ref().map(|d| d.id.clone()).unwrap_or_default();
                 let won = reward + if se.commit_tx.is_empty() { 0 } else { bond };

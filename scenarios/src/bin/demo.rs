@@ -233,13 +233,13 @@ async fn main() -> Result<()> {
     );
     ensure!(
         paid(&eth_cheat, 2, pb::SlotState::Redeemed),
-        "the lazy Ethereum calculator was not judged"
+        "the lazy Ethereum calculator was not caught"
     );
     println!("=== summary ===");
     println!("  honest job: result verified by sampling, both calculators paid d + g at t");
     println!(
         "  lazy job:   C2 caught by O's sample, the arbiter upheld the dispute, O redeemed d + g"
     );
-    println!("  Ethereum:   the same two jobs on FairPay: honest workers paid reward + bond at t, the lazy one judged by T (O got reward + bond)");
+    println!("  Ethereum:   the same two jobs on FairPay: honest workers paid reward + bond at t; the lazy one caught, O won disputeSearch on chain (reward + bond)");
     Ok(())
 }

@@ -1,0 +1,150 @@
+//! The trustless dispute of a search job (PROTOCOL.md §5, FairPay
+//! `disputeSearch`): when one of C_i's opened leaves is wrong, O needs no
+//! arbiter: it shows the contract the leaf and its Merkle proof, and the
+//! contract recomputes f itself. The signed transaction is stored before it
+//! is sent; a leaf the contract finds correct reverts at the `Call` check
+//! before anything is spent.
+
+use alloy::primitives::{B256, U256};
+use alloy::sol_types::SolCall;
+use bapay_core::task::{SubResult, SubTask};
+use bapay_fairpay::FairPay;
+use bapay_proto::calculator::v1 as calc;
+use prost::Message;
+
+use crate::codec;
+use crate::error::{OutsourcerError, Result};
+use crate::record::{JobRecord, Slot, SlotState, StoredDispute};
+use crate::service::{set_slot, Note, Outsourcer};
+
+/// The first opened leaf of `s` that is wrong, with its proof.
+fn wrong_leaf(rec: &JobRecord, s: &Slot) -> Result<Option<bapay_proto::common::v1::Opening>> {
+    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
+        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
+    if !matches!(sub, SubTask::Search(_)) {
+        return Ok(None);
+    }
+    let res = SubResult::from_bytes(&JobRecord::unhex(
+        "result",
+        s.result_hex.as_deref().unwrap_or(""),
+    )?)
+    .map_err(|e| OutsourcerError::internal("stored result", e))?;
+    let opened = calc::OpenLeavesResponse::decode(
+        JobRecord::unhex("openings", s.openings_hex.as_deref().unwrap_or(""))?.as_slice(),
+    )
+    .map_err(|e| OutsourcerError::internal("stored openings", e))?;
+    let pc = bapay_proto::common::v1::SignedCommitment::decode(
+        JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
+    )
+    .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
+    let root = codec::commitment("commitment", &pc, rec.commit_chain())?
+        .commitment
+        .root;
+    for p in &opened.openings {
+        let Ok(one) = codec::openings("opening", std::slice::from_ref(p)) else {
+            continue;
+        };
+        if p.leaf_data.len() == 48 && sub.verify_sample(&res, &root, &[p.index], &one).is_err() {
+            // Only a leaf whose proof holds is evidence the contract accepts.
+            if one[0].proof.verify(
+                &root,
+                &bapay_core::merkle::leaf_hash(&p.leaf_data),
+                p.index,
+                sub.leaf_count(),
+            ) {
+                return Ok(Some(p.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Files the trustless dispute of slot `s` if it has a wrong search leaf;
+/// returns whether it did (false: go to the arbiter).
+pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
+    let Some(leaf) = wrong_leaf(rec, s)? else {
+        return Ok(false);
+    };
+    let i = s.index;
+    let job = super::job_params(rec, i as usize)?;
+    let Some(terms) = super::search(rec, i as usize)? else {
+        return Ok(false);
+    };
+    let word = |k: usize| {
+        u64::from_be_bytes(
+            leaf.leaf_data[8 * k..8 * k + 8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        )
+    };
+    let call = FairPay::disputeSearchCall {
+        job: job.clone(),
+        s: terms,
+        position: leaf.index,
+        leaf: FairPay::SearchLeaf {
+            index: word(0),
+            x: word(1),
+            fx: B256::from_slice(&leaf.leaf_data[16..48]),
+        },
+        proof: leaf.proof.iter().map(|p| B256::from_slice(p)).collect(),
+    };
+    let stored = s.eth.as_ref().and_then(|e| e.dispute_tx.clone());
+    let sent = super::send_stored(
+        o,
+        rec,
+        stored,
+        U256::ZERO,
+        call.abi_encode(),
+        move |r, t| {
+            if let Some(e) = r.slots[i as usize].eth.as_mut() {
+                e.dispute_tx = Some(t);
+            }
+            vec![Note::slot(
+                i,
+                format!(
+                    "calculator {i}: disputeSearch(leaf {}) signed and stored",
+                    leaf.index
+                ),
+            )]
+        },
+    )
+    .await;
+    let receipt = match sent {
+        Ok(r) => r,
+        Err(OutsourcerError::Unavailable(m))
+            if m.contains("LeafCorrect") || m.contains("revert") =>
+        {
+            tracing::warn!(slot = i, %m, "disputeSearch refused; asking the arbiter");
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
+    let gas = receipt.fee().to_string();
+    let hash = receipt.hash.to_string();
+    o.update(&rec.job_id, move |r| {
+        if let Some(e) = r.slots[i as usize].eth.as_mut() {
+            e.dispute_gas_wei = gas;
+        }
+        let slot = &mut r.slots[i as usize];
+        slot.dispute = Some(StoredDispute {
+            id: format!("disputeSearch {hash}"),
+            reason: slot.reason.clone(),
+            redeem_hex: None,
+            redeem_txid: None,
+            redeem_value_sat: 0,
+        });
+        Ok(vec![if receipt.success {
+            set_slot(
+                r,
+                i,
+                SlotState::Redeemed,
+                "disputeSearch won on chain: O got the reward and the bond",
+            )
+            .tx(hash)
+        } else {
+            set_slot(r, i, SlotState::DisputeRejected, "disputeSearch reverted").tx(hash)
+        }])
+    })
+    .await?;
+    Ok(true)
+}
