@@ -92,6 +92,7 @@ pub async fn handle(
         job_token: hex::encode(&req.job_token),
         index: req.index,
         sub_task_hex: hex::encode(&req.sub_task),
+        job_random: hex::encode(p.job_random),
         contract: p.contract,
         job: p.job.clone(),
         contract_job_id: p.contract_job_id,

@@ -91,6 +91,9 @@ pub struct EthSubTask {
     pub index: u32,
     /// m_i canonical bytes, hex.
     pub sub_task_hex: String,
+    /// R, hex (O's per-job random, with m_i the calculator's message key).
+    #[serde(default)]
+    pub job_random: String,
     /// FairPay address.
     pub contract: Address,
     /// The job.

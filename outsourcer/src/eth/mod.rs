@@ -366,6 +366,24 @@ pub async fn settle(o: &Outsourcer, rec: &JobRecord, now: u64) -> Result<()> {
             .await?;
             continue;
         }
+        let trapped = sender
+            .fairpay_trapped_to(contract, job.group)
+            .await
+            .map_err(|e| OutsourcerError::Unavailable(format!("chain-adapter: {e}")))?;
+        if trapped != Address::ZERO {
+            let state = sender
+                .fairpay_state(contract, id)
+                .await
+                .map_err(|e| OutsourcerError::Unavailable(format!("chain-adapter: {e}")))?;
+            if state == B256::ZERO {
+                let why = format!("collusion: claimed through the trap by {trapped}");
+                o.update(&rec.job_id, |r| {
+                    Ok(vec![set_slot(r, i, SlotState::Trapped, &why)])
+                })
+                .await?;
+            }
+            continue;
+        }
         if now >= e.payout_time {
             let state = sender
                 .fairpay_state(contract, id)

@@ -196,6 +196,17 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 ));
                 o_recv += won;
             }
+            SlotState::Trapped => {
+                let won = reward + if se.commit_tx.is_empty() { 0 } else { bond };
+                transfers.push(transfer(
+                    Kind::TrapClaim,
+                    None,
+                    party(Role::Colluder, None),
+                    won,
+                    i,
+                    "",
+                ));
+            }
             SlotState::Refunded => {
                 let tx = se
                     .refund_tx

@@ -1,0 +1,164 @@
+//! Collusion on Ethereum (PROTOCOL.md §5, FairPay's trap): the calculators
+//! pool what O sent them (m_k and R, from their own stores), learn the
+//! collusion secret Σ sk_{m_k}, and one of them, C_j, signs the trap for
+//! itself with it, springs it and claims every open job of the group:
+//! every reward and every bond goes to C_j; the other colluders lose their
+//! bond; O sees its slots TRAPPED and the job still completes.
+
+mod common;
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::sol_types::SolCall;
+use anyhow::{ensure, Context, Result};
+use bapay_core::keys::{aggregate_secret, message_secret};
+use bapay_daemon::eth::EthSender;
+use bapay_daemon::{SqliteStore, StoreExt, SystemClock};
+use bapay_fairpay::{FairPay, JobParams};
+use bapay_proto::common::v1 as c;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::{eth, Net, NetOptions};
+use common::*;
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn params(j: &c::EthereumJob) -> Result<JobParams> {
+    Ok(JobParams {
+        outsourcer: Address::try_from(j.outsourcer.as_slice())?,
+        worker: Address::try_from(j.worker.as_slice())?,
+        arbiter: Address::try_from(j.arbiter.as_slice())?,
+        commitDeadline: j.commit_deadline,
+        payoutTime: j.payout_time,
+        reward: j.reward_wei.parse()?,
+        bond: j.bond_wei.parse()?,
+        group: B256::try_from(j.group.as_slice())?,
+        terms: B256::try_from(j.terms.as_slice())?,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_colluder_claims_every_fairpay_job_of_the_group() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 3,
+        poll_ms: 200,
+        ethereum: true,
+        ..Default::default()
+    })
+    .await?;
+    let addrs = net.fund_eth(100 * ETH).await?;
+    let url = net.adapter.url();
+    let mut req = search_job(&net, "eth-collusion", 3, 0);
+    req.chain = c::Chain::Ethereum as i32;
+    req.fee = Some(c::Amount {
+        value: Some(c::amount::Value::Wei((ETH / 10).to_string())),
+    });
+    req.deposit = Some(c::Amount {
+        value: Some(c::amount::Value::Wei((ETH / 100).to_string())),
+    });
+    req.fee_rate_sat_per_vb = None;
+    req.timeouts = Some(pb::Timeouts {
+        payout: Some(c::ChainTime {
+            value: Some(c::chain_time::Value::SecondsFromNow(900)),
+        }),
+        ..Default::default()
+    });
+    let id = net.submit(req).await?;
+    let job = net
+        .advance(&id, Duration::from_secs(240), |j| {
+            (0..3).all(|i| slot(j, i) >= pb::SlotState::Committed) || settled(j)
+        })
+        .await?;
+    let mut before = Vec::new();
+    for a in &addrs {
+        before.push(eth::balance(&url, a).await? as i128);
+    }
+
+    // Pool the offers.
+    let job_hex = hex::encode(&job.job_id);
+    let mut secrets = Vec::new();
+    for i in 0..3 {
+        let store = SqliteStore::open(
+            &net.dir.join(format!("calculator-{i}/calculator.sqlite")),
+            std::sync::Arc::new(SystemClock),
+        )?;
+        let (rec, _) = store
+            .get_job_as::<serde_json::Value>(&format!("eth-{job_hex}"))?
+            .context("offer stored")?;
+        let m = hex::decode(rec["sub_task_hex"].as_str().context("m_i")?)?;
+        let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("R"))?;
+        secrets.push(message_secret(&m, &r)?);
+    }
+    let secret = aggregate_secret(&secrets)?.secret_bytes();
+    let Some(pb::job::ChainDetails::Ethereum(info)) = &job.chain_details else {
+        anyhow::bail!("not Ethereum")
+    };
+    let group = info.group.as_ref().context("group")?;
+    let collusion = Address::try_from(group.collusion_address.as_slice())?;
+    ensure!(
+        bapay_fairpay::trap::collusion_address(&secret)? == collusion,
+        "the pooled secret is the group's"
+    );
+    let workers: Vec<Address> = group
+        .workers
+        .iter()
+        .map(|w| Address::try_from(w.as_slice()))
+        .collect::<Result<_, _>>()?;
+    let jobs: Vec<JobParams> = job
+        .slots
+        .iter()
+        .map(|s| params(s.ethereum_job.as_ref().context("job")?))
+        .collect::<Result<_>>()?;
+    let (chain_id, contract) = net.fairpay.context("FairPay")?;
+
+    // C_2 grabs first.
+    let key = bapay_daemon::keys::load(&net.dir.join("calculator-2/calculator.key"))?;
+    let c2 = EthSender::new(&url, &key)?;
+    let sig =
+        bapay_fairpay::trap::sign_trap(&secret, chain_id, contract, jobs[0].group, c2.address())?;
+    let trap = FairPay::trapCall {
+        collusion,
+        workers,
+        v: sig.v,
+        r: sig.r,
+        s: sig.s,
+    }
+    .abi_encode();
+    ensure!(c2.send(contract, U256::ZERO, trap).await?.success, "trap");
+    let claim = FairPay::claimTrappedCall { jobs }.abi_encode();
+    ensure!(
+        c2.send(contract, U256::ZERO, claim).await?.success,
+        "claimTrapped"
+    );
+
+    let mut after = Vec::new();
+    for a in &addrs {
+        after.push(eth::balance(&url, a).await? as i128);
+    }
+    let (reward, bond) = ((ETH / 10) as i128, (ETH / 100) as i128);
+    let c2_gain = after[4] - before[4];
+    ensure!(
+        c2_gain > 3 * reward + 3 * bond - ETH as i128 / 1000,
+        "C2 got every reward and bond: {c2_gain}"
+    );
+    ensure!(
+        after[2] == before[2] && after[3] == before[3],
+        "the others' bonds are gone with the jobs"
+    );
+
+    // O sees the trap and the job still completes.
+    let job = net.advance(&id, Duration::from_secs(240), settled).await?;
+    ensure!(
+        state(&job) == pb::JobState::Completed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    ensure!(
+        (0..3).all(|i| slot(&job, i) == pb::SlotState::Trapped),
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    Ok(())
+}
