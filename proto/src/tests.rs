@@ -68,7 +68,14 @@ fn descriptor_sets_contain_every_service() {
         ),
         (
             "bapay.outsourcer.v1.OutsourcerService",
-            &["SubmitJob", "GetJob", "ListJobs", "WatchJob", "CancelJob"],
+            &[
+                "GetInfo",
+                "SubmitJob",
+                "GetJob",
+                "ListJobs",
+                "WatchJob",
+                "CancelJob",
+            ],
         ),
         (
             "bapay.calculator.v1.CalculatorService",

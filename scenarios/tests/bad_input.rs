@@ -1,5 +1,6 @@
-//! Bad input to the outsourcer's RPCs: each is INVALID_ARGUMENT with a
-//! reason naming the field, nothing is stored, and the daemon keeps serving.
+//! Bad input to the daemons' RPCs (outsourcer, calculator, arbiter): each is
+//! INVALID_ARGUMENT with a reason naming the field, nothing is stored, and
+//! every daemon keeps serving.
 
 mod common;
 
@@ -243,6 +244,136 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
     let id = net.submit(good).await?;
     let job = net.job(&id).await?;
     ensure!(job.state >= pb::JobState::Created as i32);
+    // The calculator and the arbiter refuse malformed requests the same way
+    // and keep serving.
+    use bapay_proto::arbiter::v1 as arb;
+    use bapay_proto::calculator::v1 as calc;
+    let mut cl = net.calc(0)?;
+    let offer = calc::OfferRequest {
+        job_id: vec![1; 32],
+        job_token: vec![2; 32],
+        chain: c::Chain::Bitcoin as i32,
+        calculator_count: 1,
+        index: 0,
+        sub_task: vec![0xff; 3],
+        job_random: vec![3; 32],
+        message_keys: vec![vec![2; 33]],
+        outsourcer: vec![4; 32],
+        terms: None,
+    };
+    let bad_offers = vec![
+        (
+            "short job id",
+            calc::OfferRequest {
+                job_id: vec![1; 31],
+                ..offer.clone()
+            },
+        ),
+        (
+            "unknown chain",
+            calc::OfferRequest {
+                chain: 9,
+                ..offer.clone()
+            },
+        ),
+        (
+            "n = 0",
+            calc::OfferRequest {
+                calculator_count: 0,
+                ..offer.clone()
+            },
+        ),
+        ("malformed sub-task", offer.clone()),
+        (
+            "malformed key",
+            calc::OfferRequest {
+                message_keys: vec![vec![9; 5]],
+                ..offer.clone()
+            },
+        ),
+    ];
+    for (what, req) in bad_offers {
+        let e = cl
+            .offer(req)
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("calculator accepted {what}"))?;
+        ensure!(
+            e.code() == tonic::Code::InvalidArgument,
+            "calculator, {what}: {:?} {}",
+            e.code(),
+            e.message()
+        );
+    }
+    let e = cl
+        .open_leaves(calc::OpenLeavesRequest {
+            job_id: vec![1; 5],
+            job_token: vec![],
+            indices: vec![],
+        })
+        .await
+        .err();
+    ensure!(e.is_some_and(|e| e.code() == tonic::Code::InvalidArgument));
+    cl.get_info(calc::GetInfoRequest {}).await?;
+    let mut t = bapay_proto::arbiter::v1::arbiter_service_client::ArbiterServiceClient::new(
+        bapay_cli::channel(&net.arbiter.url())?,
+    );
+    let dispute = arb::DisputeRequest {
+        job_id: vec![1; 32],
+        chain: c::Chain::Bitcoin as i32,
+        calculator_index: 0,
+        sub_task: vec![0xff; 3],
+        settlement: None,
+        evidence: None,
+    };
+    let bad_disputes = vec![
+        (
+            "unknown chain",
+            arb::DisputeRequest {
+                chain: 0,
+                ..dispute.clone()
+            },
+        ),
+        (
+            "short job id",
+            arb::DisputeRequest {
+                job_id: vec![1; 3],
+                ..dispute.clone()
+            },
+        ),
+        ("malformed sub-task, no evidence", dispute.clone()),
+        (
+            "malformed proof",
+            arb::DisputeRequest {
+                evidence: Some(arb::dispute_request::Evidence::WrongResult(
+                    arb::WrongResult {
+                        commitment: None,
+                        result: vec![],
+                        openings: vec![c::Opening {
+                            index: 0,
+                            leaf_data: vec![1],
+                            proof: vec![vec![1; 7]],
+                        }],
+                    },
+                )),
+                ..dispute.clone()
+            },
+        ),
+    ];
+    for (what, req) in bad_disputes {
+        let e = t
+            .dispute(req)
+            .await
+            .err()
+            .ok_or_else(|| anyhow::anyhow!("arbiter accepted {what}"))?;
+        ensure!(
+            e.code() == tonic::Code::InvalidArgument,
+            "arbiter, {what}: {:?} {}",
+            e.code(),
+            e.message()
+        );
+    }
+    t.get_info(arb::GetInfoRequest {}).await?;
     // The same request id with other fields is ALREADY_EXISTS.
     let mut other = search_job(&net, "good", 1, 31);
     other.fee_rate_sat_per_vb = Some(3.0);
