@@ -110,9 +110,60 @@ pub fn wei(field: &str, s: &str) -> FieldResult<u128> {
         .map_err(|_| FieldError::new(field, "not below 2^128"))
 }
 
+/// A FairPay job as the protos carry it (`bapay.common.v1.EthereumJob`).
+pub fn eth_job_to_proto(job: &bapay_fairpay::JobParams) -> common::EthereumJob {
+    common::EthereumJob {
+        outsourcer: job.outsourcer.to_vec(),
+        worker: job.worker.to_vec(),
+        arbiter: job.arbiter.to_vec(),
+        commit_deadline: job.commitDeadline,
+        payout_time: job.payoutTime,
+        reward_wei: job.reward.to_string(),
+        bond_wei: job.bond.to_string(),
+        group: job.group.to_vec(),
+        terms: job.terms.to_vec(),
+    }
+}
+
+/// A FairPay job from the protos, every field checked.
+pub fn eth_job(field: &str, j: &common::EthereumJob) -> FieldResult<bapay_fairpay::JobParams> {
+    let f = |s: &str| format!("{field}.{s}");
+    Ok(bapay_fairpay::JobParams {
+        outsourcer: address(&f("outsourcer"), &j.outsourcer)?,
+        worker: address(&f("worker"), &j.worker)?,
+        arbiter: address(&f("arbiter"), &j.arbiter)?,
+        commitDeadline: j.commit_deadline,
+        payoutTime: j.payout_time,
+        reward: wei(&f("reward_wei"), &j.reward_wei)?,
+        bond: wei(&f("bond_wei"), &j.bond_wei)?,
+        group: b256(&f("group"), &j.group)?,
+        terms: b256(&f("terms"), &j.terms)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eth_jobs_round_trip() {
+        let job = bapay_fairpay::JobParams {
+            outsourcer: alloy::primitives::Address::repeat_byte(1),
+            worker: alloy::primitives::Address::repeat_byte(2),
+            arbiter: alloy::primitives::Address::repeat_byte(3),
+            commitDeadline: 5,
+            payoutTime: 9,
+            reward: 7,
+            bond: 8,
+            group: alloy::primitives::B256::repeat_byte(4),
+            terms: alloy::primitives::B256::repeat_byte(5),
+        };
+        let back = eth_job("job", &eth_job_to_proto(&job)).expect("decodes");
+        assert_eq!(back, job);
+        let mut bad = eth_job_to_proto(&job);
+        bad.worker.pop();
+        assert_eq!(eth_job("job", &bad).unwrap_err().field, "job.worker");
+    }
 
     #[test]
     fn ethereum_fields_name_the_field() {

@@ -343,6 +343,41 @@ impl JobRecord {
     }
 }
 
+impl Slot {
+    /// m_i as stored.
+    pub fn sub_task(&self) -> Result<bapay_core::task::SubTask> {
+        bapay_core::task::SubTask::from_bytes(&JobRecord::unhex("sub task", &self.sub_task_hex)?)
+            .map_err(|e| OutsourcerError::internal("stored sub-task", e))
+    }
+
+    /// r_i as stored (INTERNAL if none yet).
+    pub fn result(&self) -> Result<bapay_core::task::SubResult> {
+        bapay_core::task::SubResult::from_bytes(&self.result_bytes()?)
+            .map_err(|e| OutsourcerError::internal("stored result", e))
+    }
+
+    /// r_i's canonical bytes as stored.
+    pub fn result_bytes(&self) -> Result<Vec<u8>> {
+        JobRecord::unhex("result", self.result_hex.as_deref().unwrap_or(""))
+    }
+
+    /// C_i's signed commitment as received.
+    pub fn commitment(&self) -> Result<bapay_proto::common::v1::SignedCommitment> {
+        use prost::Message;
+        let b = JobRecord::unhex("commitment", self.commitment_hex.as_deref().unwrap_or(""))?;
+        bapay_proto::common::v1::SignedCommitment::decode(b.as_slice())
+            .map_err(|e| OutsourcerError::internal("stored commitment", e))
+    }
+
+    /// The openings of the sample as received.
+    pub fn openings(&self) -> Result<bapay_proto::calculator::v1::OpenLeavesResponse> {
+        use prost::Message;
+        let b = JobRecord::unhex("openings", self.openings_hex.as_deref().unwrap_or(""))?;
+        bapay_proto::calculator::v1::OpenLeavesResponse::decode(b.as_slice())
+            .map_err(|e| OutsourcerError::internal("stored openings", e))
+    }
+}
+
 /// Loads a job.
 pub fn load(store: &dyn Store, id: &str) -> Result<Option<(JobRecord, u64)>> {
     Ok(store.get_job_as(id)?)

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use alloy::sol_types::SolCall;
 use anyhow::{ensure, Context, Result};
 use bapay_core::keys::{aggregate_secret, message_secret};
@@ -24,17 +24,7 @@ use common::*;
 const ETH: u128 = 1_000_000_000_000_000_000;
 
 fn params(j: &c::EthereumJob) -> Result<JobParams> {
-    Ok(JobParams {
-        outsourcer: Address::try_from(j.outsourcer.as_slice())?,
-        worker: Address::try_from(j.worker.as_slice())?,
-        arbiter: Address::try_from(j.arbiter.as_slice())?,
-        commitDeadline: j.commit_deadline,
-        payoutTime: j.payout_time,
-        reward: j.reward_wei.parse()?,
-        bond: j.bond_wei.parse()?,
-        group: B256::try_from(j.group.as_slice())?,
-        terms: B256::try_from(j.terms.as_slice())?,
-    })
+    Ok(bapay_daemon::codec::eth_job("job", j)?)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

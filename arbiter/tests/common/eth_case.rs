@@ -90,17 +90,7 @@ pub fn case(job_id: [u8; 32], index: u32, calc: &Keypair, lazy: bool, m: u32) ->
 
 /// The wire form of a job.
 pub fn job_pb(job: &JobParams) -> common::EthereumJob {
-    common::EthereumJob {
-        outsourcer: job.outsourcer.to_vec(),
-        worker: job.worker.to_vec(),
-        arbiter: job.arbiter.to_vec(),
-        commit_deadline: job.commitDeadline,
-        payout_time: job.payoutTime,
-        reward_wei: job.reward.to_string(),
-        bond_wei: job.bond.to_string(),
-        group: job.group.to_vec(),
-        terms: job.terms.to_vec(),
-    }
+    bapay_daemon::codec::eth_job_to_proto(job)
 }
 
 /// O's Dispute request for `case` about `job` at `contract`.

@@ -112,17 +112,7 @@ pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
 
 /// The wire form of a job.
 pub fn job_pb(job: &JobParams) -> common::EthereumJob {
-    common::EthereumJob {
-        outsourcer: job.outsourcer.to_vec(),
-        worker: job.worker.to_vec(),
-        arbiter: job.arbiter.to_vec(),
-        commit_deadline: job.commitDeadline,
-        payout_time: job.payoutTime,
-        reward_wei: job.reward.to_string(),
-        bond_wei: job.bond.to_string(),
-        group: job.group.to_vec(),
-        terms: job.terms.to_vec(),
-    }
+    bapay_daemon::codec::eth_job_to_proto(job)
 }
 
 /// The offer's Ethereum terms, for editing.

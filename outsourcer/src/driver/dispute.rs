@@ -8,13 +8,10 @@
 //! dispute is open any more → AWAITING_PAYOUT.
 
 use bapay_core::escrow::{build_redeem, sign_escrow_input, EscrowUtxo};
-use bapay_core::task::{SubResult, SubTask};
 use bapay_proto::arbiter::v1 as arb;
-use bapay_proto::calculator::v1 as calc;
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::schnorr::Signature;
 use bitcoin::{Amount, OutPoint};
-use prost::Message;
 
 use super::verify::has_evidence;
 use crate::codec;
@@ -66,17 +63,9 @@ fn pay_utxo(rec: &JobRecord, i: u32) -> Result<EscrowUtxo> {
 
 /// The openings that prove the fault (see the module docs).
 fn evidence(s: &Slot, root_check: &bapay_core::merkle::Hash32) -> Result<Vec<common::Opening>> {
-    let opened = calc::OpenLeavesResponse::decode(
-        JobRecord::unhex("openings", s.openings_hex.as_deref().unwrap_or(""))?.as_slice(),
-    )
-    .map_err(|e| OutsourcerError::internal("stored openings", e))?;
-    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
-    let res = SubResult::from_bytes(&JobRecord::unhex(
-        "result",
-        s.result_hex.as_deref().unwrap_or(""),
-    )?)
-    .map_err(|e| OutsourcerError::internal("stored result", e))?;
+    let opened = s.openings()?;
+    let sub = s.sub_task()?;
+    let res = s.result()?;
     let mut bad = Vec::new();
     for p in &opened.openings {
         let Ok(core) = codec::openings("opening", std::slice::from_ref(p)) else {
@@ -100,10 +89,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     if rec.chain == ChainKind::Ethereum && crate::eth::dispute_search(o, rec, s).await? {
         return Ok(());
     }
-    let pc = common::SignedCommitment::decode(
-        JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
-    )
-    .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
+    let pc = s.commitment()?;
     let root = codec::commitment("commitment", &pc, rec.commit_chain())?
         .commitment
         .root;
@@ -119,7 +105,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         evidence: Some(arb::dispute_request::Evidence::WrongResult(
             arb::WrongResult {
                 commitment: Some(pc),
-                result: JobRecord::unhex("result", s.result_hex.as_deref().unwrap_or(""))?,
+                result: s.result_bytes()?,
                 openings: evidence(s, &root)?,
             },
         )),

@@ -7,9 +7,8 @@
 //! if every slot verified).
 
 use bapay_core::sampling::sample_indices;
-use bapay_core::task::{SubResult, SubTask};
+use bapay_core::task::SubResult;
 use bapay_proto::calculator::v1 as calc;
-use bapay_proto::common::v1 as common;
 use prost::Message;
 
 use crate::codec;
@@ -95,10 +94,7 @@ pub fn has_evidence(s: &Slot) -> bool {
 
 async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let i = s.index;
-    let pc = common::SignedCommitment::decode(
-        JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
-    )
-    .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
+    let pc = s.commitment()?;
     let signed = codec::commitment("commitment", &pc, rec.commit_chain())?;
     let c = &signed.commitment;
     let indices = sample_indices(&rec.id_bytes()?, i, &c.root, c.leaf_count, rec.m)
@@ -115,13 +111,8 @@ async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
             return Ok(());
         }
     };
-    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
-    let res = SubResult::from_bytes(&JobRecord::unhex(
-        "result",
-        s.result_hex.as_deref().unwrap_or(""),
-    )?)
-    .map_err(|e| OutsourcerError::internal("stored result", e))?;
+    let sub = s.sub_task()?;
+    let res = s.result()?;
     let verdict = match codec::openings("openings", &opened.openings) {
         Err(e) => Err(e.to_string()),
         Ok(ops) => sub

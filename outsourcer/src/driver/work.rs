@@ -7,7 +7,7 @@
 //! implemented by the arbiter yet, so C_i is paid at t regardless).
 
 use bapay_core::commitment::Commitment;
-use bapay_core::task::{SubResult, SubTask};
+use bapay_core::task::SubResult;
 use bapay_proto::calculator::v1 as calc;
 use prost::Message;
 
@@ -139,8 +139,7 @@ fn check(
     pc: &bapay_proto::common::v1::SignedCommitment,
 ) -> Result<()> {
     let s = &rec.slots[i as usize];
-    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
+    let sub = s.sub_task()?;
     let res = SubResult::from_bytes(result).map_err(|e| OutsourcerError::invalid("result", e))?;
     let signed = codec::commitment("commitment", pc, rec.commit_chain())?;
     let expect = Commitment::new(

@@ -57,8 +57,7 @@ fn workers(rec: &JobRecord) -> Result<Vec<Address>> {
 }
 
 pub(crate) fn search(rec: &JobRecord, i: usize) -> Result<Option<SearchParams>> {
-    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &rec.slots[i].sub_task_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
+    let sub = rec.slots[i].sub_task()?;
     Ok(match sub {
         SubTask::Search(s) => Some(SearchParams {
             jobRef: deth::job_ref(&rec.id_bytes()?, i as u32),
@@ -95,17 +94,7 @@ pub fn job_params(rec: &JobRecord, i: usize) -> Result<JobParams> {
 
 /// The wire form of a job.
 pub fn job_pb(job: &JobParams) -> common::EthereumJob {
-    common::EthereumJob {
-        outsourcer: job.outsourcer.to_vec(),
-        worker: job.worker.to_vec(),
-        arbiter: job.arbiter.to_vec(),
-        commit_deadline: job.commitDeadline,
-        payout_time: job.payoutTime,
-        reward_wei: job.reward.to_string(),
-        bond_wei: job.bond.to_string(),
-        group: job.group.to_vec(),
-        terms: job.terms.to_vec(),
-    }
+    bapay_daemon::codec::eth_job_to_proto(job)
 }
 
 fn deployment(e: &EthInfo) -> Result<common::EthereumDeployment> {

@@ -7,10 +7,8 @@
 
 use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
-use bapay_core::task::{SubResult, SubTask};
+use bapay_core::task::SubTask;
 use bapay_fairpay::FairPay;
-use bapay_proto::calculator::v1 as calc;
-use prost::Message;
 
 use crate::codec;
 use crate::error::{OutsourcerError, Result};
@@ -19,24 +17,13 @@ use crate::service::{set_slot, Note, Outsourcer};
 
 /// The first opened leaf of `s` that is wrong, with its proof.
 fn wrong_leaf(rec: &JobRecord, s: &Slot) -> Result<Option<bapay_proto::common::v1::Opening>> {
-    let sub = SubTask::from_bytes(&JobRecord::unhex("sub task", &s.sub_task_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored sub-task", e))?;
+    let sub = s.sub_task()?;
     if !matches!(sub, SubTask::Search(_)) {
         return Ok(None);
     }
-    let res = SubResult::from_bytes(&JobRecord::unhex(
-        "result",
-        s.result_hex.as_deref().unwrap_or(""),
-    )?)
-    .map_err(|e| OutsourcerError::internal("stored result", e))?;
-    let opened = calc::OpenLeavesResponse::decode(
-        JobRecord::unhex("openings", s.openings_hex.as_deref().unwrap_or(""))?.as_slice(),
-    )
-    .map_err(|e| OutsourcerError::internal("stored openings", e))?;
-    let pc = bapay_proto::common::v1::SignedCommitment::decode(
-        JobRecord::unhex("commitment", s.commitment_hex.as_deref().unwrap_or(""))?.as_slice(),
-    )
-    .map_err(|e| OutsourcerError::internal("stored commitment", e))?;
+    let res = s.result()?;
+    let opened = s.openings()?;
+    let pc = s.commitment()?;
     let root = codec::commitment("commitment", &pc, rec.commit_chain())?
         .commitment
         .root;

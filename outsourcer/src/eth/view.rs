@@ -49,6 +49,18 @@ fn transfer(
     }
 }
 
+/// O's gas for one of its transactions.
+fn o_gas_paid(gas: u128, i: u32, tx: &str) -> common::Transfer {
+    transfer(
+        Kind::ChainFee,
+        party(Role::Outsourcer, None),
+        party(Role::ChainFees, None),
+        gas,
+        i,
+        tx,
+    )
+}
+
 /// Rewrites the chain-specific parts of `job` for an Ethereum record.
 pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
     let Some(e) = &rec.eth else { return };
@@ -123,14 +135,7 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 i,
                 &tx,
             ));
-            transfers.push(transfer(
-                Kind::ChainFee,
-                party(Role::Outsourcer, None),
-                party(Role::ChainFees, None),
-                gas,
-                i,
-                &tx,
-            ));
+            transfers.push(o_gas_paid(gas, i, &tx));
             o_paid += reward;
             o_gas += gas;
         }
@@ -172,14 +177,7 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                     i,
                     &tx,
                 ));
-                transfers.push(transfer(
-                    Kind::ChainFee,
-                    party(Role::Outsourcer, None),
-                    party(Role::ChainFees, None),
-                    gas,
-                    i,
-                    &tx,
-                ));
+                transfers.push(o_gas_paid(gas, i, &tx));
                 o_recv += reward + bond;
                 o_gas += gas;
             }
@@ -222,14 +220,7 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                     i,
                     &tx,
                 ));
-                transfers.push(transfer(
-                    Kind::ChainFee,
-                    party(Role::Outsourcer, None),
-                    party(Role::ChainFees, None),
-                    gas,
-                    i,
-                    &tx,
-                ));
+                transfers.push(o_gas_paid(gas, i, &tx));
                 o_recv += reward;
                 o_gas += gas;
             }
