@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Submit a job and watch it until it settles.
-    Submit(Submit),
+    Submit(Box<Submit>),
     /// Watch a job until it settles, then print its report.
     Watch {
         /// Job id (hex).
@@ -66,18 +66,32 @@ enum Cmd {
         /// Amount, sat.
         #[arg(long, default_value_t = 1_000_000)]
         sat: u64,
+        /// Anvil only: also set its Ethereum balance to this many wei.
+        #[arg(long)]
+        wei: Option<u128>,
+    },
+    /// Anvil only: deploy FairPay through the chain-adapter and print its
+    /// address (give it to every daemon as `ethereum.contract`).
+    DeployFairpay {
+        /// The chain-adapter's gRPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:50051")]
+        chain_adapter: String,
     },
 }
 
 #[derive(clap::Args, Debug, Default)]
 struct Mine {
-    /// Regtest demo: mine a block through this chain-adapter every
-    /// `--mine-every-ms` while watching.
+    /// Local chains only: through this chain-adapter, mine a regtest block
+    /// and move anvil's clock by `--anvil-seconds` every `--mine-every-ms`
+    /// while watching.
     #[arg(long)]
     mine_via: Option<String>,
     /// Block interval for `--mine-via`, ms.
     #[arg(long, default_value_t = 1000)]
     mine_every_ms: u64,
+    /// Seconds anvil's clock moves per `--mine-via` tick.
+    #[arg(long, default_value_t = 12)]
+    anvil_seconds: u64,
     /// Give up watching after this many seconds.
     #[arg(long, default_value_t = 900)]
     timeout_s: u64,
@@ -124,9 +138,18 @@ struct Submit {
     /// Deposit g per calculator (sat).
     #[arg(long, default_value_t = 50_000)]
     deposit: u64,
-    /// t, in blocks from now.
+    /// t, in blocks from now (Bitcoin).
     #[arg(long, default_value_t = 40)]
     payout_blocks: u64,
+    /// Ethereum: reward d per calculator, wei.
+    #[arg(long, default_value = "100000000000000000")]
+    reward_wei: String,
+    /// Ethereum: bond g per calculator, wei.
+    #[arg(long, default_value = "10000000000000000")]
+    bond_wei: String,
+    /// Ethereum: t, in seconds from the latest block's time.
+    #[arg(long, default_value_t = 900)]
+    payout_seconds: u64,
     /// Target miss probability p.
     #[arg(long, default_value_t = 1.0e-4)]
     p: f64,
@@ -222,14 +245,25 @@ fn request(a: &Submit) -> Result<pb::SubmitJobRequest> {
         chain: chain as i32,
         calculators: Some(calculators),
         fee: Some(common::Amount {
-            value: Some(common::amount::Value::Sat(a.fee)),
+            value: Some(match chain {
+                common::Chain::Ethereum => common::amount::Value::Wei(a.reward_wei.clone()),
+                _ => common::amount::Value::Sat(a.fee),
+            }),
         }),
         deposit: Some(common::Amount {
-            value: Some(common::amount::Value::Sat(a.deposit)),
+            value: Some(match chain {
+                common::Chain::Ethereum => common::amount::Value::Wei(a.bond_wei.clone()),
+                _ => common::amount::Value::Sat(a.deposit),
+            }),
         }),
         timeouts: Some(pb::Timeouts {
             payout: Some(common::ChainTime {
-                value: Some(common::chain_time::Value::BlocksFromNow(a.payout_blocks)),
+                value: Some(match chain {
+                    common::Chain::Ethereum => {
+                        common::chain_time::Value::SecondsFromNow(a.payout_seconds)
+                    }
+                    _ => common::chain_time::Value::BlocksFromNow(a.payout_blocks),
+                }),
             }),
             result_deadline: None,
             offer_timeout_ms: 0,
@@ -250,6 +284,7 @@ async fn follow(
         Some(url) => Some(regtest::spawn_miner(
             url,
             Duration::from_millis(mine.mine_every_ms.max(50)),
+            mine.anvil_seconds,
         )?),
         None => None,
     };
@@ -352,28 +387,46 @@ async fn main() -> Result<()> {
             println!("pool           {}", i.pool.join(", "));
             Ok(())
         }
+        Cmd::DeployFairpay { chain_adapter } => {
+            let (chain_id, addr) = regtest::deploy_fairpay(&chain_adapter).await?;
+            println!("FairPay deployed at {addr} (chain id {chain_id})");
+            Ok(())
+        }
         Cmd::Fund {
             chain_adapter,
             calculator,
             sat,
+            wei,
         } => {
-            let key = match calculator {
+            let (key, address) = match calculator {
                 Some(url) => {
                     let mut c = CalculatorServiceClient::new(channel(&url)?);
-                    c.get_info(bapay_proto::calculator::v1::GetInfoRequest {})
+                    let i = c
+                        .get_info(bapay_proto::calculator::v1::GetInfoRequest {})
                         .await
                         .map_err(status)?
-                        .into_inner()
-                        .bitcoin_key
+                        .into_inner();
+                    (i.bitcoin_key, i.ethereum_address)
                 }
                 None => {
-                    o.get_info(pb::GetInfoRequest {})
+                    let i = o
+                        .get_info(pb::GetInfoRequest {})
                         .await
                         .map_err(status)?
-                        .into_inner()
-                        .bitcoin_key
+                        .into_inner();
+                    (i.bitcoin_key, i.ethereum_address)
                 }
             };
+            if let Some(wei) = wei {
+                if address.len() != 20 {
+                    bail!("the daemon has no Ethereum address (set ethereum.contract)");
+                }
+                regtest::set_balance(&chain_adapter, &address, wei).await?;
+                println!(
+                    "set the balance of 0x{} to {wei} wei",
+                    hex::encode(&address)
+                );
+            }
             let txid = regtest::fund(&chain_adapter, &key, sat).await?;
             println!("paid {sat} sat to {} in {txid}", hex::encode(&key));
             Ok(())
