@@ -13,5 +13,5 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/target/release/chain-adapter /src/target/release/outsourcer \
      /src/target/release/calculator /src/target/release/arbiter /src/target/release/bapay \
      /usr/local/bin/
-COPY scripts/compose-demo.sh /usr/local/bin/compose-demo.sh
+COPY scripts/compose-demo.sh scripts/with-fairpay.sh /usr/local/bin/
 ENV RUST_LOG=info

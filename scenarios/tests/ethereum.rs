@@ -223,6 +223,41 @@ async fn wrong_linear_row_is_judged_by_the_arbiter() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn false_ethereum_dispute_is_rejected_and_the_calculator_paid_at_t() -> Result<()> {
+    let (net, addrs) = net_with(NetOptions {
+        calculators: 1,
+        false_dispute: true,
+        ..Default::default()
+    })
+    .await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-false-dispute", 1)).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    ensure!(
+        state(&job) == pb::JobState::Completed,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    // No leaf is wrong, so O could not use disputeSearch; T rejected it.
+    ensure!(
+        !job.slots[0].dispute_id.is_empty(),
+        "a dispute was filed with T"
+    );
+    ensure!(
+        slot(&job, 0) == pb::SlotState::Paid,
+        "{}",
+        bapay_cli::report::render(&job)
+    );
+    let after = balances(&net, &addrs).await?;
+    let d = after[2] - before[2];
+    ensure!(
+        d > 0 && d < REWARD as i128,
+        "the calculator earned the reward minus gas: {d}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ethereum_calculators_are_paid_when_the_outsourcer_disappears() -> Result<()> {
     let (mut net, addrs) = net(2, vec![]).await?;
     let before = balances(&net, &addrs).await?;
