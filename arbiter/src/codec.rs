@@ -1,9 +1,8 @@
 //! Decoding of outside bytes into core types, every failure an
 //! INVALID_ARGUMENT naming the field (never a panic).
 
-use bapay_core::commitment::{Chain, Commitment, SignedCommitment};
+use bapay_core::commitment::{Chain, SignedCommitment};
 use bapay_core::escrow::EscrowParams;
-use bapay_core::merkle::{Hash32, Proof};
 use bapay_core::task::{Opening, SubTask};
 use bapay_daemon::codec as shared;
 use bapay_proto::common::v1 as common;
@@ -47,44 +46,12 @@ pub fn commitment(
     c: Option<&common::SignedCommitment>,
 ) -> Result<SignedCommitment> {
     let c = c.ok_or_else(|| ArbiterError::invalid(field, "missing"))?;
-    let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
-        ArbiterError::invalid(
-            &format!("{field}.signature"),
-            format!("{} bytes, want 64", c.signature.len()),
-        )
-    })?;
-    Ok(SignedCommitment {
-        commitment: Commitment {
-            chain,
-            job_id: bytes32(&format!("{field}.job_id"), &c.job_id)?,
-            index: c.calculator_index,
-            root: Hash32::from(bytes32(&format!("{field}.root"), &c.root)?),
-            leaf_count: c.leaf_count,
-            subtask_hash: bytes32(&format!("{field}.sub_task_hash"), &c.sub_task_hash)?,
-            result_hash: bytes32(&format!("{field}.result_hash"), &c.result_hash)?,
-        },
-        signature,
-    })
+    Ok(shared::commitment(field, c, chain)?)
 }
 
 /// Opened leaves: each proof element 32 bytes.
 pub fn openings(field: &str, ops: &[common::Opening]) -> Result<Vec<Opening>> {
-    ops.iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let siblings = o
-                .proof
-                .iter()
-                .enumerate()
-                .map(|(j, h)| bytes32(&format!("{field}[{i}].proof[{j}]"), h).map(Hash32::from))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Opening {
-                index: o.index,
-                leaf_data: o.leaf_data.clone(),
-                proof: Proof { siblings },
-            })
-        })
-        .collect()
+    Ok(shared::openings(field, ops)?)
 }
 
 #[cfg(test)]

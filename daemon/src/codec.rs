@@ -110,6 +110,59 @@ pub fn wei(field: &str, s: &str) -> FieldResult<u128> {
         .map_err(|_| FieldError::new(field, "not below 2^128"))
 }
 
+/// C_i's signed commitment on `chain` (the wire form carries no chain:
+/// the digest is checked with the job's).
+pub fn commitment(
+    field: &str,
+    c: &common::SignedCommitment,
+    chain: bapay_core::commitment::Chain,
+) -> FieldResult<bapay_core::commitment::SignedCommitment> {
+    use bapay_core::commitment::{Commitment, SignedCommitment};
+    let f = |s: &str| format!("{field}.{s}");
+    let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
+        FieldError::new(
+            &f("signature"),
+            format!("{} bytes, want 64", c.signature.len()),
+        )
+    })?;
+    Ok(SignedCommitment {
+        commitment: Commitment {
+            chain,
+            job_id: bytes32(&f("job_id"), &c.job_id)?,
+            index: c.calculator_index,
+            root: bapay_core::merkle::Hash32::from(bytes32(&f("root"), &c.root)?),
+            leaf_count: c.leaf_count,
+            subtask_hash: bytes32(&f("sub_task_hash"), &c.sub_task_hash)?,
+            result_hash: bytes32(&f("result_hash"), &c.result_hash)?,
+        },
+        signature,
+    })
+}
+
+/// Opened leaves; each proof element must be 32 bytes.
+pub fn openings(
+    field: &str,
+    ops: &[common::Opening],
+) -> FieldResult<Vec<bapay_core::task::Opening>> {
+    use bapay_core::merkle::{Hash32, Proof};
+    ops.iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let siblings = o
+                .proof
+                .iter()
+                .enumerate()
+                .map(|(j, h)| bytes32(&format!("{field}[{i}].proof[{j}]"), h).map(Hash32::from))
+                .collect::<FieldResult<Vec<_>>>()?;
+            Ok(bapay_core::task::Opening {
+                index: o.index,
+                leaf_data: o.leaf_data.clone(),
+                proof: Proof { siblings },
+            })
+        })
+        .collect()
+}
+
 /// A FairPay job as the protos carry it (`bapay.common.v1.EthereumJob`).
 pub fn eth_job_to_proto(job: &bapay_fairpay::JobParams) -> common::EthereumJob {
     common::EthereumJob {

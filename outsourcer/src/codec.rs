@@ -2,8 +2,8 @@
 //! outputs, amounts and chain times, openings and signed commitments. Every
 //! decoding failure is an INVALID_ARGUMENT naming the field.
 
-use bapay_core::commitment::{Chain, Commitment, SignedCommitment};
-use bapay_core::merkle::{Hash32, Proof};
+use bapay_core::commitment::{Chain, SignedCommitment};
+use bapay_core::merkle::Hash32;
 use bapay_core::task::field::Fe;
 use bapay_core::task::linear::LinearParams;
 use bapay_core::task::search::SearchParams;
@@ -87,24 +87,7 @@ pub fn output_to_proto(o: &Output) -> common::TaskOutput {
 
 /// Opened leaves (each proof element 32 bytes).
 pub fn openings(field: &str, ops: &[common::Opening]) -> Result<Vec<Opening>> {
-    ops.iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let siblings = o
-                .proof
-                .iter()
-                .enumerate()
-                .map(|(j, h)| {
-                    shared::bytes32(&format!("{field}[{i}].proof[{j}]"), h).map(Hash32::from)
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(Opening {
-                index: o.index,
-                leaf_data: o.leaf_data.clone(),
-                proof: Proof { siblings },
-            })
-        })
-        .collect()
+    Ok(shared::openings(field, ops)?)
 }
 
 /// C_i's signed commitment on `chain`.
@@ -113,25 +96,7 @@ pub fn commitment(
     c: &common::SignedCommitment,
     chain: Chain,
 ) -> Result<SignedCommitment> {
-    let f = |s: &str| format!("{field}.{s}");
-    let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
-        OutsourcerError::invalid(
-            &f("signature"),
-            format!("{} bytes, want 64", c.signature.len()),
-        )
-    })?;
-    Ok(SignedCommitment {
-        commitment: Commitment {
-            chain,
-            job_id: shared::bytes32(&f("job_id"), &c.job_id)?,
-            index: c.calculator_index,
-            root: Hash32::from(shared::bytes32(&f("root"), &c.root)?),
-            leaf_count: c.leaf_count,
-            subtask_hash: shared::bytes32(&f("sub_task_hash"), &c.sub_task_hash)?,
-            result_hash: shared::bytes32(&f("result_hash"), &c.result_hash)?,
-        },
-        signature,
-    })
+    Ok(shared::commitment(field, c, chain)?)
 }
 
 /// Sat of a Bitcoin amount; a wei amount or none is INVALID_ARGUMENT.

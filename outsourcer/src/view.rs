@@ -12,7 +12,6 @@ use prost::Message;
 use crate::codec;
 use crate::driver;
 use crate::record::{Event, JobRecord, SlotState};
-use crate::service::Outsourcer;
 
 fn party(role: common::party::Role, index: Option<u32>) -> common::Party {
     common::Party {
@@ -262,7 +261,7 @@ fn slot(rec: &JobRecord, s: &crate::record::Slot) -> pb::CalculatorSlot {
 }
 
 /// The API view of a stored job.
-pub fn job(_o: &Outsourcer, rec: &JobRecord) -> pb::Job {
+pub fn job(rec: &JobRecord) -> pb::Job {
     let mut job = bitcoin_job(rec);
     if rec.chain == crate::record::ChainKind::Ethereum {
         crate::eth::view::patch(rec, &mut job);

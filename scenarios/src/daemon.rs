@@ -119,11 +119,4 @@ impl Daemon {
             .map(|p| p.log_tail(40))
             .unwrap_or_default()
     }
-
-    /// Is the process running?
-    pub fn running(&mut self) -> bool {
-        self.proc
-            .as_mut()
-            .is_some_and(|p| p.exit_status().is_none())
-    }
 }

@@ -1,6 +1,6 @@
 //! [`Net`]: the whole network, its clients, and the miner that moves jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -225,11 +225,6 @@ impl Net {
         Ok(out)
     }
 
-    /// Where the logs are.
-    pub fn log_dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// A client of the chain-adapter's Bitcoin service.
     pub fn btc(&self) -> Result<BitcoinServiceClient<Channel>> {
         Ok(BitcoinServiceClient::new(bapay_cli::channel(
@@ -350,7 +345,7 @@ impl Net {
             let job = match self.job(id).await {
                 Ok(j) => j,
                 Err(e) if start.elapsed() < timeout => {
-                    tracing_note(&e);
+                    eprintln!("(retrying GetJob) {e:#}");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
@@ -409,8 +404,4 @@ impl Net {
             _ => Ok(()),
         }
     }
-}
-
-fn tracing_note(e: &anyhow::Error) {
-    eprintln!("(retrying) {e:#}");
 }

@@ -204,13 +204,16 @@ pub async fn fail(o: &Outsourcer, rec: &JobRecord, why: &str) -> Result<()> {
             continue;
         }
         if let Ok(mut c) = o.calculator(&s.endpoint) {
-            let _ = c
+            if let Err(e) = c
                 .cancel_offer(calc::CancelOfferRequest {
                     job_id: super::id_bytes(&rec),
                     job_token: super::token(&rec, s.index as usize),
                     reason: why.to_string(),
                 })
-                .await;
+                .await
+            {
+                tracing::warn!(slot = s.index, error = %e.message(), "CancelOffer failed; the offer will expire");
+            }
         }
     }
     Ok(())

@@ -64,6 +64,6 @@ pub async fn handle(o: &Outsourcer, req: pb::CancelJobRequest) -> Result<pb::Can
         }
     }
     Ok(pb::CancelJobResponse {
-        job: Some(view::job(o, &rec)),
+        job: Some(view::job(&rec)),
     })
 }

@@ -10,6 +10,6 @@ use crate::view;
 pub fn handle(o: &Outsourcer, req: pb::GetJobRequest) -> Result<pb::GetJobResponse> {
     let (rec, _) = o.get(&super::job_key(&req.job_id)?)?;
     Ok(pb::GetJobResponse {
-        job: Some(view::job(o, &rec)),
+        job: Some(view::job(&rec)),
     })
 }

@@ -35,7 +35,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
             return Err(OutsourcerError::AlreadyExists(req.request_id));
         }
         return Ok(pb::SubmitJobResponse {
-            job: Some(view::job(o, &existing)),
+            job: Some(view::job(&existing)),
         });
     }
     let task = codec::task(req.task.as_ref())?;
@@ -186,7 +186,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     )?;
     tracing::info!(request_id = %rec.request_id, "job submitted");
     Ok(pb::SubmitJobResponse {
-        job: Some(view::job(o, &rec)),
+        job: Some(view::job(&rec)),
     })
 }
 

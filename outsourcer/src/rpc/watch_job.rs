@@ -30,7 +30,7 @@ pub fn handle(o: Arc<Outsourcer>, req: pb::WatchJobRequest) -> Result<Stream> {
             let sent = async {
                 let (rec, _) = o.get(&id)?;
                 let events = record::events(o.store.as_ref(), &id, after)?;
-                let job = view::job(&o, &rec);
+                let job = view::job(&rec);
                 let mut out = Vec::new();
                 for e in events {
                     after = e.seq;
