@@ -28,7 +28,8 @@ use std::time::Duration;
 
 use bapay_core::commitment::{Chain as CommitChain, Commitment, SignedCommitment};
 use bapay_core::escrow::{check_presigned_charge, sign_escrow_input, EscrowParams, EscrowUtxo};
-use bapay_core::task::SubTask;
+use bapay_core::merkle::MerkleTree;
+use bapay_core::task::{SubResult, SubTask};
 use bapay_daemon::StoreExt;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Txid};
 use tracing::Instrument;
@@ -165,6 +166,39 @@ fn spawn_compute(c: Arc<Calculator>, job: String) {
     });
 }
 
+/// Computes m_i (stored hex) off the runtime, honestly or as
+/// `[misbehave]` says, and signs the commitment to the result for `chain`
+/// (both chains' paths use this).
+pub async fn compute_signed(
+    c: &Calculator,
+    sub_task_hex: &str,
+    job_hex: &str,
+    index: u32,
+    chain: CommitChain,
+) -> Result<(SubResult, MerkleTree, SignedCommitment)> {
+    let sub = SubTask::from_bytes(&SubTaskRecord::unhex("sub_task", sub_task_hex)?)
+        .map_err(|e| CalculatorError::Internal(format!("stored sub-task: {e}")))?;
+    let sub2 = sub.clone();
+    let misbehave = c.config.misbehave.clone();
+    let (res, tree) = tokio::task::spawn_blocking(move || crate::cheat::commit(&sub2, &misbehave))
+        .await
+        .map_err(|e| CalculatorError::Internal(format!("compute task: {e}")))?
+        .map_err(|e| CalculatorError::Internal(format!("compute: {e}")))?;
+    let job_id = codec::bytes32("job_id", &SubTaskRecord::unhex("job_id", job_hex)?)
+        .map_err(|e| CalculatorError::Internal(e.to_string()))?;
+    let commitment = Commitment::new(
+        chain,
+        job_id,
+        index,
+        &sub,
+        &res,
+        tree.root(),
+        tree.leaf_count(),
+    );
+    let signed = SignedCommitment::sign(commitment, c.key.keypair());
+    Ok((res, tree, signed))
+}
+
 /// Computes r_i and its tree, signs the commitment, stores r_i + the
 /// signed commitment (COMMITTED) and caches the tree. The commitment leaves
 /// the process only through FetchResult, after this write.
@@ -174,27 +208,14 @@ pub async fn compute(c: &Calculator, job: &str) -> Result<()> {
     if rec.state != State::Computing {
         return Ok(());
     }
-    let sub_bytes = SubTaskRecord::unhex("sub_task", &rec.sub_task_hex)?;
-    let sub = SubTask::from_bytes(&sub_bytes)
-        .map_err(|e| CalculatorError::Internal(format!("stored sub-task: {e}")))?;
-    let sub2 = sub.clone();
-    let misbehave = c.config.misbehave.clone();
-    let (res, tree) = tokio::task::spawn_blocking(move || crate::cheat::commit(&sub2, &misbehave))
-        .await
-        .map_err(|e| CalculatorError::Internal(format!("compute task: {e}")))?
-        .map_err(|e| CalculatorError::Internal(format!("compute: {e}")))?;
-    let job_id = codec::bytes32("job_id", &SubTaskRecord::unhex("job_id", &rec.job_id)?)
-        .map_err(|e| CalculatorError::Internal(e.to_string()))?;
-    let commitment = Commitment::new(
-        CommitChain::Bitcoin,
-        job_id,
+    let (res, tree, signed) = compute_signed(
+        c,
+        &rec.sub_task_hex,
+        &rec.job_id,
         rec.index,
-        &sub,
-        &res,
-        tree.root(),
-        tree.leaf_count(),
-    );
-    let signed = SignedCommitment::sign(commitment, c.key.keypair());
+        CommitChain::Bitcoin,
+    )
+    .await?;
     let _g = c.lock.lock().await;
     let (mut r, v) = record::load(c.store.as_ref(), job)?
         .ok_or_else(|| CalculatorError::NotFound(job.to_string()))?;

@@ -19,8 +19,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, B256};
-use bapay_core::commitment::{sha256, Chain as CommitChain, Commitment, SignedCommitment};
-use bapay_core::task::SubTask;
+use bapay_core::commitment::{sha256, Chain as CommitChain};
 use bapay_daemon::eth::commit_calldata;
 use bapay_proto::calculator::v1 as pb;
 use bapay_proto::common::v1 as common;
@@ -115,27 +114,14 @@ pub async fn compute_and_commit(c: &Calculator, job: &str) -> Result<()> {
         return Ok(());
     }
     if rec.commit_tx.is_none() {
-        let sub = SubTask::from_bytes(&SubTaskRecord::unhex("sub_task", &rec.sub_task_hex)?)
-            .map_err(|e| CalculatorError::Internal(format!("stored sub-task: {e}")))?;
-        let sub2 = sub.clone();
-        let misbehave = c.config.misbehave.clone();
-        let (res, tree) =
-            tokio::task::spawn_blocking(move || crate::cheat::commit(&sub2, &misbehave))
-                .await
-                .map_err(|e| CalculatorError::Internal(format!("compute task: {e}")))?
-                .map_err(|e| CalculatorError::Internal(format!("compute: {e}")))?;
-        let job_id = codec::bytes32("job_id", &SubTaskRecord::unhex("job_id", &rec.job_id)?)
-            .map_err(|e| CalculatorError::Internal(e.to_string()))?;
-        let commitment = Commitment::new(
-            CommitChain::Ethereum,
-            job_id,
+        let (res, tree, signed) = crate::driver::compute_signed(
+            c,
+            &rec.sub_task_hex,
+            &rec.job_id,
             rec.index,
-            &sub,
-            &res,
-            tree.root(),
-            tree.leaf_count(),
-        );
-        let signed = SignedCommitment::sign(commitment, c.key.keypair());
+            CommitChain::Ethereum,
+        )
+        .await?;
         let (contract, eth) = c
             .eth_deployment()
             .ok_or_else(|| CalculatorError::Internal("Ethereum not configured".into()))?;
