@@ -1,21 +1,18 @@
 //! What T stores per dispute: one [`DisputeRecord`], a versioned JSON
 //! document in the daemon's [`bapay_daemon::Store`] under `dispute-<id>`.
 //! The request (O's evidence, prost bytes) is stored in state CHECKING
-//! before anything is decided; the verdict, and for AT_FAULT the rebuilt
-//! Redeem_i and T's signature, are stored before they are returned.
-//!
-//! Ethereum (same record): `escrow_outpoint` holds the contract job id
-//! (hex), `payout_unix` t, and the signed `judge(job)` transaction (raw
-//! bytes, hash, nonce) is stored (JUDGE_SENT) before it is sent; its block
-//! once mined (JUDGED). Not yet: AWAITING_CALCULATOR bookkeeping.
+//! before anything is decided; the verdict and what carries it out are
+//! stored before they leave the process: Bitcoin, the rebuilt Redeem_i and
+//! T's signature (AT_FAULT); Ethereum, the signed `judge(job)` with its
+//! nonce (JUDGE_SENT), then the block it was mined in (JUDGED).
 
 use bapay_daemon::{SignedTx, Store, StoreExt};
 use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::common::v1::chain_time::Value;
-use bapay_proto::common::v1::Chain;
+use bapay_proto::common::v1::{Chain, ChainTime};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::Result;
 
 /// The dispute states T uses (mirror of part of `DisputeState`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +28,7 @@ pub enum State {
     JudgeSent,
     /// Ethereum: `judge(job)` mined; reward + bond went to O.
     Judged,
-    /// Ethereum: `judge(job)` reverted (t passed, settled, trapped).
+    /// `judge(job)` reverted or would revert (t passed, settled, trapped).
     Expired,
 }
 
@@ -60,6 +57,43 @@ pub struct StoredFault {
     pub detail: String,
 }
 
+/// The Bitcoin escrow of a dispute and T's answer to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BitcoinRecord {
+    /// Escrow outpoint `txid:vout` (one signature per outpoint).
+    pub escrow_outpoint: String,
+    /// t of the terms (height).
+    pub timeout_height: u32,
+    /// Redeem_i as T rebuilt it (empty witness), hex: stored with the
+    /// request (CHECKING), returned only for AT_FAULT.
+    pub redeem_tx_hex: String,
+    /// AT_FAULT: T's BIP-340 signature of input 0, hex.
+    pub signature_hex: Option<String>,
+}
+
+/// The FairPay job of a dispute and T's `judge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EthereumRecord {
+    /// keccak256(abi.encode(job)), hex (one `judge` per contract job id).
+    pub contract_job_id: String,
+    /// t, Unix seconds.
+    pub payout_unix: u64,
+    /// The signed `judge(job)`, stored before it is sent.
+    pub judge_tx: Option<SignedTx>,
+    /// The block `judge` was mined in.
+    pub judge_block: u64,
+}
+
+/// The chain part of a dispute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "chain", rename_all = "snake_case")]
+pub enum SettlementRecord {
+    /// A Taproot escrow Pay_i.
+    Bitcoin(BitcoinRecord),
+    /// A FairPay job.
+    Ethereum(EthereumRecord),
+}
+
 /// One dispute, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DisputeRecord {
@@ -67,38 +101,20 @@ pub struct DisputeRecord {
     pub dispute_id: String,
     /// Job id, hex.
     pub job_id: String,
-    /// `Chain` value.
-    pub chain: i32,
     /// Accused calculator.
     pub calculator_index: u32,
-    /// Escrow outpoint `txid:vout` (one signature per outpoint).
-    pub escrow_outpoint: String,
-    /// t of the terms (Bitcoin height).
-    pub timeout_height: u32,
     /// The request as received (prost bytes, hex): stored before deciding.
     pub request_hex: String,
     /// Current state.
     pub state: State,
-    /// AT_FAULT: the fault.
+    /// AT_FAULT / JUDGE_SENT / JUDGED: the fault.
     pub fault: Option<StoredFault>,
     /// REJECTED: `RejectReason` value.
     pub reject_reason: i32,
-    /// Details of the rejection.
+    /// Details of the rejection or expiry.
     pub detail: String,
-    /// Redeem_i as T rebuilt it (empty witness), hex: stored with the
-    /// request (CHECKING), returned only for AT_FAULT.
-    pub redeem_tx_hex: Option<String>,
-    /// AT_FAULT: T's BIP-340 signature of input 0, hex.
-    pub signature_hex: Option<String>,
-    /// Ethereum: t, Unix seconds.
-    #[serde(default)]
-    pub payout_unix: u64,
-    /// Ethereum: the signed `judge(job)`, stored before it is sent.
-    #[serde(default)]
-    pub judge_tx: Option<SignedTx>,
-    /// Ethereum: the block `judge` was mined in.
-    #[serde(default)]
-    pub judge_block: u64,
+    /// The escrow and what T did about it.
+    pub settlement: SettlementRecord,
     /// When stored, Unix ms.
     pub created_unix_ms: u64,
     /// Last change, Unix ms.
@@ -106,17 +122,25 @@ pub struct DisputeRecord {
 }
 
 impl DisputeRecord {
+    /// The escrow this dispute is about: `txid:vout` or the contract job id.
+    pub fn escrow(&self) -> &str {
+        match &self.settlement {
+            SettlementRecord::Bitcoin(b) => &b.escrow_outpoint,
+            SettlementRecord::Ethereum(e) => &e.contract_job_id,
+        }
+    }
+
+    /// Is this dispute about slot `index` of job `job_hex`?
+    pub fn is_slot(&self, job_hex: &str, index: u32) -> bool {
+        self.job_id == job_hex && self.calculator_index == index
+    }
+
     /// The proto form.
     pub fn to_proto(&self) -> pb::Dispute {
-        let unhex = |s: &Option<String>| {
-            s.as_deref()
-                .and_then(|h| hex::decode(h).ok())
-                .unwrap_or_default()
-        };
-        pb::Dispute {
+        let unhex = |s: Option<&str>| s.and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+        let mut d = pb::Dispute {
             dispute_id: self.dispute_id.clone(),
             job_id: hex::decode(&self.job_id).unwrap_or_default(),
-            chain: self.chain,
             calculator_index: self.calculator_index,
             state: self.state.to_proto() as i32,
             fault: self.fault.as_ref().map(|f| pb::Fault {
@@ -126,29 +150,37 @@ impl DisputeRecord {
             }),
             reject_reason: self.reject_reason,
             detail: self.detail.clone(),
-            // The stored rebuild is only T's answer once it is AT_FAULT.
-            redeem_tx: match self.state {
-                State::AtFault => unhex(&self.redeem_tx_hex),
-                _ => Vec::new(),
-            },
-            arbiter_signature: unhex(&self.signature_hex),
-            judge_tx_hash: self
-                .judge_tx
-                .as_ref()
-                .map(|t| t.hash.to_vec())
-                .unwrap_or_default(),
-            judge_block: self.judge_block,
-            judge_final: self.state == State::Judged,
-            payout: Some(bapay_proto::common::v1::ChainTime {
-                value: Some(if self.chain == Chain::Ethereum as i32 {
-                    Value::UnixTime(self.payout_unix)
-                } else {
-                    Value::Height(self.timeout_height.into())
-                }),
-            }),
             created_unix_ms: self.created_unix_ms,
             updated_unix_ms: self.updated_unix_ms,
+            ..Default::default()
+        };
+        match &self.settlement {
+            SettlementRecord::Bitcoin(b) => {
+                d.chain = Chain::Bitcoin as i32;
+                // The stored rebuild is only T's answer once it is AT_FAULT.
+                if self.state == State::AtFault {
+                    d.redeem_tx = unhex(Some(&b.redeem_tx_hex));
+                    d.arbiter_signature = unhex(b.signature_hex.as_deref());
+                }
+                d.payout = Some(ChainTime {
+                    value: Some(Value::Height(b.timeout_height.into())),
+                });
+            }
+            SettlementRecord::Ethereum(e) => {
+                d.chain = Chain::Ethereum as i32;
+                d.judge_tx_hash = e
+                    .judge_tx
+                    .as_ref()
+                    .map(|t| t.hash.to_vec())
+                    .unwrap_or_default();
+                d.judge_block = e.judge_block;
+                d.judge_final = self.state == State::Judged;
+                d.payout = Some(ChainTime {
+                    value: Some(Value::UnixTime(e.payout_unix)),
+                });
+            }
         }
+        d
     }
 }
 

@@ -7,28 +7,29 @@
 use std::sync::Arc;
 
 use alloy::primitives::Address;
-use bapay_daemon::{Clock, EthChain, SecretKey, Store};
+use bapay_daemon::{BitcoinChain, Clock, EthChain, SecretKey, Store};
 use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::arbiter::v1::arbiter_service_server::ArbiterService;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::chain::Chain;
 use crate::config::Config;
-use crate::error::Result;
 use crate::rpc;
+use crate::Result;
 
 /// The arbiter daemon's shared state.
 pub struct Arbiter {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) key: Arc<SecretKey>,
-    pub(crate) chain: Arc<dyn Chain>,
+    pub(crate) chain: Arc<dyn BitcoinChain>,
     pub(crate) config: Config,
     pub(crate) clock: Arc<dyn Clock>,
     /// Serializes dispute decisions (and, on Ethereum, sign .. send).
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Ethereum access (`None`: no Ethereum disputes).
     pub(crate) eth: Option<Arc<dyn EthChain>>,
+    /// The data directory lock, held while the daemon runs.
+    _dir_lock: Option<bapay_daemon::DataDirLock>,
 }
 
 impl std::fmt::Debug for Arbiter {
@@ -44,7 +45,7 @@ impl Arbiter {
     pub fn new(
         store: Arc<dyn Store>,
         key: SecretKey,
-        chain: Arc<dyn Chain>,
+        chain: Arc<dyn BitcoinChain>,
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -56,7 +57,14 @@ impl Arbiter {
             clock,
             lock: tokio::sync::Mutex::new(()),
             eth: None,
+            _dir_lock: None,
         }
+    }
+
+    /// Holds the data directory lock for the daemon's lifetime.
+    pub fn with_lock(mut self, lock: bapay_daemon::DataDirLock) -> Self {
+        self._dir_lock = Some(lock);
+        self
     }
 
     /// Judges Ethereum disputes through `eth` (if `config.ethereum.contract`
@@ -68,7 +76,7 @@ impl Arbiter {
 
     /// The configured FairPay address and the Ethereum chain, if served.
     pub(crate) fn eth_deployment(&self) -> Option<(Address, Arc<dyn EthChain>)> {
-        let contract = self.config.ethereum.contract.parse().ok()?;
+        let contract = self.config.ethereum.address().ok()??;
         Some((contract, self.eth.clone()?))
     }
 
@@ -82,8 +90,11 @@ impl Arbiter {
 #[derive(Debug, Clone)]
 pub struct Service(pub Arc<Arbiter>);
 
-fn done<T>(r: Result<T>) -> Result<Response<T>, Status> {
-    r.map(Response::new).map_err(Status::from)
+fn done<T>(r: Result<T>) -> std::result::Result<Response<T>, Status> {
+    r.map(Response::new).map_err(|e| {
+        tracing::debug!(error = %e, "request refused");
+        e.into()
+    })
 }
 
 #[tonic::async_trait]
@@ -91,14 +102,14 @@ impl ArbiterService for Service {
     async fn get_info(
         &self,
         _request: Request<pb::GetInfoRequest>,
-    ) -> Result<Response<pb::GetInfoResponse>, Status> {
+    ) -> std::result::Result<Response<pb::GetInfoResponse>, Status> {
         Ok(Response::new(rpc::get_info::handle(&self.0)))
     }
 
     async fn dispute(
         &self,
         request: Request<pb::DisputeRequest>,
-    ) -> Result<Response<pb::DisputeResponse>, Status> {
+    ) -> std::result::Result<Response<pb::DisputeResponse>, Status> {
         let r = request.into_inner();
         let span = bapay_daemon::job_span(&hex::encode(&r.job_id));
         done(rpc::dispute::handle(&self.0, r).instrument(span).await)
@@ -107,7 +118,7 @@ impl ArbiterService for Service {
     async fn get_dispute(
         &self,
         request: Request<pb::GetDisputeRequest>,
-    ) -> Result<Response<pb::GetDisputeResponse>, Status> {
+    ) -> std::result::Result<Response<pb::GetDisputeResponse>, Status> {
         done(rpc::get_dispute::handle(&self.0, request.into_inner()))
     }
 }

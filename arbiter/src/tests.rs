@@ -32,9 +32,9 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, FeeRate, OutPoint, Transaction, TxIn, TxOut, Txid};
 use tonic::{Code, Request};
 
-use crate::chain::FakeChain;
 use crate::config::Config;
 use crate::service::{Arbiter, Service};
+use bapay_daemon::FakeBitcoin as FakeChain;
 
 const JOB: [u8; 32] = [1; 32];
 const M: u32 = 4;

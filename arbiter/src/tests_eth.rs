@@ -20,9 +20,9 @@ use tonic::{Code, Request};
 mod eth_case;
 use eth_case::{case, eth_mut, request, EthCase};
 
-use crate::chain::FakeChain;
 use crate::config::Config;
 use crate::service::{Arbiter, Service};
+use bapay_daemon::FakeBitcoin as FakeChain;
 
 const JOB: [u8; 32] = [1; 32];
 const CONTRACT: Address = Address::repeat_byte(0xcc);

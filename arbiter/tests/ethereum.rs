@@ -42,12 +42,12 @@ async fn world() -> Result<World> {
     let env = EthEnv::start(env!("CARGO_BIN_EXE_arbiter")).await?;
     let dir = tempfile::tempdir()?;
     let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("arbiter"),
-        chain_adapter_url: env.adapter_url.clone(),
         sample_size: M,
         ..Config::default()
     };
+    config.common.listen = "127.0.0.1:0".into();
+    config.common.data_dir = dir.path().join("arbiter");
+    config.common.chain_adapter_url = env.adapter_url.clone();
     config.ethereum.chain_id = env.chain_id;
     config.ethereum.contract = env.contract.to_string();
     let (server, _arb) = bapay_arbiter::bind(config).await?;

@@ -14,7 +14,7 @@ use bapay_core::task::{Opening, SubResult, SubTask, TaskKind};
 use serde::Deserialize;
 
 /// The `[misbehave]` configuration section.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Misbehave {
     /// Search: the fraction (0..=1) of the range at its end that is not

@@ -31,7 +31,7 @@ impl Cli {
 }
 
 /// Everything the daemon reads at start.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// gRPC listen address (port 0 allowed).
@@ -58,7 +58,7 @@ pub struct Config {
 
 /// The FairPay deployment and the Ethereum offer limits. Wei amounts are
 /// decimal strings (TOML integers stop at 2^63).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EthereumConfig {
     /// EIP-155 chain id of the deployment (anvil: 31337).
@@ -88,7 +88,7 @@ impl Default for EthereumConfig {
 }
 
 /// Bitcoin offer limits.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Smallest d accepted, sat.

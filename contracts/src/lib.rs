@@ -18,7 +18,10 @@ pub mod trap;
 pub use bindings::FairPay;
 pub use client::{wallet_provider, FairPayClient};
 pub use error::Error;
-pub use job::{group_id, job_id, search_terms, JobParams, SearchParams};
+pub use job::{
+    group_id, job_for, job_id, job_ref, key_is_worker, search_terms, GroupTerms, JobParams,
+    SearchParams, SlotJob,
+};
 
 /// Result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -49,7 +49,7 @@ pub fn transaction(field: &str, b: &[u8]) -> FieldResult<Transaction> {
     bitcoin::consensus::deserialize(b).map_err(|e| FieldError::new(field, e))
 }
 
-/// Canonical sub-task bytes (decoded, not validated).
+/// Canonical sub-task bytes, decoded and validated (`SubTask::from_bytes`).
 pub fn sub_task(field: &str, b: &[u8]) -> FieldResult<SubTask> {
     SubTask::from_bytes(b).map_err(|e| FieldError::new(field, e))
 }
@@ -110,14 +110,20 @@ pub fn wei(field: &str, s: &str) -> FieldResult<u128> {
         .map_err(|_| FieldError::new(field, "not below 2^128"))
 }
 
+/// A message field that must be set.
+pub fn required<'a, T>(field: &str, v: Option<&'a T>) -> FieldResult<&'a T> {
+    v.ok_or_else(|| FieldError::new(field, "missing"))
+}
+
 /// C_i's signed commitment on `chain` (the wire form carries no chain:
 /// the digest is checked with the job's).
 pub fn commitment(
     field: &str,
-    c: &common::SignedCommitment,
+    c: Option<&common::SignedCommitment>,
     chain: bapay_core::commitment::Chain,
 ) -> FieldResult<bapay_core::commitment::SignedCommitment> {
     use bapay_core::commitment::{Commitment, SignedCommitment};
+    let c = required(field, c)?;
     let f = |s: &str| format!("{field}.{s}");
     let signature: [u8; 64] = c.signature.as_slice().try_into().map_err(|_| {
         FieldError::new(

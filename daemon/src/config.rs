@@ -1,19 +1,27 @@
 //! Configuration loading shared by the daemons: defaults (the target type's
-//! `#[serde(default)]`) < a TOML file (`--config FILE`) < environment
-//! variables `<PREFIX>__SECTION__KEY` (e.g. `BAPAY_ARBITER__LISTEN`,
-//! `BAPAY_OUTSOURCER__CHAIN__URL`) < command-line flags. One loader, so the
-//! three daemons layer sources the same way the chain-adapter does.
+//! `Default`) < a TOML file (`--config FILE`) < environment variables
+//! `<PREFIX>__SECTION__KEY` (e.g. `BAPAY_ARBITER__LISTEN`,
+//! `BAPAY_OUTSOURCER__ETHEREUM__CONTRACT`) < command-line flags. One loader,
+//! so the three daemons layer sources the same way, and the keys every
+//! role has ([`CommonConfig`], [`FairPayConfig`]) are declared once and
+//! `#[serde(flatten)]`ed into each role's configuration.
+//!
+//! A key that no field of the target type knows (a typo) is refused with
+//! its name: `serde(deny_unknown_fields)` does not work through
+//! `flatten`, so [`load`] compares the keys it was given with those of the
+//! serialized defaults instead.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use config::{Source, Value, ValueKind};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 /// Log output format (`--log-format`, config key `log_format`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// One JSON object per line, with the enclosing spans (machines).
@@ -33,8 +41,82 @@ impl LogFormat {
     }
 }
 
+/// The keys every role daemon has, flattened into its configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommonConfig {
+    /// gRPC listen address (port 0 allowed; `:PORT` means every interface).
+    pub listen: String,
+    /// Directory of the key files, the database and the lock file.
+    pub data_dir: PathBuf,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The chain-adapter's gRPC URL: the role reaches the chains only
+    /// through it.
+    pub chain_adapter_url: String,
+    /// Confirmations after which a chain fact counts as final.
+    pub finality_depth: u64,
+    /// Period of the background driver, ms.
+    pub poll_interval_ms: u64,
+}
+
+impl CommonConfig {
+    /// The defaults of a role listening on `listen` with its data in
+    /// `data_dir`.
+    pub fn for_role(listen: &str, data_dir: &str, poll_interval_ms: u64) -> Self {
+        CommonConfig {
+            listen: listen.into(),
+            data_dir: data_dir.into(),
+            log_format: LogFormat::Pretty,
+            chain_adapter_url: "http://127.0.0.1:50051".into(),
+            finality_depth: 1,
+            poll_interval_ms,
+        }
+    }
+
+    /// `finality_depth`, at least 1.
+    pub fn depth(&self) -> u64 {
+        self.finality_depth.max(1)
+    }
+}
+
+/// The FairPay deployment (`[ethereum]`): the same keys in every role,
+/// flattened into the role's own `[ethereum]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FairPayConfig {
+    /// EIP-155 chain id (anvil: 31337).
+    pub chain_id: u64,
+    /// FairPay address, hex (`0x` optional); empty: the role serves no
+    /// Ethereum jobs.
+    pub contract: String,
+}
+
+impl Default for FairPayConfig {
+    fn default() -> Self {
+        FairPayConfig {
+            chain_id: 31337,
+            contract: String::new(),
+        }
+    }
+}
+
+impl FairPayConfig {
+    /// The contract address; `None` if Ethereum is off (empty), an error
+    /// if it is set but not an address.
+    pub fn address(&self) -> Result<Option<alloy::primitives::Address>> {
+        if self.contract.is_empty() {
+            return Ok(None);
+        }
+        self.contract.parse().map(Some).map_err(|_| {
+            Error::Config(format!(
+                "ethereum.contract {:?} is not a 20-byte hex address",
+                self.contract
+            ))
+        })
+    }
+}
+
 /// The flags every daemon has; `#[command(flatten)]` it into the daemon's
-/// own clap struct and pass [`CommonArgs::overrides`] to [`load`].
+/// own clap struct and load with [`CommonArgs::load`].
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct CommonArgs {
     /// TOML configuration file.
@@ -73,22 +155,23 @@ impl CommonArgs {
         ]
     }
 
-    /// Loads `T` from defaults < `--config` file < `<prefix>__...`
+    /// Loads `T` from its defaults < `--config` file < `<prefix>__...`
     /// environment variables < these flags (see [`load`]).
-    pub fn load<T: DeserializeOwned>(&self, prefix: &str) -> Result<T> {
+    pub fn load<T: DeserializeOwned + Serialize + Default>(&self, prefix: &str) -> Result<T> {
         load(prefix, self.config.as_deref(), self.overrides())
     }
 }
 
-/// Loads `T` from defaults < `file` < `<prefix>__...` environment variables <
-/// `overrides` (dotted keys such as `"chain.url"`; `None` values are skipped,
-/// so unset flags do not override anything).
+/// Loads `T` from `T::default()` < `file` < `<prefix>__...` environment
+/// variables < `overrides` (dotted keys such as `"ethereum.contract"`;
+/// `None` values are skipped, so unset flags do not override anything).
+/// A key in the file or the environment that `T` does not have is an
+/// error naming it.
 ///
-/// `prefix` is the whole variable prefix, e.g. `"BAPAY_OUTSOURCER"`. Give `T`
-/// (and its sections) `#[serde(default)]` so absent keys take the defaults.
+/// `prefix` is the whole variable prefix, e.g. `"BAPAY_OUTSOURCER"`.
 pub fn load<T, K, I>(prefix: &str, file: Option<&Path>, overrides: I) -> Result<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + Serialize + Default,
     K: AsRef<str>,
     I: IntoIterator<Item = (K, Option<String>)>,
 {
@@ -103,12 +186,18 @@ fn load_with_env<T, K, I>(
     overrides: I,
 ) -> Result<T>
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + Serialize + Default,
     K: AsRef<str>,
     I: IntoIterator<Item = (K, Option<String>)>,
 {
     let err = |e: config::ConfigError| Error::Config(e.to_string());
-    let mut b = config::Config::builder();
+    let defaults = config::Config::try_from(&T::default()).map_err(err)?;
+    let known = known_keys(
+        &serde_json::to_value(T::default())
+            .map_err(|e| Error::Config(format!("serializing the defaults: {e}")))?,
+    );
+    let mut given = Vec::new();
+    let mut b = config::Config::builder().add_source(defaults);
     if let Some(path) = file {
         if !path.is_file() {
             return Err(Error::Config(format!(
@@ -116,19 +205,103 @@ where
                 path.display()
             )));
         }
-        b = b.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        let source = config::File::from(path).format(config::FileFormat::Toml);
+        given.extend(
+            paths(&source.collect().map_err(err)?)
+                .into_iter()
+                .map(|k| (k, "file")),
+        );
+        b = b.add_source(source);
     }
-    b = b.add_source(
-        config::Environment::with_prefix(prefix)
-            .prefix_separator("__")
-            .separator("__")
-            .try_parsing(true)
-            .source(env),
+    let env = config::Environment::with_prefix(prefix)
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        .source(env);
+    given.extend(
+        paths(&env.collect().map_err(err)?)
+            .into_iter()
+            .map(|k| (k, "environment")),
     );
+    b = b.add_source(env);
     for (key, value) in overrides {
         b = b.set_override_option(key.as_ref(), value).map_err(err)?;
     }
+    for (key, from) in given {
+        if !is_known(&known, &key) {
+            return Err(Error::Config(format!(
+                "unknown configuration key {key:?} (from the {from})"
+            )));
+        }
+    }
     b.build().map_err(err)?.try_deserialize().map_err(err)
+}
+
+/// Every dotted path of a configuration map (a table's keys are walked
+/// into, anything else is a leaf).
+fn paths(map: &config::Map<String, Value>) -> Vec<String> {
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<String>) {
+        match &v.kind {
+            ValueKind::Table(t) if !t.is_empty() => {
+                for (k, v) in t {
+                    walk(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+    let mut out = Vec::new();
+    for (k, v) in map {
+        walk(&k.to_lowercase(), v, &mut out);
+    }
+    out
+}
+
+/// The dotted paths of the serialized defaults: every path (`.0`) and
+/// the leaves among them (`.1`: scalars, lists, null; objects are walked
+/// into).
+fn known_keys(v: &serde_json::Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    fn walk(
+        prefix: &str,
+        v: &serde_json::Value,
+        all: &mut BTreeSet<String>,
+        leaves: &mut BTreeSet<String>,
+    ) {
+        all.insert(prefix.to_string());
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&p, v, all, leaves);
+                }
+            }
+            _ => {
+                leaves.insert(prefix.to_string());
+            }
+        }
+    }
+    let (mut all, mut leaves) = (BTreeSet::new(), BTreeSet::new());
+    walk("", v, &mut all, &mut leaves);
+    (all, leaves)
+}
+
+/// `key` is a known path, or inside a known leaf (a list's elements).
+fn is_known(known: &(BTreeSet<String>, BTreeSet<String>), key: &str) -> bool {
+    if known.0.contains(key) {
+        return true;
+    }
+    let mut k = key;
+    while let Some(i) = k.rfind('.') {
+        k = &k[..i];
+        if known.1.contains(k) {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -136,29 +309,38 @@ mod tests {
     use super::*;
     use clap::Parser;
 
-    #[derive(Debug, Deserialize)]
-    #[serde(default, deny_unknown_fields)]
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(default)]
     struct Cfg {
-        listen: String,
-        data_dir: PathBuf,
-        log_format: LogFormat,
+        #[serde(flatten)]
+        common: CommonConfig,
+        pool: Vec<String>,
         chain: Chain,
+        ethereum: Eth,
     }
 
-    #[derive(Debug, Deserialize)]
-    #[serde(default, deny_unknown_fields)]
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(default)]
     struct Chain {
         url: String,
         timeout_ms: u64,
     }
 
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct Eth {
+        #[serde(flatten)]
+        deployment: FairPayConfig,
+        min_reward_wei: String,
+    }
+
     impl Default for Cfg {
         fn default() -> Self {
             Cfg {
-                listen: "127.0.0.1:50061".into(),
-                data_dir: "data".into(),
-                log_format: LogFormat::Pretty,
+                common: CommonConfig::for_role("127.0.0.1:50061", "data", 500),
+                pool: Vec::new(),
                 chain: Chain::default(),
+                ethereum: Eth::default(),
             }
         }
     }
@@ -192,9 +374,10 @@ mod tests {
     #[test]
     fn defaults_only() {
         let cfg: Cfg = load_with_env("BAPAY_TEST", None, env(&[]), NO_FLAGS).expect("loads");
-        assert_eq!(cfg.listen, "127.0.0.1:50061");
+        assert_eq!(cfg.common.listen, "127.0.0.1:50061");
         assert_eq!(cfg.chain.timeout_ms, 1000);
-        assert_eq!(cfg.log_format, LogFormat::Pretty);
+        assert_eq!(cfg.common.log_format, LogFormat::Pretty);
+        assert_eq!(cfg.ethereum.deployment.chain_id, 31337);
     }
 
     #[test]
@@ -203,24 +386,29 @@ mod tests {
         let path = dir.path().join("d.toml");
         std::fs::write(
             &path,
-            "listen = \"127.0.0.1:7000\"\ndata_dir = \"/file\"\n[chain]\nurl = \"http://file:1\"\ntimeout_ms = 5\n",
+            "listen = \"127.0.0.1:7000\"\ndata_dir = \"/file\"\npool = [\"a\", \"b\"]\n[chain]\nurl = \"http://file:1\"\ntimeout_ms = 5\n[ethereum]\ncontract = \"0xab\"\nmin_reward_wei = \"7\"\n",
         )
         .expect("write");
         let env = env(&[
             ("BAPAY_TEST__CHAIN__TIMEOUT_MS", "9"),
             ("BAPAY_TEST__DATA_DIR", "/env"),
             ("BAPAY_TEST__LOG_FORMAT", "json"),
+            ("BAPAY_TEST__ETHEREUM__CHAIN_ID", "5"),
             ("BAPAY_OTHER__LISTEN", "ignored"),
         ]);
         let cli = Cli::try_parse_from(["d", "--listen", ":0", "--data-dir", "/flag"])
             .expect("flags parse");
         let cfg: Cfg =
             load_with_env("BAPAY_TEST", Some(&path), env, cli.common.overrides()).expect("loads");
-        assert_eq!(cfg.listen, ":0"); // flag over file
-        assert_eq!(cfg.data_dir, PathBuf::from("/flag")); // flag over env over file
+        assert_eq!(cfg.common.listen, ":0"); // flag over file
+        assert_eq!(cfg.common.data_dir, PathBuf::from("/flag")); // flag over env over file
         assert_eq!(cfg.chain.url, "http://file:1"); // file over default
         assert_eq!(cfg.chain.timeout_ms, 9); // env over file
-        assert_eq!(cfg.log_format, LogFormat::Json); // env over default
+        assert_eq!(cfg.common.log_format, LogFormat::Json); // env over default
+        assert_eq!(cfg.pool, ["a", "b"]);
+        assert_eq!(cfg.ethereum.deployment.contract, "0xab");
+        assert_eq!(cfg.ethereum.deployment.chain_id, 5);
+        assert_eq!(cfg.ethereum.min_reward_wei, "7");
     }
 
     #[test]
@@ -228,7 +416,7 @@ mod tests {
         let cli = Cli::try_parse_from(["d", "--log-format", "json"]).expect("parses");
         let cfg: Cfg =
             load_with_env("BAPAY_TEST", None, env(&[]), cli.common.overrides()).expect("loads");
-        assert_eq!(cfg.log_format, LogFormat::Json);
+        assert_eq!(cfg.common.log_format, LogFormat::Json);
         assert!(Cli::try_parse_from(["d", "--log-format", "xml"]).is_err());
     }
 
@@ -239,13 +427,39 @@ mod tests {
         let r: Result<Cfg> = load_with_env("BAPAY_TEST", Some(&missing), env(&[]), NO_FLAGS);
         assert!(matches!(r, Err(Error::Config(_))));
 
-        let unknown = dir.path().join("u.toml");
-        std::fs::write(&unknown, "lisen = \"x\"\n").expect("write");
-        let r: Result<Cfg> = load_with_env("BAPAY_TEST", Some(&unknown), env(&[]), NO_FLAGS);
-        assert!(matches!(r, Err(Error::Config(_))));
+        for (name, body) in [
+            ("u.toml", "lisen = \"x\"\n"),
+            ("v.toml", "[chain]\nurll = \"x\"\n"),
+            ("w.toml", "[ethereum]\ncontrakt = \"x\"\n"),
+        ] {
+            let unknown = dir.path().join(name);
+            std::fs::write(&unknown, body).expect("write");
+            let r: Result<Cfg> = load_with_env("BAPAY_TEST", Some(&unknown), env(&[]), NO_FLAGS);
+            assert!(
+                matches!(&r, Err(Error::Config(m)) if m.contains("unknown configuration key")),
+                "{body}: {r:?}"
+            );
+        }
+        let r: Result<Cfg> = load_with_env(
+            "BAPAY_TEST",
+            None,
+            env(&[("BAPAY_TEST__POLLL_INTERVAL_MS", "1")]),
+            NO_FLAGS,
+        );
+        assert!(matches!(r, Err(Error::Config(m)) if m.contains("polll_interval_ms")));
 
         let env = env(&[("BAPAY_TEST__CHAIN__TIMEOUT_MS", "soon")]);
         let r: Result<Cfg> = load_with_env("BAPAY_TEST", None, env, NO_FLAGS);
         assert!(matches!(r, Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn fairpay_address() {
+        let mut f = FairPayConfig::default();
+        assert_eq!(f.address().expect("empty"), None);
+        f.contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3".into();
+        assert!(f.address().expect("ok").is_some());
+        f.contract = "nope".into();
+        assert!(f.address().is_err());
     }
 }

@@ -100,12 +100,8 @@ impl fmt::Debug for SecretKey {
     }
 }
 
-/// The Ethereum address of a secp256k1 public key: the last 20 bytes of
-/// keccak256 of its uncompressed encoding without the 0x04 prefix.
-pub fn eth_address(pk: &PublicKey) -> Address {
-    let uncompressed = pk.serialize_uncompressed();
-    Address::from_raw_public_key(&uncompressed[1..])
-}
+/// The Ethereum address of a secp256k1 public key (FairPay's rule).
+pub use bapay_fairpay::job::address_of as eth_address;
 
 /// Key files of one daemon, in one directory.
 #[derive(Debug, Clone)]

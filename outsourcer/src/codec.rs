@@ -96,7 +96,7 @@ pub fn commitment(
     c: &common::SignedCommitment,
     chain: Chain,
 ) -> Result<SignedCommitment> {
-    Ok(shared::commitment(field, c, chain)?)
+    Ok(shared::commitment(field, Some(c), chain)?)
 }
 
 /// Sat of a Bitcoin amount; a wei amount or none is INVALID_ARGUMENT.

@@ -34,7 +34,7 @@ impl Cli {
 }
 
 /// Everything the daemon reads at start.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// gRPC listen address (port 0 allowed).
@@ -75,7 +75,7 @@ pub struct Config {
 }
 
 /// `[ethereum]`: the FairPay deployment.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EthereumConfig {
     /// EIP-155 chain id (anvil: 31337).
@@ -94,7 +94,7 @@ impl Default for EthereumConfig {
 }
 
 /// Deliberate misbehaviour, for the scenario tests and the demo only.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Misbehave {
     /// File a dispute against every calculator even when its sample passed

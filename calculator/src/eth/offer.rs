@@ -27,8 +27,8 @@
 use alloy::primitives::{Address, B256};
 use bapay_core::keys::{aggregate_pubkey, check_own_message_key, message_secret, PublishedKeys};
 use bapay_core::task::SubTask;
-use bapay_daemon::eth::job_ref;
 use bapay_fairpay::job::{group_id, job_id as contract_id, opaque_terms, search_terms};
+use bapay_fairpay::job_ref;
 use bapay_fairpay::SearchParams;
 use bapay_proto::calculator::v1 as pb;
 use bapay_proto::calculator::v1::DeclineReason;

@@ -36,7 +36,7 @@ pub struct OfferSpec {
 pub fn search_params(spec: &OfferSpec) -> Option<SearchParams> {
     match &spec.subs[spec.index as usize] {
         SubTask::Search(s) => Some(SearchParams {
-            jobRef: bapay_daemon::eth::job_ref(&spec.job_id, spec.index),
+            jobRef: bapay_fairpay::job_ref(&spec.job_id, spec.index),
             seed: B256::from(s.seed.0),
             lo: s.lo,
             leafCount: s.hi - s.lo,
@@ -60,10 +60,7 @@ pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
     let search = search_params(spec);
     let terms = match &search {
         Some(s) => search_terms(s).expect("terms"),
-        None => opaque_terms(
-            "linear",
-            bapay_daemon::eth::job_ref(&spec.job_id, spec.index),
-        ),
+        None => opaque_terms("linear", bapay_fairpay::job_ref(&spec.job_id, spec.index)),
     };
     let job = JobParams {
         outsourcer: spec.outsourcer,

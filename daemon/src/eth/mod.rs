@@ -446,15 +446,6 @@ pub fn revert_reason(message: &str) -> String {
     }
 }
 
-/// O's job reference in FairPay terms for calculator `index` of protocol job
-/// `job_id`: `keccak256(abi.encode(bytes32 job_id, uint32 index))`. It is
-/// `SearchTerms.jobRef` of a search job and the `job_ref` of
-/// `bapay_fairpay::job::opaque_terms` otherwise; the calculator checks it.
-pub fn job_ref(job_id: &[u8; 32], index: u32) -> B256 {
-    use alloy::sol_types::SolValue;
-    alloy::primitives::keccak256((B256::from(*job_id), index).abi_encode_params())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

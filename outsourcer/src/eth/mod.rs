@@ -60,7 +60,7 @@ pub(crate) fn search(rec: &JobRecord, i: usize) -> Result<Option<SearchParams>> 
     let sub = rec.slots[i].sub_task()?;
     Ok(match sub {
         SubTask::Search(s) => Some(SearchParams {
-            jobRef: deth::job_ref(&rec.id_bytes()?, i as u32),
+            jobRef: bapay_fairpay::job_ref(&rec.id_bytes()?, i as u32),
             seed: B256::from(s.seed.0),
             lo: s.lo,
             leafCount: s.hi - s.lo,
@@ -77,7 +77,7 @@ pub fn job_params(rec: &JobRecord, i: usize) -> Result<JobParams> {
     let workers = workers(rec)?;
     let terms = match search(rec, i)? {
         Some(s) => search_terms(&s).map_err(|e| OutsourcerError::internal("search terms", e))?,
-        None => opaque_terms("linear", deth::job_ref(&rec.id_bytes()?, i as u32)),
+        None => opaque_terms("linear", bapay_fairpay::job_ref(&rec.id_bytes()?, i as u32)),
     };
     Ok(JobParams {
         outsourcer: addr("outsourcer", &e.outsourcer)?,

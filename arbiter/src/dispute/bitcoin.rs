@@ -1,0 +1,236 @@
+//! Bitcoin disputes (PROTOCOL.md §4 step 5): the escrow is a Taproot output
+//! Pay_i and T's verdict is its signature of the Redeem_i it rebuilt from
+//! the terms.
+//!
+//! - Validate (INVALID_ARGUMENT naming the field): the terms
+//!   (`EscrowParams::new`), `calculator_index < n`, the escrow outpoint,
+//!   O's payout script, a fee rate in 1..=1,000,000 sat/vB. The terms must
+//!   name T's key as arbiter (FAILED_PRECONDITION otherwise). T rebuilds
+//!   Redeem_i (`build_redeem`); its fee must be <= `max_redeem_fee_sat`; a
+//!   proposed Redeem_i must pass `check_redeem` (T then signs the rebuilt
+//!   spend with O's fee, never O's bytes).
+//! - One answer per escrow: an open (CHECKING) or AT_FAULT dispute of the
+//!   same slot, or an AT_FAULT one of the same outpoint, answers a new
+//!   filing. After a REJECTED one, other evidence is decided afresh.
+//! - Admit: tip < t - `bitcoin_margin_blocks`, the escrow transaction known
+//!   at `finality_depth` paying the terms' script and value at the named
+//!   vout, that output still unspent.
+//! - A fault: T signs input 0 (dispute leaf) of the stored rebuild; the
+//!   signature is stored (AT_FAULT) before it is returned.
+
+use bapay_core::commitment::Chain as CommitChain;
+use bapay_core::escrow::{
+    build_redeem, check_redeem, sign_escrow_input, EscrowOutput, EscrowSpend, EscrowUtxo,
+};
+use bapay_core::verdict::RejectReason;
+use bapay_daemon::{codec, ServiceError};
+use bapay_proto::arbiter::v1 as pb;
+use bapay_proto::arbiter::v1::dispute_request::Settlement;
+use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Txid};
+
+use super::{DisputeSettlement, Evidence, Filing};
+use crate::record::{BitcoinRecord, DisputeRecord, SettlementRecord, State};
+use crate::service::Arbiter;
+use crate::Result;
+
+/// The Bitcoin settlement of disputes.
+#[derive(Debug, Clone, Copy)]
+pub struct Bitcoin;
+
+/// What a Bitcoin filing keeps for later.
+#[derive(Debug)]
+pub struct Detail {
+    outpoint: OutPoint,
+    timeout: u32,
+    escrow_script: ScriptBuf,
+    escrow_value: Amount,
+    redeem: EscrowSpend,
+}
+
+#[tonic::async_trait]
+impl DisputeSettlement for Bitcoin {
+    type Detail = Detail;
+    const CHAIN: CommitChain = CommitChain::Bitcoin;
+
+    fn validate(
+        &self,
+        a: &Arbiter,
+        r: &pb::DisputeRequest,
+        evidence: Evidence,
+    ) -> Result<Filing<Detail>> {
+        let job_id = codec::bytes32("job_id", &r.job_id)?;
+        let b = match &r.settlement {
+            Some(Settlement::Bitcoin(b)) => b,
+            Some(Settlement::Ethereum(_)) => {
+                return Err(ServiceError::invalid(
+                    "settlement",
+                    "ethereum settlement for chain BITCOIN",
+                ))
+            }
+            None => return Err(ServiceError::invalid("settlement", "missing")),
+        };
+        let params = codec::terms("bitcoin.terms", b.terms.as_ref())?;
+        let me = a.key.x_only_public_key();
+        if params.terms().arbiter != me {
+            return Err(ServiceError::precondition(format!(
+                "bitcoin.terms.arbiter is {}, not this arbiter ({me})",
+                params.terms().arbiter
+            )));
+        }
+        let index = r.calculator_index as usize;
+        let calculator = params.calculator(index).map_err(|_| {
+            ServiceError::invalid("calculator_index", format!("{index} >= n = {}", params.n()))
+        })?;
+        let escrow = codec::required("bitcoin.escrow", b.escrow.as_ref())?;
+        let txid: Txid = escrow
+            .txid
+            .parse()
+            .map_err(|e| ServiceError::invalid("bitcoin.escrow.txid", e))?;
+        let outpoint = OutPoint {
+            txid,
+            vout: escrow.vout,
+        };
+        let utxo = EscrowUtxo {
+            outpoint,
+            value: Amount::from_sat(escrow.value_sat),
+        };
+        if b.outsourcer_payout_script.is_empty() {
+            return Err(ServiceError::invalid(
+                "bitcoin.outsourcer_payout_script",
+                "empty",
+            ));
+        }
+        let payout = ScriptBuf::from_bytes(b.outsourcer_payout_script.clone());
+        let rate = b.fee_rate_sat_per_vb;
+        if !rate.is_finite() || !(1.0..=1_000_000.0).contains(&rate) {
+            return Err(ServiceError::invalid(
+                "bitcoin.fee_rate_sat_per_vb",
+                format!("{rate} not in 1..=1000000"),
+            ));
+        }
+        let fee_rate = FeeRate::from_sat_per_kwu((rate * 250.0).ceil() as u64);
+        let max_fee = Amount::from_sat(a.config.max_redeem_fee_sat);
+        let built = build_redeem(&params, index, utxo, payout.clone(), fee_rate)
+            .map_err(|e| ServiceError::invalid("bitcoin", e))?;
+        let redeem = if b.proposed_redeem_tx.is_empty() {
+            if built.fee > max_fee {
+                return Err(ServiceError::invalid(
+                    "bitcoin.fee_rate_sat_per_vb",
+                    format!("Redeem_i fee {} above T's maximum {max_fee}", built.fee),
+                ));
+            }
+            built
+        } else {
+            let tx = codec::transaction("bitcoin.proposed_redeem_tx", &b.proposed_redeem_tx)?;
+            let out: Amount = tx.output.iter().map(|o| o.value).sum();
+            let mut proposal = built;
+            proposal.fee = utxo.value.checked_sub(out).ok_or_else(|| {
+                ServiceError::invalid("bitcoin.proposed_redeem_tx", "outputs exceed the escrow")
+            })?;
+            proposal.tx = tx;
+            check_redeem(&params, index, utxo, &proposal, &payout, max_fee)
+                .map_err(|e| ServiceError::invalid("bitcoin.proposed_redeem_tx", e))?
+        };
+        let escrow_script = EscrowOutput::new(&params, index)
+            .map_err(|e| ServiceError::invalid("bitcoin.terms", e))?
+            .script_pubkey();
+        Ok(Filing {
+            job_id,
+            index: r.calculator_index,
+            calculator,
+            escrow: outpoint.to_string(),
+            evidence,
+            detail: Detail {
+                outpoint,
+                timeout: params.terms().timeout,
+                escrow_script,
+                escrow_value: utxo.value,
+                redeem,
+            },
+        })
+    }
+
+    fn answered_by(&self, f: &Filing<Detail>, other: &DisputeRecord) -> bool {
+        let same_slot = other.is_slot(&hex::encode(f.job_id), f.index);
+        let open_or_fault = matches!(other.state, State::Checking | State::AtFault);
+        (same_slot && open_or_fault)
+            || (other.escrow() == f.escrow && other.state == State::AtFault)
+    }
+
+    async fn admit(&self, a: &Arbiter, f: &Filing<Detail>) -> Result<SettlementRecord> {
+        let c = &f.detail;
+        let tip = a.chain.tip_height().await?;
+        let last = u64::from(c.timeout).saturating_sub(a.config.bitcoin_margin_blocks);
+        if tip >= last {
+            return Err(ServiceError::precondition(format!(
+                "too late: tip {tip} >= t - margin = {last}"
+            )));
+        }
+        let txid = c.outpoint.txid.to_string();
+        let status = a.chain.tx_status(&txid).await?.ok_or_else(|| {
+            ServiceError::precondition(format!("escrow transaction {txid} is not on chain"))
+        })?;
+        let depth = a.config.common.finality_depth;
+        if status.confirmations < depth {
+            return Err(ServiceError::precondition(format!(
+                "escrow transaction {txid} has {} confirmations, T needs {depth}",
+                status.confirmations
+            )));
+        }
+        let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&status.raw_tx)
+            .map_err(|e| ServiceError::unavailable(format!("escrow transaction {txid}: {e}")))?;
+        match tx.output.get(c.outpoint.vout as usize) {
+            Some(o) if o.script_pubkey == c.escrow_script && o.value == c.escrow_value => {}
+            _ => {
+                return Err(ServiceError::precondition(format!(
+                    "{} does not pay the terms' escrow script with {}",
+                    c.outpoint, c.escrow_value
+                )))
+            }
+        }
+        let unspent = a.chain.list_unspent(c.escrow_script.as_bytes()).await?;
+        if !unspent.iter().any(|u| u.outpoint() == Some(c.outpoint)) {
+            return Err(ServiceError::precondition(format!(
+                "escrow output {} is already spent",
+                c.outpoint
+            )));
+        }
+        Ok(SettlementRecord::Bitcoin(BitcoinRecord {
+            escrow_outpoint: f.escrow.clone(),
+            timeout_height: c.timeout,
+            redeem_tx_hex: bitcoin::consensus::encode::serialize_hex(&c.redeem.tx),
+            signature_hex: None,
+        }))
+    }
+
+    async fn precheck(
+        &self,
+        _a: &Arbiter,
+        _f: &Filing<Detail>,
+    ) -> Result<Option<(RejectReason, String)>> {
+        Ok(None)
+    }
+
+    async fn on_fault(
+        &self,
+        a: &Arbiter,
+        f: &Filing<Detail>,
+        rec: &mut DisputeRecord,
+    ) -> Result<()> {
+        let SettlementRecord::Bitcoin(b) = &mut rec.settlement else {
+            return Err(ServiceError::internal("dispute", "not a Bitcoin record"));
+        };
+        // The rebuilt Redeem_i is already stored (CHECKING); sign it and
+        // store the signature before it leaves the process.
+        let sig = sign_escrow_input(&f.detail.redeem, 0, a.key.keypair())
+            .map_err(|e| ServiceError::internal("signing Redeem_i", e))?;
+        b.redeem_tx_hex = bitcoin::consensus::encode::serialize_hex(&f.detail.redeem.tx);
+        b.signature_hex = Some(hex::encode(sig.serialize()));
+        rec.state = State::AtFault;
+        Ok(())
+    }
+
+    async fn resume(&self, _a: &Arbiter, rec: DisputeRecord, _v: u64) -> Result<DisputeRecord> {
+        Ok(rec)
+    }
+}
