@@ -1,15 +1,13 @@
 //! The calculator's configuration: defaults < TOML file (`--config`) <
 //! `BAPAY_CALCULATOR__...` environment variables < flags (`--listen`,
 //! `--data-dir`, `--log-format`, `--chain-adapter`), layered by
-//! [`bapay_daemon::load`]. Implemented: every key below, incl. the FairPay
-//! deployment and Ethereum limits (`[ethereum]`; an empty `contract` means
-//! the calculator serves no Ethereum jobs). Not yet: allow-lists of
-//! arbiters / co-calculators, a job capacity.
+//! [`bapay_daemon::load`]: the keys every role has ([`CommonConfig`]), the
+//! offer limits, and the FairPay deployment with the Ethereum limits
+//! (`[ethereum]`; an empty `contract` means the calculator serves no
+//! Ethereum jobs).
 
-use std::path::PathBuf;
-
-use bapay_daemon::{CommonArgs, LogFormat};
-use serde::Deserialize;
+use bapay_daemon::{CommonArgs, CommonConfig, FairPayConfig};
+use serde::{Deserialize, Serialize};
 
 /// Environment variable prefix.
 pub const ENV_PREFIX: &str = "BAPAY_CALCULATOR";
@@ -31,25 +29,17 @@ impl Cli {
 }
 
 /// Everything the daemon reads at start.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
-    /// gRPC listen address (port 0 allowed).
-    pub listen: String,
-    /// Key file (`calculator.key`) and database (`calculator.sqlite`).
-    pub data_dir: PathBuf,
-    /// Log format.
-    pub log_format: LogFormat,
-    /// The chain-adapter's gRPC URL.
-    pub chain_adapter_url: String,
+    /// listen, data_dir, log_format, chain_adapter_url, finality_depth
+    /// (confirmations after which Pay_i counts as final), poll_interval_ms.
+    #[serde(flatten)]
+    pub common: CommonConfig,
     /// Offer limits (the "quote" of GetInfo).
     pub limits: Limits,
-    /// Confirmations after which Pay_i counts as final.
-    pub finality_depth: u64,
     /// How long an accepted offer stays open, ms.
     pub offer_ttl_ms: u64,
-    /// Period of the background driver (escrow depth, claims), ms.
-    pub poll_interval_ms: u64,
     /// Deliberate misbehaviour for tests and the demo (never in production).
     pub misbehave: crate::cheat::Misbehave,
     /// The FairPay deployment it accepts and its Ethereum offer limits.
@@ -58,14 +48,13 @@ pub struct Config {
 
 /// The FairPay deployment and the Ethereum offer limits. Wei amounts are
 /// decimal strings (TOML integers stop at 2^63).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EthereumConfig {
-    /// EIP-155 chain id of the deployment (anvil: 31337).
-    pub chain_id: u64,
-    /// FairPay address, hex (`0x` optional); empty: Ethereum offers are
-    /// declined UNSUPPORTED.
-    pub contract: String,
+    /// chain_id and contract (empty: Ethereum offers are declined
+    /// UNSUPPORTED).
+    #[serde(flatten)]
+    pub deployment: FairPayConfig,
     /// Smallest reward (fee d) accepted, wei.
     pub min_reward_wei: String,
     /// Largest bond (deposit g) posted, wei.
@@ -78,8 +67,7 @@ pub struct EthereumConfig {
 impl Default for EthereumConfig {
     fn default() -> Self {
         EthereumConfig {
-            chain_id: 31337,
-            contract: String::new(),
+            deployment: FairPayConfig::default(),
             min_reward_wei: "1000000000000".into(),
             max_bond_wei: "1000000000000000000".into(),
             min_seconds_to_commit_deadline: 60,
@@ -88,7 +76,7 @@ impl Default for EthereumConfig {
 }
 
 /// Bitcoin offer limits.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Smallest d accepted, sat.
@@ -108,14 +96,9 @@ pub struct Limits {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: "127.0.0.1:50062".into(),
-            data_dir: "data/calculator".into(),
-            log_format: LogFormat::Pretty,
-            chain_adapter_url: "http://127.0.0.1:50051".into(),
+            common: CommonConfig::for_role("127.0.0.1:50062", "data/calculator", 1000),
             limits: Limits::default(),
-            finality_depth: 1,
             offer_ttl_ms: 10 * 60 * 1000,
-            poll_interval_ms: 1000,
             misbehave: crate::cheat::Misbehave::default(),
             ethereum: EthereumConfig::default(),
         }
@@ -151,8 +134,8 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.load().expect("loads");
-        assert_eq!(cfg.listen, "127.0.0.1:0");
-        assert_eq!(cfg.chain_adapter_url, "http://adapter:1");
+        assert_eq!(cfg.common.listen, "127.0.0.1:0");
+        assert_eq!(cfg.common.chain_adapter_url, "http://adapter:1");
         assert_eq!(cfg.limits, Limits::default());
     }
 

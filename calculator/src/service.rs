@@ -1,14 +1,15 @@
-//! [`Calculator`]: the daemon's state (store, key, chain, config, clock) and
-//! the tonic `CalculatorService` implementation, which only delegates to one
-//! handler per RPC in [`crate::rpc`], inside the job's tracing span. State changes are serialized by one
-//! async lock, so two calls about a job never race on its record version.
+//! [`Calculator`]: the daemon's state (store, key, chains, config, clock,
+//! the tree cache) and the tonic `CalculatorService` implementation, which
+//! only delegates to one handler per RPC in [`crate::rpc`], inside the
+//! job's tracing span. State changes are serialized by one async lock, so
+//! two calls about a job never race on its record version.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use alloy::primitives::Address;
 use bapay_core::merkle::MerkleTree;
-use bapay_daemon::{Clock, SecretKey, Store};
+use bapay_daemon::{codec, BitcoinChain, Clock, EthChain, SecretKey, ServiceError, Store};
 use bapay_proto::calculator::v1 as pb;
 use bapay_proto::calculator::v1::calculator_service_server::CalculatorService;
 use bitcoin::secp256k1::{All, Secp256k1};
@@ -16,19 +17,16 @@ use bitcoin::ScriptBuf;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::chain::Chain;
-use crate::codec;
 use crate::config::Config;
-use crate::error::{CalculatorError, Result};
-use crate::eth::{self, EthChain, EthSubTask};
 use crate::record::{self, SubTaskRecord};
 use crate::rpc;
+use crate::Result;
 
 /// The calculator daemon's shared state.
 pub struct Calculator {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) key: Arc<SecretKey>,
-    pub(crate) chain: Arc<dyn Chain>,
+    pub(crate) chain: Arc<dyn BitcoinChain>,
     pub(crate) config: Config,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) secp: Secp256k1<All>,
@@ -40,6 +38,8 @@ pub struct Calculator {
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Ethereum access (`None`: Ethereum offers are declined UNSUPPORTED).
     pub(crate) eth: Option<Arc<dyn EthChain>>,
+    /// The data directory lock, held while the daemon runs.
+    _dir_lock: Option<bapay_daemon::DataDirLock>,
 }
 
 impl std::fmt::Debug for Calculator {
@@ -55,7 +55,7 @@ impl Calculator {
     pub fn new(
         store: Arc<dyn Store>,
         key: SecretKey,
-        chain: Arc<dyn Chain>,
+        chain: Arc<dyn BitcoinChain>,
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -70,6 +70,7 @@ impl Calculator {
             computing: Mutex::default(),
             lock: tokio::sync::Mutex::new(()),
             eth: None,
+            _dir_lock: None,
         }
     }
 
@@ -80,28 +81,23 @@ impl Calculator {
         self
     }
 
+    /// Holds the data directory lock for the daemon's lifetime.
+    pub fn with_lock(mut self, lock: bapay_daemon::DataDirLock) -> Self {
+        self._dir_lock = Some(lock);
+        self
+    }
+
     /// The configured FairPay address and the Ethereum chain, if Ethereum
     /// is served.
     pub(crate) fn eth_deployment(&self) -> Option<(Address, Arc<dyn EthChain>)> {
-        let contract = self.config.ethereum.contract.parse().ok()?;
+        let contract = self.config.ethereum.deployment.address().ok()??;
         Some((contract, self.eth.clone()?))
     }
 
-    /// The Ethereum record for `job_id` if there is one (and `job_token`
-    /// opens it: PERMISSION_DENIED otherwise).
-    pub(crate) fn eth_authorized(
-        &self,
-        job_id: &[u8],
-        job_token: &[u8],
-    ) -> Result<Option<(EthSubTask, u64)>> {
-        let job = hex::encode(codec::bytes32("job_id", job_id)?);
-        let Some((rec, v)) = eth::record::load(self.store.as_ref(), &job)? else {
-            return Ok(None);
-        };
-        if !same_token(&rec.job_token, job_token)? {
-            return Err(CalculatorError::PermissionDenied);
-        }
-        Ok(Some((rec, v)))
+    /// [`Calculator::eth_deployment`], FAILED_PRECONDITION if off.
+    pub(crate) fn ethereum(&self) -> Result<(Address, Arc<dyn EthChain>)> {
+        self.eth_deployment()
+            .ok_or_else(|| ServiceError::precondition("Ethereum is not configured"))
     }
 
     /// Own P2TR key-path script (deposit coins, change, payouts).
@@ -114,7 +110,8 @@ impl Calculator {
         self.clock.now().saturating_mul(1000)
     }
 
-    /// The record for `job_id` if `job_token` opens it.
+    /// The record for `job_id` if `job_token` opens it (NOT_FOUND,
+    /// PERMISSION_DENIED otherwise).
     pub(crate) fn authorized(
         &self,
         job_id: &[u8],
@@ -122,15 +119,10 @@ impl Calculator {
     ) -> Result<(SubTaskRecord, u64)> {
         let job = hex::encode(codec::bytes32("job_id", job_id)?);
         let Some((rec, v)) = record::load(self.store.as_ref(), &job)? else {
-            if eth::record::load(self.store.as_ref(), &job)?.is_some() {
-                return Err(CalculatorError::FailedPrecondition(format!(
-                    "job {job} settles on Ethereum"
-                )));
-            }
-            return Err(CalculatorError::NotFound(job));
+            return Err(ServiceError::not_found(format!("no offer for job {job}")));
         };
         if !same_token(&rec.job_token, job_token)? {
-            return Err(CalculatorError::PermissionDenied);
+            return Err(ServiceError::permission_denied("wrong job_token"));
         }
         Ok((rec, v))
     }
@@ -141,26 +133,26 @@ impl Calculator {
         record::save(self.store.as_ref(), rec, version)
     }
 
-    /// Every stored record.
-    pub(crate) fn all_records(&self) -> Result<Vec<(SubTaskRecord, u64)>> {
-        let mut out = Vec::new();
-        for j in self.store.list_jobs()? {
-            if j.id.starts_with(eth::record::PREFIX) {
-                continue;
-            }
-            if let Some(r) = record::load(self.store.as_ref(), &j.id)? {
-                out.push(r);
-            }
+    /// Loads `job`, applies `f` under the state lock and saves the record
+    /// if `f` says it changed. Returns the record as stored.
+    pub(crate) async fn update<F>(&self, job: &str, f: F) -> Result<SubTaskRecord>
+    where
+        F: FnOnce(&mut SubTaskRecord) -> Result<bool>,
+    {
+        let _g = self.lock.lock().await;
+        let (mut r, v) = record::load(self.store.as_ref(), job)?
+            .ok_or_else(|| ServiceError::not_found(format!("no offer for job {job}")))?;
+        if f(&mut r)? {
+            self.save(&mut r, Some(v))?;
         }
-        Ok(out)
+        Ok(r)
     }
 }
 
 /// Constant-time comparison of a stored hex token with a presented one
 /// (the token guards the job's secrets).
 fn same_token(stored_hex: &str, presented: &[u8]) -> Result<bool> {
-    let stored = hex::decode(stored_hex)
-        .map_err(|e| CalculatorError::Internal(format!("stored job_token: {e}")))?;
+    let stored = record::unhex("job_token", stored_hex)?;
     Ok(stored.len() == presented.len()
         && stored
             .iter()
@@ -186,18 +178,14 @@ fn done<T>(r: Result<T>) -> std::result::Result<Response<T>, Status> {
     })
 }
 
+type Answer<T> = std::result::Result<Response<T>, Status>;
+
 #[tonic::async_trait]
 impl CalculatorService for Service {
-    async fn get_info(
-        &self,
-        _r: Request<pb::GetInfoRequest>,
-    ) -> std::result::Result<Response<pb::GetInfoResponse>, Status> {
+    async fn get_info(&self, _r: Request<pb::GetInfoRequest>) -> Answer<pb::GetInfoResponse> {
         done(Ok(rpc::get_info::handle(&self.0)))
     }
-    async fn offer(
-        &self,
-        r: Request<pb::OfferRequest>,
-    ) -> std::result::Result<Response<pb::OfferResponse>, Status> {
+    async fn offer(&self, r: Request<pb::OfferRequest>) -> Answer<pb::OfferResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(rpc::offer::handle(&self.0, r).instrument(span).await)
@@ -205,15 +193,12 @@ impl CalculatorService for Service {
     async fn sign_funding(
         &self,
         r: Request<pb::SignFundingRequest>,
-    ) -> std::result::Result<Response<pb::SignFundingResponse>, Status> {
+    ) -> Answer<pb::SignFundingResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(rpc::sign_funding::handle(&self.0, r).instrument(span).await)
     }
-    async fn start_work(
-        &self,
-        r: Request<pb::StartWorkRequest>,
-    ) -> std::result::Result<Response<pb::StartWorkResponse>, Status> {
+    async fn start_work(&self, r: Request<pb::StartWorkRequest>) -> Answer<pb::StartWorkResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(rpc::start_work::handle(&self.0, r).instrument(span).await)
@@ -221,14 +206,14 @@ impl CalculatorService for Service {
     async fn fetch_result(
         &self,
         r: Request<pb::FetchResultRequest>,
-    ) -> std::result::Result<Response<pb::FetchResultResponse>, Status> {
+    ) -> Answer<pb::FetchResultResponse> {
         let r = r.into_inner();
         span(&r.job_id).in_scope(|| done(rpc::fetch_result::handle(&self.0, r)))
     }
     async fn open_leaves(
         &self,
         r: Request<pb::OpenLeavesRequest>,
-    ) -> std::result::Result<Response<pb::OpenLeavesResponse>, Status> {
+    ) -> Answer<pb::OpenLeavesResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(rpc::open_leaves::handle(&self.0, r).instrument(span).await)
@@ -236,7 +221,7 @@ impl CalculatorService for Service {
     async fn sign_conversion(
         &self,
         r: Request<pb::SignConversionRequest>,
-    ) -> std::result::Result<Response<pb::SignConversionResponse>, Status> {
+    ) -> Answer<pb::SignConversionResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(
@@ -245,17 +230,14 @@ impl CalculatorService for Service {
                 .await,
         )
     }
-    async fn get_status(
-        &self,
-        r: Request<pb::GetStatusRequest>,
-    ) -> std::result::Result<Response<pb::GetStatusResponse>, Status> {
+    async fn get_status(&self, r: Request<pb::GetStatusRequest>) -> Answer<pb::GetStatusResponse> {
         let r = r.into_inner();
         span(&r.job_id).in_scope(|| done(rpc::get_status::handle(&self.0, r)))
     }
     async fn cancel_offer(
         &self,
         r: Request<pb::CancelOfferRequest>,
-    ) -> std::result::Result<Response<pb::CancelOfferResponse>, Status> {
+    ) -> Answer<pb::CancelOfferResponse> {
         let r = r.into_inner();
         let span = span(&r.job_id);
         done(rpc::cancel_offer::handle(&self.0, r).instrument(span).await)

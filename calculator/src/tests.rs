@@ -24,12 +24,11 @@ use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::{rand::thread_rng, Keypair, Secp256k1};
 use bitcoin::{Amount, FeeRate, OutPoint, Psbt, TxOut, Txid};
 
-use crate::chain::{Coin, FakeChain, TxStatus};
 use crate::config::Config;
-use crate::error::CalculatorError;
 use crate::record::{self, State};
 use crate::rpc;
 use crate::service::{Calculator, Service};
+use bapay_daemon::{Coin, ErrorCode, FakeBitcoin as FakeChain, ServiceError, TxStatus};
 
 const JOB: [u8; 32] = [1; 32];
 const TOKEN: [u8; 32] = [2; 32];
@@ -256,7 +255,7 @@ impl Fx {
     async fn committed(&self) -> FundingPlan {
         let plan = self.funded().await;
         let txid = plan.psbt.unsigned_tx.compute_txid().to_string();
-        self.chain.set_tx(
+        self.chain.set_tx_status(
             &txid,
             TxStatus {
                 confirmations: 1,
@@ -330,7 +329,13 @@ async fn offer_accepted_stored_and_idempotent() {
     let mut other = fx.offer_req();
     other.job_token = vec![3; 32];
     let e = rpc::offer::handle(&fx.calc, other).await.unwrap_err();
-    assert!(matches!(e, CalculatorError::AlreadyExists(_)));
+    assert!(matches!(
+        e,
+        ServiceError {
+            code: ErrorCode::AlreadyExists,
+            ..
+        }
+    ));
     // Its coin is reserved: another job is declined for funds.
     let mut second = fx.offer_req();
     second.job_id = vec![4; 32];
@@ -437,11 +442,19 @@ async fn bad_offers_are_invalid_argument() {
         f(&mut r);
         let e = rpc::offer::handle(&fx.calc, r).await.unwrap_err();
         assert!(
-            matches!(e, CalculatorError::InvalidArgument(_)),
+            matches!(
+                e,
+                ServiceError {
+                    code: ErrorCode::InvalidArgument,
+                    ..
+                }
+            ),
             "case {i}: {e:?}"
         );
     }
-    assert!(fx.calc.all_records().expect("list").is_empty());
+    assert!(crate::record::all(fx.calc.store.as_ref())
+        .expect("list")
+        .is_empty());
 }
 
 #[tokio::test]
@@ -503,7 +516,9 @@ async fn sign_funding_stores_charge_then_signs() {
         ch.outsourcer_signature[0] ^= 1;
     }
     let e = rpc::sign_funding::handle(&fx.calc, bad).await.unwrap_err();
-    assert!(matches!(e, CalculatorError::InvalidArgument(m) if m.starts_with("charge")));
+    assert!(
+        matches!(e, ServiceError { code: ErrorCode::InvalidArgument, message: m, .. } if m.starts_with("charge"))
+    );
     assert_eq!(fx.state(), State::Accepted);
 
     // A good Charge_i with a PSBT that lies about our coin's value (same
@@ -524,7 +539,7 @@ async fn sign_funding_stores_charge_then_signs() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, CalculatorError::InvalidArgument(m) if m.starts_with("funding_psbt")),
+        matches!(&e, ServiceError { code: ErrorCode::InvalidArgument, message: m, .. } if m.starts_with("funding_psbt")),
         "{e:?}"
     );
     assert_eq!(fx.state(), State::ChargeHeld);
@@ -542,7 +557,7 @@ async fn sign_funding_stores_charge_then_signs() {
         .expect("store")
         .expect("rec")
         .0;
-    assert!(rec.charge.is_some());
+    assert!(rec.btc().unwrap().charge.is_some());
     assert_eq!(
         signed.funding_txid,
         plan.psbt.unsigned_tx.compute_txid().to_string()
@@ -578,7 +593,13 @@ async fn wrong_state_is_failed_precondition() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, CalculatorError::FailedPrecondition(_)));
+    assert!(matches!(
+        e,
+        ServiceError {
+            code: ErrorCode::FailedPrecondition,
+            ..
+        }
+    ));
     let e = rpc::open_leaves::handle(
         &fx.calc,
         pb::OpenLeavesRequest {
@@ -589,7 +610,13 @@ async fn wrong_state_is_failed_precondition() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, CalculatorError::FailedPrecondition(_)));
+    assert!(matches!(
+        e,
+        ServiceError {
+            code: ErrorCode::FailedPrecondition,
+            ..
+        }
+    ));
     assert_eq!(fx.fetch().state, SubTaskState::Accepted as i32);
     // Cancel before funding: withdrawn.
     let c = rpc::cancel_offer::handle(
@@ -620,13 +647,16 @@ async fn start_work_waits_for_depth_then_commits_and_opens() {
     wrong.funding_txid = "00".repeat(32);
     assert!(matches!(
         rpc::start_work::handle(&fx.calc, wrong).await,
-        Err(CalculatorError::InvalidArgument(_))
+        Err(ServiceError {
+            code: ErrorCode::InvalidArgument,
+            ..
+        })
     ));
     let r = rpc::start_work::handle(&fx.calc, start).await.expect("ok");
     assert_eq!(r.state, SubTaskState::Escrowed as i32);
     assert_eq!(fx.state(), State::FundingSigned);
     // The driver starts the work once the funding is at depth.
-    fx.chain.set_tx(
+    fx.chain.set_tx_status(
         &txid,
         TxStatus {
             confirmations: 1,
@@ -705,7 +735,13 @@ async fn start_work_waits_for_depth_then_commits_and_opens() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, CalculatorError::InvalidArgument(_)));
+    assert!(matches!(
+        e,
+        ServiceError {
+            code: ErrorCode::InvalidArgument,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]
@@ -731,10 +767,13 @@ async fn claims_charge_at_t_and_is_paid() {
         4,
         "two signatures, script, control"
     );
-    // Not yet seen: rebroadcast; then confirmed: PAID.
+    // In the mempool: left alone; evicted: rebroadcast; then confirmed: PAID.
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.chain.broadcasts().len(), 1);
+    fx.chain.evict(&tx.compute_txid().to_string());
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(fx.chain.broadcasts().len(), 2);
-    fx.chain.set_tx(
+    fx.chain.set_tx_status(
         &tx.compute_txid().to_string(),
         TxStatus {
             confirmations: 1,
@@ -794,7 +833,10 @@ async fn conversion_then_claims_charge_prime() {
     bad.result_keys.swap(0, 1);
     assert!(matches!(
         rpc::sign_conversion::handle(&fx.calc, bad).await,
-        Err(CalculatorError::InvalidArgument(_))
+        Err(ServiceError {
+            code: ErrorCode::InvalidArgument,
+            ..
+        })
     ));
     assert_eq!(fx.state(), State::Committed);
 
@@ -811,14 +853,16 @@ async fn conversion_then_claims_charge_prime() {
     let b = fx.chain.broadcasts();
     let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&b[0]).expect("tx");
     assert_eq!(tx.input[0].previous_output, pay.outpoint);
-    // The conversion confirms instead: the claim switches to Charge'_i.
-    fx.chain.set_tx(
+    // The conversion confirms instead (the conflicting Charge_i leaves the
+    // mempool): the claim switches to Charge'_i.
+    fx.chain.set_tx_status(
         &r.conversion_txid,
         TxStatus {
             confirmations: 1,
             raw_tx: Vec::new(),
         },
     );
+    fx.chain.evict(&tx.compute_txid().to_string());
     crate::driver::tick(&fx.calc).await.expect("tick");
     let b = fx.chain.broadcasts();
     assert_eq!(b.len(), 2);
@@ -839,10 +883,16 @@ async fn expired_offer_is_withdrawn_and_refused() {
     let (mut rec, v) = record::load(fx.calc.store.as_ref(), &hex::encode(JOB))
         .expect("store")
         .expect("rec");
-    rec.expires_unix_ms = clock_ms - 1;
+    rec.btc_mut().unwrap().expires_unix_ms = clock_ms - 1;
     fx.calc.save(&mut rec, Some(v)).expect("save");
     let e = rpc::sign_funding::handle(&fx.calc, req).await.unwrap_err();
-    assert!(matches!(e, CalculatorError::FailedPrecondition(_)));
+    assert!(matches!(
+        e,
+        ServiceError {
+            code: ErrorCode::FailedPrecondition,
+            ..
+        }
+    ));
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(fx.state(), State::Withdrawn);
 }
@@ -858,7 +908,7 @@ async fn restart_resumes_the_claim_from_sqlite() {
         .expect("load")
         .expect("rec");
     let clock = Arc::new(FakeClock::new(1_800_000_000));
-    let path = dir.path().join(crate::DB_FILE);
+    let path = dir.path().join("calculator.sqlite");
     {
         let store = bapay_daemon::SqliteStore::open(&path, clock.clone()).expect("open");
         record::save(&store, &rec, None).expect("save");
@@ -879,7 +929,7 @@ async fn restart_resumes_the_claim_from_sqlite() {
         .expect("load")
         .expect("rec");
     assert_eq!(rec.state, State::Claiming);
-    assert!(rec.claim_tx_hex.is_some());
+    assert!(rec.btc().unwrap().claim_tx_hex.is_some());
 }
 
 #[tokio::test]
@@ -890,7 +940,7 @@ async fn unworked_escrow_is_claimed_at_t_only_if_funded() {
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert!(fx.chain.broadcasts().is_empty(), "funding not on chain");
     assert_eq!(fx.state(), State::FundingSigned);
-    fx.chain.set_tx(
+    fx.chain.set_tx_status(
         &plan.psbt.unsigned_tx.compute_txid().to_string(),
         TxStatus {
             confirmations: 1,
@@ -920,7 +970,7 @@ async fn unreserved_own_coin_is_not_signed() {
     let (_, req) = fx.funding(&funding);
     let e = rpc::sign_funding::handle(&fx.calc, req).await.unwrap_err();
     assert!(
-        matches!(&e, CalculatorError::InvalidArgument(m) if m.contains("not reserved")),
+        matches!(&e, ServiceError { code: ErrorCode::InvalidArgument, message: m, .. } if m.contains("not reserved")),
         "{e:?}"
     );
     assert_eq!(fx.state(), State::Accepted);

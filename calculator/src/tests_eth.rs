@@ -18,12 +18,11 @@ use bapay_proto::calculator::v1::{DeclineReason, SubTaskState};
 mod eth_offer;
 use eth_offer::{build, eth_mut, OfferSpec};
 
-use crate::chain::FakeChain;
 use crate::config::Config;
-use crate::error::CalculatorError;
-use crate::eth::FakeEth;
 use crate::rpc;
 use crate::service::Calculator;
+use bapay_daemon::FakeEth;
+use bapay_daemon::{ErrorCode, FakeBitcoin as FakeChain, ServiceError};
 
 const CONTRACT: Address = Address::repeat_byte(0xcc);
 const NOW: u64 = 1_800_000_000;
@@ -46,7 +45,7 @@ fn sub(lo: u64) -> SubTask {
 
 fn config() -> Config {
     let mut c = Config::default();
-    c.ethereum.contract = CONTRACT.to_string();
+    c.ethereum.deployment.contract = CONTRACT.to_string();
     c
 }
 
@@ -93,7 +92,7 @@ fn fixture() -> Fx {
 }
 
 impl Fx {
-    async fn offer(&self, req: pb::OfferRequest) -> Result<pb::OfferResponse, CalculatorError> {
+    async fn offer(&self, req: pb::OfferRequest) -> Result<pb::OfferResponse, ServiceError> {
         rpc::offer::handle(&self.calc, req).await
     }
 
@@ -112,9 +111,13 @@ impl Fx {
     }
 }
 
-fn invalid(r: Result<pb::OfferResponse, CalculatorError>, field: &str) {
+fn invalid(r: Result<pb::OfferResponse, ServiceError>, field: &str) {
     match r {
-        Err(CalculatorError::InvalidArgument(m)) => assert!(m.starts_with(field), "{m}"),
+        Err(ServiceError {
+            code: ErrorCode::InvalidArgument,
+            message: m,
+            ..
+        }) => assert!(m.starts_with(field), "{m}"),
         other => panic!("want INVALID_ARGUMENT {field}, got {other:?}"),
     }
 }
@@ -130,7 +133,10 @@ async fn a_correct_offer_is_accepted_stored_and_idempotent() {
     other.job_token = vec![3; 32];
     assert!(matches!(
         fx.offer(other).await,
-        Err(CalculatorError::AlreadyExists(_))
+        Err(ServiceError {
+            code: ErrorCode::AlreadyExists,
+            ..
+        })
     ));
     let status = rpc::get_status::handle(
         &fx.calc,
@@ -154,7 +160,13 @@ async fn a_correct_offer_is_accepted_stored_and_idempotent() {
     )
     .await;
     assert!(
-        matches!(e, Err(CalculatorError::FailedPrecondition(_))),
+        matches!(
+            e,
+            Err(ServiceError {
+                code: ErrorCode::FailedPrecondition,
+                ..
+            })
+        ),
         "{e:?}"
     );
 }
@@ -288,7 +300,13 @@ async fn start_work_needs_the_job_opened_and_not_trapped() {
     };
     let e = rpc::start_work::handle(&fx.calc, start.clone()).await;
     assert!(
-        matches!(e, Err(CalculatorError::FailedPrecondition(_))),
+        matches!(
+            e,
+            Err(ServiceError {
+                code: ErrorCode::FailedPrecondition,
+                ..
+            })
+        ),
         "{e:?}"
     );
     let id = bapay_fairpay::job_id(&job);
@@ -296,7 +314,13 @@ async fn start_work_needs_the_job_opened_and_not_trapped() {
     fx.eth.set_trap(job.group, Address::repeat_byte(1));
     let e = rpc::start_work::handle(&fx.calc, start.clone()).await;
     assert!(
-        matches!(e, Err(CalculatorError::FailedPrecondition(_))),
+        matches!(
+            e,
+            Err(ServiceError {
+                code: ErrorCode::FailedPrecondition,
+                ..
+            })
+        ),
         "{e:?}"
     );
     fx.eth.set_trap(job.group, Address::ZERO);
@@ -304,13 +328,16 @@ async fn start_work_needs_the_job_opened_and_not_trapped() {
     bad.open_tx_hash = vec![1; 3];
     assert!(matches!(
         rpc::start_work::handle(&fx.calc, bad).await,
-        Err(CalculatorError::InvalidArgument(m)) if m.starts_with("open_tx_hash")
+        Err(ServiceError { code: ErrorCode::InvalidArgument, message: m, .. }) if m.starts_with("open_tx_hash")
     ));
     let mut wrong = start.clone();
     wrong.job_token = vec![0; 32];
     assert!(matches!(
         rpc::start_work::handle(&fx.calc, wrong).await,
-        Err(CalculatorError::PermissionDenied)
+        Err(ServiceError {
+            code: ErrorCode::PermissionDenied,
+            ..
+        })
     ));
     let ok = rpc::start_work::handle(&fx.calc, start)
         .await
@@ -334,14 +361,14 @@ async fn committed(fx: &Fx) -> (bapay_fairpay::JobParams, String) {
         .await
         .expect("starts");
     let job_hex = hex::encode(fx.spec.job_id);
-    crate::eth::work::compute_and_commit(&fx.calc, &job_hex)
+    crate::work::compute(&fx.calc, &job_hex)
         .await
         .expect("commits");
     (job, job_hex)
 }
 
 fn eth_state(fx: &Fx, job_hex: &str) -> crate::record::State {
-    crate::eth::record::load(fx.calc.store.as_ref(), job_hex)
+    crate::record::load(fx.calc.store.as_ref(), job_hex)
         .expect("store")
         .expect("record")
         .0
@@ -354,7 +381,7 @@ async fn commit_is_stored_sent_and_paid_out_at_t() {
     let fx = fixture();
     let (job, job_hex) = committed(&fx).await;
     assert_eq!(eth_state(&fx, &job_hex), State::Committed);
-    let rec = crate::eth::record::load(fx.calc.store.as_ref(), &job_hex)
+    let rec = crate::record::load(fx.calc.store.as_ref(), &job_hex)
         .expect("store")
         .expect("record")
         .0;
@@ -371,7 +398,10 @@ async fn commit_is_stored_sent_and_paid_out_at_t() {
     assert_eq!(sent[0].to, CONTRACT);
     assert_eq!(sent[0].value, alloy::primitives::U256::from(fx.spec.bond));
     assert_eq!(sent[0].data, bapay_daemon::eth::commit_calldata(&job, root));
-    assert_eq!(Some(sent[0].hash), rec.commit_tx.as_ref().map(|t| t.hash));
+    assert_eq!(
+        Some(sent[0].hash),
+        rec.eth().unwrap().commit_tx.as_ref().map(|t| t.hash)
+    );
     let fetched = rpc::fetch_result::handle(
         &fx.calc,
         pb::FetchResultRequest {
@@ -385,10 +415,10 @@ async fn commit_is_stored_sent_and_paid_out_at_t() {
 
     // Before t nothing happens; from t on the payout is sent and PAID.
     fx.eth.set_state(bapay_fairpay::job_id(&job), root);
-    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), State::Committed);
     fx.eth.set_time(fx.spec.payout_time);
-    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), State::Paid);
     let sent = fx.eth.sent();
     assert_eq!(sent.len(), 2);
@@ -403,14 +433,14 @@ async fn a_settled_job_is_lost_or_trapped() {
     // state(id) = 0 while COMMITTED, no trap: O took it (judge / dispute).
     fx.eth
         .set_state(bapay_fairpay::job_id(&build(&fx.spec).0), B256::ZERO);
-    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), State::Lost);
 
     let fx = fixture();
     let (job, job_hex) = committed(&fx).await;
     fx.eth.set_state(bapay_fairpay::job_id(&job), B256::ZERO);
     fx.eth.set_trap(job.group, Address::repeat_byte(0x22));
-    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), State::Trapped);
 }
 
@@ -421,6 +451,6 @@ async fn an_unstarted_offer_is_withdrawn_at_the_commit_deadline() {
     assert!(fx.offer(req).await.expect("answer").accepted);
     let job_hex = hex::encode(fx.spec.job_id);
     fx.eth.set_time(fx.spec.commit_deadline);
-    crate::eth::driver::tick(&fx.calc).await.expect("tick");
+    crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), crate::record::State::Withdrawn);
 }

@@ -34,15 +34,13 @@ const ETH: u128 = 1_000_000_000_000_000_000;
 async fn ethereum_sub_task_offer_to_paid_on_anvil() -> Result<()> {
     let env = EthEnv::start(env!("CARGO_BIN_EXE_calculator")).await?;
     let dir = tempfile::tempdir()?;
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("calc"),
-        chain_adapter_url: env.adapter_url.clone(),
-        poll_interval_ms: 200,
-        ..Config::default()
-    };
-    config.ethereum.chain_id = env.chain_id;
-    config.ethereum.contract = env.contract.to_string();
+    let mut config = Config::default();
+    config.common.listen = "127.0.0.1:0".into();
+    config.common.data_dir = dir.path().join("calc");
+    config.common.chain_adapter_url = env.adapter_url.clone();
+    config.common.poll_interval_ms = 200;
+    config.ethereum.deployment.chain_id = env.chain_id;
+    config.ethereum.deployment.contract = env.contract.to_string();
     let (server, calc) = bapay_calculator::bind(config).await?;
     let calc_url = format!("http://{}", server.local_addr());
     let _driver = bapay_calculator::driver::spawn(calc.clone());

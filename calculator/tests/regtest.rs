@@ -81,13 +81,11 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
     let mut btc = BitcoinServiceClient::connect(adapter_url.clone()).await?;
 
     // The calculator daemon, in process.
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("calc"),
-        chain_adapter_url: adapter_url.clone(),
-        poll_interval_ms: 200,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.common.listen = "127.0.0.1:0".into();
+    config.common.data_dir = dir.path().join("calc");
+    config.common.chain_adapter_url = adapter_url.clone();
+    config.common.poll_interval_ms = 200;
     let (server, calc) = bapay_calculator::bind(config).await?;
     let calc_url = format!("http://{}", server.local_addr());
     let _driver = bapay_calculator::driver::spawn(calc.clone());

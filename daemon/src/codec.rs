@@ -44,6 +44,22 @@ pub fn xonly(field: &str, b: &[u8]) -> FieldResult<XOnlyPublicKey> {
     XOnlyPublicKey::from_slice(b).map_err(|e| FieldError::new(field, e))
 }
 
+/// A 33-byte compressed key (message and result keys, which are summed).
+pub fn pubkey33(field: &str, b: &[u8]) -> FieldResult<bitcoin::secp256k1::PublicKey> {
+    if b.len() != 33 {
+        return Err(FieldError::new(
+            field,
+            format!("{} bytes, want 33", b.len()),
+        ));
+    }
+    bitcoin::secp256k1::PublicKey::from_slice(b).map_err(|e| FieldError::new(field, e))
+}
+
+/// A 64-byte BIP-340 signature.
+pub fn signature(field: &str, b: &[u8]) -> FieldResult<bitcoin::secp256k1::schnorr::Signature> {
+    bitcoin::secp256k1::schnorr::Signature::from_slice(b).map_err(|e| FieldError::new(field, e))
+}
+
 /// A consensus-encoded transaction.
 pub fn transaction(field: &str, b: &[u8]) -> FieldResult<Transaction> {
     bitcoin::consensus::deserialize(b).map_err(|e| FieldError::new(field, e))

@@ -1,45 +1,43 @@
 //! `CancelOffer`: ACCEPTED / CHARGE_HELD → WITHDRAWN (stored, with O's
-//! reason; the reserved coins are free again). FUNDING_SIGNED stays
-//! FUNDING_SIGNED (the reason is stored): O could still complete the
-//! funding. WITHDRAWN / DECLINED answer their state again. Once the escrow
-//! is final (ESCROWED and later) FAILED_PRECONDITION.
-//! Ethereum: ACCEPTED → WITHDRAWN, FAILED_PRECONDITION once work started.
+//! reason; Bitcoin: the reserved coins are free again). FUNDING_SIGNED
+//! (Bitcoin) stays FUNDING_SIGNED with the reason stored: O could still
+//! complete the funding, and C_i would then have to work, holding Charge_i.
+//! WITHDRAWN / DECLINED answer their state again. Once the escrow is on
+//! chain (ESCROWED and later) FAILED_PRECONDITION.
 //! Not yet: double-spending the signed funding input to leave
 //! FUNDING_SIGNED.
 
+use bapay_daemon::ServiceError;
 use bapay_proto::calculator::v1 as pb;
 
-use crate::error::{CalculatorError, Result};
 use crate::record::State;
 use crate::service::Calculator;
+use crate::Result;
 
 /// Handles CancelOffer.
 pub async fn handle(
     c: &Calculator,
     req: pb::CancelOfferRequest,
 ) -> Result<pb::CancelOfferResponse> {
-    if let Some(answer) = crate::eth::work::cancel(c, &req).await? {
-        return Ok(answer);
-    }
-    let _guard = c.lock.lock().await;
-    let (mut rec, version) = c.authorized(&req.job_id, &req.job_token)?;
-    match rec.state {
-        State::Accepted | State::ChargeHeld => {
-            rec.state = State::Withdrawn;
-            rec.state_reason = format!("cancelled by O: {}", req.reason);
-            c.save(&mut rec, Some(version))?;
-        }
-        State::FundingSigned => {
-            rec.state_reason = format!("cancel requested by O: {}", req.reason);
-            c.save(&mut rec, Some(version))?;
-        }
-        State::Withdrawn | State::Declined => {}
-        s => {
-            return Err(CalculatorError::FailedPrecondition(format!(
-                "sub-task is {s:?}; the escrow is final"
-            )))
-        }
-    }
+    let (rec, _) = c.authorized(&req.job_id, &req.job_token)?;
+    let reason: String = req.reason.chars().take(500).collect();
+    let rec = c
+        .update(&rec.job_id, |r| match r.state {
+            State::Accepted | State::ChargeHeld => {
+                r.state = State::Withdrawn;
+                r.state_reason = format!("cancelled by O: {reason}");
+                Ok(true)
+            }
+            State::FundingSigned => {
+                r.state_reason = format!("cancel requested by O: {reason}");
+                Ok(true)
+            }
+            State::Withdrawn | State::Declined => Ok(false),
+            s => Err(ServiceError::precondition(format!(
+                "sub-task is {s:?}; the escrow is on chain"
+            ))),
+        })
+        .await?;
     Ok(pb::CancelOfferResponse {
         state: rec.state.to_proto() as i32,
     })

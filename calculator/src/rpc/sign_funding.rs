@@ -1,145 +1,14 @@
-//! `SignFunding` (PROTOCOL.md §4 step 2, Bitcoin). Decodes O's Charge_i,
-//! its signature and the funding PSBT (INVALID_ARGUMENT naming the field);
-//! Pay_i = (txid of the PSBT's unsigned tx, vout index, d + g);
-//! `check_presigned_charge` against the stored terms, own payout script and
-//! the configured max charge fee (INVALID_ARGUMENT with the core reason);
-//! then **stores** Charge_i, O's signature and the funding txid (state
-//! CHARGE_HELD) and only then runs `sign_funding_checked` (outputs are the
-//! agreed Pay_k, every input P2TR, own change back, at most g paid), journals
-//! the signing step, stores FUNDING_SIGNED and returns the PSBT.
-//! Repeating the call with the same Charge_i signs again (idempotent); a
-//! different Charge_i once one is held is INVALID_ARGUMENT.
-//! Refused (FAILED_PRECONDITION): an expired offer, any state other than
-//! ACCEPTED / CHARGE_HELD / FUNDING_SIGNED.
-//! Own inputs (witness_utxo paying its script) must be coins reserved for
-//! this offer (INVALID_ARGUMENT otherwise).
-//! Not yet: requiring that every reserved coin is spent (the change check
-//! already bounds what C_i pays to g).
+//! `SignFunding` (Bitcoin only): [`crate::settlement::bitcoin::funding`].
 
-use bapay_core::escrow::{check_presigned_charge, sign_funding_checked, EscrowUtxo};
-use bapay_daemon::StoreExt;
 use bapay_proto::calculator::v1 as pb;
-use bitcoin::{Amount, OutPoint, ScriptBuf};
 
-use crate::codec;
-use crate::error::{CalculatorError, Result};
-use crate::record::{State, StoredCharge};
 use crate::service::Calculator;
+use crate::Result;
 
 /// Handles SignFunding.
 pub async fn handle(
     c: &Calculator,
     req: pb::SignFundingRequest,
 ) -> Result<pb::SignFundingResponse> {
-    let _guard = c.lock.lock().await;
-    let (mut rec, version) = c.authorized(&req.job_id, &req.job_token)?;
-    match rec.state {
-        State::Accepted | State::ChargeHeld if c.now_ms() > rec.expires_unix_ms => {
-            return Err(CalculatorError::FailedPrecondition(
-                "the offer expired".into(),
-            ))
-        }
-        State::Accepted | State::ChargeHeld | State::FundingSigned => {}
-        s => {
-            return Err(CalculatorError::FailedPrecondition(format!(
-                "sub-task is {s:?}, SignFunding needs ACCEPTED"
-            )))
-        }
-    }
-    let charge = req
-        .charge
-        .as_ref()
-        .ok_or_else(|| CalculatorError::invalid("charge", "missing"))?;
-    let charge_tx = codec::transaction("charge.tx", &charge.tx)?;
-    let o_sig = codec::signature("charge.outsourcer_signature", &charge.outsourcer_signature)?;
-    let mut psbt = codec::psbt("funding_psbt", &req.funding_psbt)?;
-    let params = rec.params()?;
-    let index = rec.index as usize;
-    let funding_txid = psbt.unsigned_tx.compute_txid();
-    let utxo = EscrowUtxo {
-        outpoint: OutPoint {
-            txid: funding_txid,
-            vout: rec.index,
-        },
-        value: params.pay_value(),
-    };
-    let payout = ScriptBuf::from_bytes(crate::record::SubTaskRecord::unhex(
-        "payout script",
-        &rec.payout_script_hex,
-    )?);
-    check_presigned_charge(
-        &params,
-        index,
-        utxo,
-        &charge_tx,
-        &o_sig,
-        &payout,
-        Amount::from_sat(c.config.limits.max_charge_fee_sat),
-    )
-    .map_err(|e| CalculatorError::invalid("charge", e))?;
-    // Only the coins reserved for this offer may be signed.
-    let own_script = c.own_script();
-    for (txin, input) in psbt.unsigned_tx.input.iter().zip(&psbt.inputs) {
-        let ours = input
-            .witness_utxo
-            .as_ref()
-            .is_some_and(|u| u.script_pubkey == own_script);
-        let reserved = rec.coins.iter().any(|k| {
-            k.vout == txin.previous_output.vout && k.txid == txin.previous_output.txid.to_string()
-        });
-        if ours && !reserved {
-            return Err(CalculatorError::invalid(
-                "funding_psbt",
-                format!(
-                    "input {} is a coin of this calculator not reserved for this offer",
-                    txin.previous_output
-                ),
-            ));
-        }
-    }
-    let stored = StoredCharge {
-        tx_hex: hex::encode(&charge.tx),
-        outsourcer_sig_hex: hex::encode(&charge.outsourcer_signature),
-        utxo_txid: funding_txid.to_string(),
-        utxo_vout: rec.index,
-        utxo_value_sat: params.pay_value().to_sat(),
-    };
-    let version = match &rec.charge {
-        Some(held) if *held != stored => {
-            return Err(CalculatorError::invalid(
-                "charge",
-                "a different Charge_i is already held for this job",
-            ))
-        }
-        Some(_) => version,
-        None => {
-            // Persist Charge_i (C_i's only claim on d + g) BEFORE signing.
-            rec.charge = Some(stored);
-            rec.funding_txid = Some(funding_txid.to_string());
-            rec.state = State::ChargeHeld;
-            c.save(&mut rec, Some(version))?
-        }
-    };
-    let deposit = params.terms().deposit;
-    let signed = c.store.record_then(
-        &rec.job_id,
-        "sign_funding",
-        &serde_json::json!({ "funding_txid": funding_txid.to_string() }),
-        || sign_funding_checked(&mut psbt, &params, c.key.keypair(), &payout, deposit),
-    )?;
-    let count = signed.map_err(|e| CalculatorError::invalid("funding_psbt", e))?;
-    if count == 0 {
-        return Err(CalculatorError::invalid(
-            "funding_psbt",
-            "spends none of this calculator's coins",
-        ));
-    }
-    if rec.state != State::FundingSigned {
-        rec.state = State::FundingSigned;
-        c.save(&mut rec, Some(version))?;
-    }
-    Ok(pb::SignFundingResponse {
-        funding_psbt: psbt.serialize(),
-        funding_txid: funding_txid.to_string(),
-    })
+    crate::settlement::bitcoin::funding::sign(c, req).await
 }

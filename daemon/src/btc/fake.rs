@@ -104,6 +104,14 @@ impl FakeBitcoin {
         self.lock().overrides.insert(txid.to_string(), status);
     }
 
+    /// Drops an unconfirmed transaction from the mempool (eviction, a
+    /// restarted node): the daemon that needs it must broadcast it again.
+    pub fn evict(&self, txid: &str) {
+        let mut g = self.lock();
+        g.txs
+            .retain(|id, (_, at)| at.is_some() || id.to_string() != txid);
+    }
+
     /// Marks an output spent.
     pub fn spend(&self, outpoint: OutPoint) {
         self.lock().spent.insert(outpoint);
