@@ -19,6 +19,7 @@ test:
 	$(MAKE) lint
 
 lint:
+	.ci/structure.sh
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -99,24 +99,6 @@ fn fixture() -> Fx {
     fixture_with(Arc::new(MemoryStore::new(clock)), SecretKey::generate())
 }
 
-fn terms_proto(p: &EscrowParams) -> common::BitcoinEscrowTerms {
-    let t = p.terms();
-    common::BitcoinEscrowTerms {
-        outsourcer: t.outsourcer.serialize().to_vec(),
-        arbiter: t.arbiter.serialize().to_vec(),
-        calculators: t
-            .calculators
-            .iter()
-            .map(|k| k.serialize().to_vec())
-            .collect(),
-        collusion_key: t.collusion_key.serialize().to_vec(),
-        fee_sat: t.fee.to_sat(),
-        deposit_sat: t.deposit.to_sat(),
-        timeout_height: t.timeout,
-        threshold: None,
-    }
-}
-
 /// The funding transaction: Pay_0 at vout 0.
 fn escrow_tx(p: &EscrowParams) -> Transaction {
     Transaction {
@@ -186,7 +168,7 @@ fn request(fx: &Fx, honest: bool) -> pb::DisputeRequest {
         calculator_index: 0,
         sub_task: fx.sub.to_bytes(),
         settlement: Some(Settlement::Bitcoin(pb::BitcoinDispute {
-            terms: Some(terms_proto(&fx.params)),
+            terms: Some(bapay_daemon::codec::terms_to_proto(&fx.params)),
             escrow: Some(common::EscrowUtxo {
                 txid: u.outpoint.txid.to_string(),
                 vout: u.outpoint.vout,

@@ -108,24 +108,6 @@ fn fixture(config: Config) -> Fx {
     }
 }
 
-fn terms_pb(p: &EscrowParams) -> common::BitcoinEscrowTerms {
-    let t = p.terms();
-    common::BitcoinEscrowTerms {
-        outsourcer: t.outsourcer.serialize().to_vec(),
-        arbiter: t.arbiter.serialize().to_vec(),
-        calculators: t
-            .calculators
-            .iter()
-            .map(|k| k.serialize().to_vec())
-            .collect(),
-        collusion_key: t.collusion_key.serialize().to_vec(),
-        fee_sat: t.fee.to_sat(),
-        deposit_sat: t.deposit.to_sat(),
-        timeout_height: t.timeout,
-        threshold: None,
-    }
-}
-
 impl Fx {
     fn offer_req(&self) -> pb::OfferRequest {
         pb::OfferRequest {
@@ -144,7 +126,7 @@ impl Fx {
                 .collect(),
             outsourcer: self.o.x_only_public_key().0.serialize().to_vec(),
             terms: Some(pb::offer_request::Terms::Bitcoin(pb::BitcoinOffer {
-                terms: Some(terms_pb(&self.params)),
+                terms: Some(bapay_daemon::codec::terms_to_proto(&self.params)),
                 fee_rate_sat_per_vb: 2.0,
                 result_deadline_height: 250,
             })),
@@ -820,7 +802,7 @@ async fn conversion_then_claims_charge_prime() {
         job_id: JOB.to_vec(),
         job_token: TOKEN.to_vec(),
         result_keys: pr.keys.iter().map(|k| k.serialize().to_vec()).collect(),
-        converted_terms: Some(terms_pb(&converted)),
+        converted_terms: Some(bapay_daemon::codec::terms_to_proto(&converted)),
         charge_prime: Some(common::PresignedCharge {
             tx: bitcoin::consensus::serialize(&charge.tx),
             outsourcer_signature: sig.serialize().to_vec(),

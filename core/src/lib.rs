@@ -12,6 +12,7 @@ pub mod keys;
 pub mod merkle;
 pub mod sampling;
 pub mod task;
+pub mod timing;
 pub mod verdict;
 #[cfg(test)]
 mod verdict_tests;

@@ -104,6 +104,25 @@ pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> FieldResult
     .map_err(|e| FieldError::new(field, e))
 }
 
+/// Escrow terms as the protos carry them (the inverse of [`terms`]).
+pub fn terms_to_proto(p: &EscrowParams) -> common::BitcoinEscrowTerms {
+    let t = p.terms();
+    let x = |k: &XOnlyPublicKey| k.serialize().to_vec();
+    common::BitcoinEscrowTerms {
+        outsourcer: x(&t.outsourcer),
+        arbiter: x(&t.arbiter),
+        calculators: t.calculators.iter().map(x).collect(),
+        collusion_key: x(&t.collusion_key),
+        fee_sat: t.fee.to_sat(),
+        deposit_sat: t.deposit.to_sat(),
+        timeout_height: t.timeout,
+        threshold: t.threshold.as_ref().map(|th| common::ThresholdTrap {
+            message_keys: th.message_keys.iter().map(x).collect(),
+            l: th.l as u32,
+        }),
+    }
+}
+
 /// A 20-byte Ethereum address.
 pub fn address(field: &str, b: &[u8]) -> FieldResult<alloy::primitives::Address> {
     alloy::primitives::Address::try_from(b)

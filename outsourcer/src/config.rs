@@ -1,11 +1,11 @@
 //! The outsourcer's configuration: defaults < TOML file (`--config`) <
 //! `BAPAY_OUTSOURCER__...` environment variables < flags, layered by
-//! [`bapay_daemon::load`]. Every key is documented in the README.
+//! [`bapay_daemon::load`]: the keys every role has ([`CommonConfig`]), the
+//! FairPay deployment ([`FairPayConfig`]) and O's own. Every key is
+//! documented in the README.
 
-use std::path::PathBuf;
-
-use bapay_daemon::{CommonArgs, LogFormat};
-use serde::Deserialize;
+use bapay_daemon::{CommonArgs, CommonConfig, FairPayConfig};
+use serde::{Deserialize, Serialize};
 
 /// Environment variable prefix.
 pub const ENV_PREFIX: &str = "BAPAY_OUTSOURCER";
@@ -34,25 +34,17 @@ impl Cli {
 }
 
 /// Everything the daemon reads at start.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Config {
-    /// gRPC listen address (port 0 allowed).
-    pub listen: String,
-    /// Key file (`outsourcer.key`) and database (`outsourcer.sqlite`).
-    pub data_dir: PathBuf,
-    /// Log format.
-    pub log_format: LogFormat,
-    /// The chain-adapter's gRPC URL.
-    pub chain_adapter_url: String,
+    /// listen, data_dir, log_format, chain_adapter_url, finality_depth,
+    /// poll_interval_ms.
+    #[serde(flatten)]
+    pub common: CommonConfig,
     /// The arbiter's gRPC URL (its key goes into every escrow).
     pub arbiter_url: String,
     /// Calculator endpoints `pool_count` draws from, in order.
     pub pool: Vec<String>,
-    /// Confirmations after which a transaction counts as final.
-    pub finality_depth: u64,
-    /// Period of the background driver, ms.
-    pub poll_interval_ms: u64,
     /// Default assumed honest fraction q.
     pub default_honest_fraction: f64,
     /// Blocks between the result deadline and t that O keeps for verifying,
@@ -66,7 +58,7 @@ pub struct Config {
     pub rpc_timeout_ms: u64,
     /// The FairPay deployment O opens Ethereum jobs on (empty `contract`:
     /// Ethereum jobs are FAILED_PRECONDITION).
-    pub ethereum: EthereumConfig,
+    pub ethereum: FairPayConfig,
     /// Ethereum: default commit deadline = t - this many seconds (time to
     /// verify and have T judge before its own margin).
     pub ethereum_margin_seconds: u64,
@@ -74,27 +66,8 @@ pub struct Config {
     pub misbehave: Misbehave,
 }
 
-/// `[ethereum]`: the FairPay deployment.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct EthereumConfig {
-    /// EIP-155 chain id (anvil: 31337).
-    pub chain_id: u64,
-    /// FairPay address, hex; empty: no Ethereum jobs.
-    pub contract: String,
-}
-
-impl Default for EthereumConfig {
-    fn default() -> Self {
-        EthereumConfig {
-            chain_id: 31337,
-            contract: String::new(),
-        }
-    }
-}
-
 /// Deliberate misbehaviour, for the scenario tests and the demo only.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Misbehave {
     /// File a dispute against every calculator even when its sample passed
@@ -105,20 +78,15 @@ pub struct Misbehave {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: "127.0.0.1:50061".into(),
-            data_dir: "data/outsourcer".into(),
-            log_format: LogFormat::Pretty,
-            chain_adapter_url: "http://127.0.0.1:50051".into(),
+            common: CommonConfig::for_role("127.0.0.1:50061", "data/outsourcer", 500),
             arbiter_url: "http://127.0.0.1:50063".into(),
             pool: Vec::new(),
-            finality_depth: 1,
-            poll_interval_ms: 500,
             default_honest_fraction: 0.5,
             dispute_margin_blocks: 6,
             offer_timeout_ms: 60_000,
             default_fee_rate_sat_per_vb: 2,
             rpc_timeout_ms: 10_000,
-            ethereum: EthereumConfig::default(),
+            ethereum: FairPayConfig::default(),
             ethereum_margin_seconds: 180,
             misbehave: Misbehave::default(),
         }
@@ -146,7 +114,7 @@ mod tests {
         ])
         .expect("parses");
         let cfg = cli.load().expect("loads");
-        assert_eq!(cfg.listen, "127.0.0.1:0");
+        assert_eq!(cfg.common.listen, "127.0.0.1:0");
         assert_eq!(cfg.arbiter_url, "http://t:3");
         assert_eq!(cfg.pool.len(), 2);
         assert!(!cfg.misbehave.false_dispute);

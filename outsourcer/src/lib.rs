@@ -1,86 +1,78 @@
-//! The BAPay outsourcer daemon (O), Bitcoin path of
-//! `bapay.outsourcer.v1.OutsourcerService` (PROTOCOL.md §4, docs/daemons.md
-//! §O): users submit jobs over gRPC; the [`driver`] splits each job, offers
-//! the sub-tasks to calculators, funds the escrows (Lightning order:
-//! Charge_i handed over before anyone signs the funding), collects and
-//! verifies the results by sampling, disputes through the arbiter, and
+//! The BAPay outsourcer daemon (O): `bapay.outsourcer.v1.OutsourcerService`
+//! (PROTOCOL.md §4 and §5, docs/daemons.md §O). Users submit jobs over
+//! gRPC; the [`driver`] splits each job, offers the sub-tasks to
+//! calculators, escrows fees and deposits, collects and verifies the
+//! results by sampling, disputes through the arbiter (or on chain), and
 //! follows each escrow until it is settled, persisting every step before
 //! its side effect and resuming after a restart.
 //!
-//! Layout: [`config`], [`error`] ([`OutsourcerError`] → gRPC status),
-//! [`record`] (the stored job), [`codec`] (proto ↔ core), [`view`] (the
-//! API view and the money report), [`service`] (shared state, the one
-//! place records change, the tonic service), [`rpc`] (one handler per
-//! RPC), [`driver`] (one module per phase).
+//! Layout: [`config`], [`record`] (the stored job; its chain parts in
+//! [`record::JobSettlement`] / [`record::SlotSettlement`]), [`settlement`]
+//! (one [`settlement::Settlement`] per chain: terms, funding, the chain's
+//! result check, disputes, settlement, the view), [`view`] (the API view),
+//! [`service`] (shared state, the one place records change, the tonic
+//! service), [`rpc`] (one handler per RPC), [`driver`] (one module per
+//! phase). Errors are [`bapay_daemon::ServiceError`].
 //!
-//! Not yet: Ethereum jobs (FAILED_PRECONDITION), the Pay_i → Pay'_i
-//! conversion (optional in the protocol: O stays on Pay_i, so the
-//! collusion key stays P_M), `Unresponsive` disputes (the arbiter does not
-//! implement them: a calculator that never delivers is still paid at t),
-//! replacing a declined pool calculator, trap-sweep detection, CPFP of a
-//! stuck funding, and a fake chain for unit tests of the driver (it is
-//! tested end to end on regtest in `tests/`).
+//! Not yet: the Pay_i → Pay'_i conversion (optional in the protocol: O
+//! stays on Pay_i, so the collusion key stays P_M), `Unresponsive`
+//! disputes (a calculator that never delivers is still paid at t),
+//! replacing a declined pool calculator, Bitcoin trap-sweep detection, CPFP
+//! of a stuck funding.
 
-pub mod codec;
 pub mod config;
 pub mod driver;
-pub mod error;
-pub mod eth;
 pub mod record;
 pub mod rpc;
 pub mod service;
+pub mod settlement;
+#[cfg(test)]
+mod tests;
 pub mod view;
 
 use std::sync::Arc;
 
-use bapay_daemon::{AdapterClient, BoundServer, KeyStore, SqliteStore, SystemClock};
+use bapay_daemon::{AdapterClient, BoundServer, EthSender, ServiceError};
 use bapay_proto::outsourcer::v1::outsourcer_service_server::OutsourcerServiceServer;
+use tonic::server::NamedService;
 
 pub use config::{Cli, Config};
-pub use error::{OutsourcerError, Result};
 pub use service::{Outsourcer, Service};
 
-/// Name of the key file in `data_dir` (`outsourcer.key`).
-pub const KEY_NAME: &str = "outsourcer";
-/// Name of the database in `data_dir`.
-pub const DB_FILE: &str = "outsourcer.sqlite";
+/// Result with the daemons' one error type.
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 
-/// Opens the key, the store and the chain-adapter client (lazy) and binds
-/// the gRPC server (health SERVING for the outsourcer service).
+/// Name of the key file (`outsourcer.key`), database and lock in `data_dir`.
+pub const ROLE: &str = "outsourcer";
+
+/// Opens the role's home (lock, key, store) and the chain-adapter clients
+/// (lazy) and binds the gRPC server.
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
-    let clock = Arc::new(SystemClock);
-    let key = KeyStore::new(&config.data_dir).load_or_create(KEY_NAME)?;
-    let store = SqliteStore::open(&config.data_dir.join(DB_FILE), clock.clone())?;
-    let chain = AdapterClient::new(&config.chain_adapter_url)?;
-    let listen = config.listen.clone();
-    let eth = if config.ethereum.contract.is_empty() {
-        None
-    } else {
-        let contract: alloy::primitives::Address = config
-            .ethereum
-            .contract
-            .parse()
-            .map_err(|e| OutsourcerError::invalid("ethereum.contract", e))?;
-        let sender = bapay_daemon::eth::EthSender::new(&config.chain_adapter_url, &key)
-            .map_err(|e| OutsourcerError::invalid("chain_adapter_url", e))?;
-        Some((sender, contract))
+    let contract = config.ethereum.address()?;
+    let home = bapay_daemon::role::open(&config.common, ROLE)?;
+    let chain = AdapterClient::new(&config.common.chain_adapter_url)?;
+    let eth = match contract {
+        None => None,
+        Some(c) => Some((
+            EthSender::new(&config.common.chain_adapter_url, &home.key)?,
+            c,
+        )),
     };
-    let mut o = Outsourcer::new(Arc::new(store), key, chain, config, clock);
+    let listen = config.common.listen.clone();
+    let mut o = Outsourcer::new(home.store, home.key, Arc::new(chain), config, home.clock)
+        .with_lock(home.lock);
     if let Some((sender, contract)) = eth {
-        o = o.with_ethereum(sender, contract);
+        o = o.with_ethereum(Arc::new(sender), contract);
     }
     let o = Arc::new(o);
     let svc = Service(o.clone());
-    let server = bapay_daemon::server::bind(
+    let server = bapay_daemon::role::bind(
         &listen,
-        &[bapay_proto::outsourcer::v1::FILE_DESCRIPTOR_SET],
+        bapay_proto::outsourcer::v1::FILE_DESCRIPTOR_SET,
+        <OutsourcerServiceServer<Service> as NamedService>::NAME,
         move |r| r.add_service(OutsourcerServiceServer::new(svc)),
     )
     .await?;
-    server
-        .health()
-        .set_serving::<OutsourcerServiceServer<Service>>()
-        .await;
     tracing::info!(key = %o.key.x_only_public_key(), addr = %server.local_addr(), "outsourcer ready");
     Ok((server, o))
 }

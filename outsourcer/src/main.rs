@@ -7,7 +7,7 @@ use clap::Parser;
 async fn main() -> anyhow::Result<()> {
     let cli = bapay_outsourcer::Cli::parse();
     let config = cli.load()?;
-    bapay_daemon::telemetry::init(config.log_format)?;
+    bapay_daemon::telemetry::init(config.common.log_format)?;
     bapay_outsourcer::run(config).await?;
     Ok(())
 }

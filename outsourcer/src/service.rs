@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bapay_daemon::{AdapterClient, Clock, SecretKey, Store, StoreExt};
+use bapay_daemon::{BitcoinChain, Clock, EthChain, SecretKey, ServiceError, Store, StoreExt};
 use bapay_proto::arbiter::v1::arbiter_service_client::ArbiterServiceClient;
 use bapay_proto::calculator::v1::calculator_service_client::CalculatorServiceClient;
 use bapay_proto::outsourcer::v1 as pb;
@@ -20,9 +20,9 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::error::{OutsourcerError, Result};
 use crate::record::{self, Event, JobRecord, SlotState};
 use crate::rpc;
+use crate::Result;
 
 /// A note about one change, turned into a stored event.
 #[derive(Debug, Clone, Default)]
@@ -62,7 +62,7 @@ impl Note {
 pub struct Outsourcer {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) key: Arc<SecretKey>,
-    pub(crate) chain: AdapterClient,
+    pub(crate) chain: Arc<dyn BitcoinChain>,
     pub(crate) config: Config,
     pub(crate) clock: Arc<dyn Clock>,
     channels: Mutex<HashMap<String, Channel>>,
@@ -74,7 +74,9 @@ pub struct Outsourcer {
     pub(crate) changed: tokio::sync::broadcast::Sender<String>,
     /// Ethereum: O's signer through the chain-adapter and the FairPay
     /// address (None: Ethereum not configured).
-    pub(crate) eth: Option<(bapay_daemon::eth::EthSender, alloy::primitives::Address)>,
+    pub(crate) eth: Option<(Arc<dyn EthChain>, alloy::primitives::Address)>,
+    /// The data directory lock, held while the daemon runs.
+    _dir_lock: Option<bapay_daemon::DataDirLock>,
 }
 
 impl std::fmt::Debug for Outsourcer {
@@ -90,7 +92,7 @@ impl Outsourcer {
     pub fn new(
         store: Arc<dyn Store>,
         key: SecretKey,
-        chain: AdapterClient,
+        chain: Arc<dyn BitcoinChain>,
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -105,29 +107,36 @@ impl Outsourcer {
             funding_lock: tokio::sync::Mutex::new(()),
             changed: tokio::sync::broadcast::channel(256).0,
             eth: None,
+            _dir_lock: None,
         }
     }
 
     /// Enables Ethereum jobs on the FairPay contract at `contract`.
     pub fn with_ethereum(
         mut self,
-        sender: bapay_daemon::eth::EthSender,
+        eth: Arc<dyn EthChain>,
         contract: alloy::primitives::Address,
     ) -> Self {
-        self.eth = Some((sender, contract));
+        self.eth = Some((eth, contract));
         self
     }
 
-    /// The Ethereum sender and contract, FAILED_PRECONDITION if not configured.
-    pub(crate) fn eth(
-        &self,
-    ) -> Result<(&bapay_daemon::eth::EthSender, alloy::primitives::Address)> {
-        self.eth.as_ref().map(|(s, c)| (s, *c)).ok_or_else(|| {
-            OutsourcerError::FailedPrecondition(
-                "chain: Ethereum is not configured on this outsourcer (set ethereum.contract)"
-                    .into(),
-            )
-        })
+    /// Holds the data directory lock for the daemon's lifetime.
+    pub fn with_lock(mut self, lock: bapay_daemon::DataDirLock) -> Self {
+        self._dir_lock = Some(lock);
+        self
+    }
+
+    /// The Ethereum chain and contract, FAILED_PRECONDITION if not configured.
+    pub(crate) fn eth(&self) -> Result<(&dyn EthChain, alloy::primitives::Address)> {
+        self.eth
+            .as_ref()
+            .map(|(s, c)| (s.as_ref(), *c))
+            .ok_or_else(|| {
+                ServiceError::precondition(
+                    "chain: Ethereum is not configured on this outsourcer (set ethereum.contract)",
+                )
+            })
     }
 
     /// O's P2TR key-path script: its coins and change.
@@ -147,7 +156,7 @@ impl Outsourcer {
         }
         let timeout = Duration::from_millis(self.config.rpc_timeout_ms.max(100));
         let c = Endpoint::from_shared(url.to_string())
-            .map_err(|e| OutsourcerError::invalid("endpoint", format!("{url:?}: {e}")))?
+            .map_err(|e| ServiceError::invalid("endpoint", format!("{url:?}: {e}")))?
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();
@@ -169,7 +178,8 @@ impl Outsourcer {
 
     /// A job and its version, NOT_FOUND if unknown.
     pub(crate) fn get(&self, id: &str) -> Result<(JobRecord, u64)> {
-        record::load(self.store.as_ref(), id)?.ok_or_else(|| OutsourcerError::NotFound(id.into()))
+        record::load(self.store.as_ref(), id)?
+            .ok_or_else(|| ServiceError::not_found(format!("no job {id}")))
     }
 
     /// Every stored job.
@@ -237,8 +247,7 @@ impl Outsourcer {
             description: n.description,
             tx: n.tx,
         };
-        let payload =
-            serde_json::to_value(&e).map_err(|e| OutsourcerError::internal("event", e))?;
+        let payload = serde_json::to_value(&e).map_err(|e| ServiceError::internal("event", e))?;
         self.store
             .record_event(&rec.job_id, record::EVENT, &payload)?;
         Ok(())

@@ -8,6 +8,7 @@
 
 pub mod daemon;
 pub mod eth;
+mod miner;
 pub mod net;
 
 pub use daemon::{exe, Daemon};

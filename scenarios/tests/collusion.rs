@@ -58,7 +58,7 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
             .try_into()
             .map_err(|_| anyhow::anyhow!("R"))?;
         secrets.push(message_secret(&m, &r)?);
-        terms = Some(serde_json::from_value(rec["terms"].clone())?);
+        terms = Some(serde_json::from_value(rec["settlement"]["terms"].clone())?);
     }
     let params = EscrowParams::new(terms.context("terms")?)?;
     let secp = Secp256k1::new();

@@ -73,7 +73,7 @@ async fn one_colluder_claims_every_fairpay_job_of_the_group() -> Result<()> {
             std::sync::Arc::new(SystemClock),
         )?;
         let (rec, _) = store
-            .get_job_as::<serde_json::Value>(&format!("eth-{job_hex}"))?
+            .get_job_as::<serde_json::Value>(&job_hex)?
             .context("offer stored")?;
         let m = hex::decode(rec["sub_task_hex"].as_str().context("m_i")?)?;
         let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?

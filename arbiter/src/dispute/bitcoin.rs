@@ -160,8 +160,9 @@ impl DisputeSettlement for Bitcoin {
     async fn admit(&self, a: &Arbiter, f: &Filing<Detail>) -> Result<SettlementRecord> {
         let c = &f.detail;
         let tip = a.chain.tip_height().await?;
-        let last = u64::from(c.timeout).saturating_sub(a.config.bitcoin_margin_blocks);
-        if tip >= last {
+        let (t, margin) = (u64::from(c.timeout), a.config.bitcoin_margin_blocks);
+        if bapay_core::timing::too_late_to_dispute(tip, t, margin) {
+            let last = t.saturating_sub(margin);
             return Err(ServiceError::precondition(format!(
                 "too late: tip {tip} >= t - margin = {last}"
             )));

@@ -130,11 +130,9 @@ impl DisputeSettlement for Ethereum {
                 a.config.ethereum.chain_id
             )));
         }
-        let last = c
-            .job
-            .payoutTime
-            .saturating_sub(a.config.ethereum_margin_seconds);
-        if now >= last {
+        let (t, margin) = (c.job.payoutTime, a.config.ethereum_margin_seconds);
+        if bapay_core::timing::too_late_to_dispute(now, t, margin) {
+            let last = t.saturating_sub(margin);
             return Err(ServiceError::precondition(format!(
                 "too late: block time {now} >= t - margin = {last}"
             )));

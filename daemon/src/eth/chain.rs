@@ -2,18 +2,26 @@
 //! logic is testable: implemented by [`EthSender`] (the chain-adapter) and
 //! by [`FakeEth`] (in memory: settable block time, FairPay job states and
 //! traps; it "mines" every sent transaction with a settable outcome and
-//! records it).
+//! records it). Several daemons of one test share one fake chain through
+//! [`FakeEth::account`]; with [`FakeEth::simulate_fairpay`] the fake also
+//! applies what each FairPay call does to the job states (open, commit,
+//! payout, judge, refund, disputeSearch, trap, claimTrapped), so a whole
+//! job can run on it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use alloy::primitives::{keccak256, Address, B256, U256};
+use alloy::sol_types::SolInterface;
+use bapay_fairpay::FairPay::FairPayCalls;
 
 use super::{EthError, EthResult, EthSender, Receipt, SignedTx};
 
 /// Ethereum as a role daemon uses it.
 #[tonic::async_trait]
 pub trait EthChain: Send + Sync {
+    /// The address this chain client signs for.
+    fn address(&self) -> Address;
     /// Chain id and the latest block's timestamp, Unix seconds.
     async fn chain_time(&self) -> EthResult<(u64, u64)>;
     /// FairPay `state(id)`.
@@ -28,6 +36,9 @@ pub trait EthChain: Send + Sync {
 
 #[tonic::async_trait]
 impl EthChain for EthSender {
+    fn address(&self) -> Address {
+        EthSender::address(self)
+    }
     async fn chain_time(&self) -> EthResult<(u64, u64)> {
         let i = self.chain_info().await?;
         Ok((i.chain_id, i.block_timestamp))
@@ -49,6 +60,8 @@ impl EthChain for EthSender {
 /// A transaction the fake "mined".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeTx {
+    /// Sender.
+    pub from: Address,
     /// Recipient.
     pub to: Address,
     /// Value, wei.
@@ -59,30 +72,87 @@ pub struct FakeTx {
     pub hash: B256,
 }
 
-/// An in-memory [`EthChain`] for unit tests.
-#[derive(Debug, Default)]
+/// An in-memory [`EthChain`] for unit tests: one account on a shared
+/// fake chain.
+#[derive(Debug, Clone)]
 pub struct FakeEth {
-    inner: Mutex<FakeInner>,
+    chain: Arc<Mutex<FakeInner>>,
+    address: Address,
+}
+
+impl Default for FakeEth {
+    fn default() -> Self {
+        FakeEth {
+            chain: Arc::default(),
+            address: Address::ZERO,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
 struct FakeInner {
     chain_id: u64,
     time: u64,
+    block: u64,
     states: HashMap<B256, B256>,
     traps: HashMap<B256, Address>,
-    nonce: u64,
+    nonces: HashMap<Address, u64>,
     signed: HashMap<B256, FakeTx>,
+    mined: HashMap<B256, bool>,
     sent: Vec<FakeTx>,
     revert_sends: bool,
+    simulate: bool,
     down: bool,
+}
+
+/// What a FairPay call does to the fake's job states; `false`: it reverts.
+fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
+    let Ok(call) = FairPayCalls::abi_decode(&tx.data) else {
+        return true;
+    };
+    let id = |j: &bapay_fairpay::JobParams| bapay_fairpay::job_id(j);
+    let state = |g: &FakeInner, j| g.states.get(&id(j)).copied().unwrap_or_default();
+    let open = B256::with_last_byte(1);
+    let committed = |s: B256| s != B256::ZERO && s != open;
+    match call {
+        FairPayCalls::open(c) if state(g, &c.job) == B256::ZERO => {
+            g.states.insert(id(&c.job), open);
+        }
+        FairPayCalls::commit(c) if state(g, &c.job) == open && g.time < c.job.commitDeadline => {
+            g.states.insert(id(&c.job), c.root);
+        }
+        FairPayCalls::payout(c) if committed(state(g, &c.job)) && g.time >= c.job.payoutTime => {
+            g.states.remove(&id(&c.job));
+        }
+        FairPayCalls::judge(c) if committed(state(g, &c.job)) && g.time < c.job.payoutTime => {
+            g.states.remove(&id(&c.job));
+        }
+        FairPayCalls::refund(c) if state(g, &c.job) == open && g.time >= c.job.commitDeadline => {
+            g.states.remove(&id(&c.job));
+        }
+        FairPayCalls::disputeSearch(c) if committed(state(g, &c.job)) => {
+            g.states.remove(&id(&c.job));
+        }
+        FairPayCalls::trap(c) => {
+            let group = bapay_fairpay::group_id(c.collusion, &c.workers);
+            g.traps.insert(group, tx.from);
+        }
+        FairPayCalls::claimTrapped(c) => {
+            for j in &c.jobs {
+                g.states.remove(&id(j));
+            }
+        }
+        _ => return false,
+    }
+    true
 }
 
 impl FakeEth {
     fn lock(&self) -> std::sync::MutexGuard<'_, FakeInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.chain.lock().unwrap_or_else(|p| p.into_inner())
     }
-    /// A fake chain with this id and block time.
+    /// A fake chain with this id and block time (account: the zero
+    /// address).
     pub fn new(chain_id: u64, time: u64) -> Self {
         let f = FakeEth::default();
         {
@@ -92,9 +162,29 @@ impl FakeEth {
         }
         f
     }
+    /// Another account on the same chain.
+    pub fn account(&self, address: Address) -> Self {
+        FakeEth {
+            chain: self.chain.clone(),
+            address,
+        }
+    }
+    /// Sets the address this handle signs for.
+    pub fn set_address(&mut self, a: Address) {
+        self.address = a;
+    }
+    /// Makes every send apply the FairPay call it carries to the job
+    /// states (a call whose rule fails reverts).
+    pub fn simulate_fairpay(&self) {
+        self.lock().simulate = true;
+    }
     /// Sets the latest block time.
     pub fn set_time(&self, t: u64) {
         self.lock().time = t;
+    }
+    /// The latest block time.
+    pub fn time(&self) -> u64 {
+        self.lock().time
     }
     /// Sets `state(id)`.
     pub fn set_state(&self, id: B256, v: B256) {
@@ -127,6 +217,9 @@ impl FakeEth {
 
 #[tonic::async_trait]
 impl EthChain for FakeEth {
+    fn address(&self) -> Address {
+        self.address
+    }
     async fn chain_time(&self) -> EthResult<(u64, u64)> {
         let g = self.up()?;
         Ok((g.chain_id, g.time))
@@ -139,14 +232,16 @@ impl EthChain for FakeEth {
     }
     async fn sign_next(&self, to: Address, value: U256, data: Vec<u8>) -> EthResult<SignedTx> {
         let mut g = self.up()?;
-        let nonce = g.nonce;
-        g.nonce += 1;
+        let nonce = g.nonces.get(&self.address).copied().unwrap_or(0);
+        g.nonces.insert(self.address, nonce + 1);
         let mut pre = data.clone();
+        pre.extend(self.address.as_slice());
         pre.extend(nonce.to_be_bytes());
         let hash = keccak256(&pre);
         g.signed.insert(
             hash,
             FakeTx {
+                from: self.address,
                 to,
                 value,
                 data,
@@ -166,11 +261,20 @@ impl EthChain for FakeEth {
             .get(&tx.hash)
             .cloned()
             .ok_or_else(|| EthError::Adapter("unknown transaction (fake)".into()))?;
-        g.sent.push(sent);
+        g.sent.push(sent.clone());
+        let success = match g.mined.get(&tx.hash) {
+            Some(ok) => *ok,
+            None => {
+                let ok = !g.revert_sends && (!g.simulate || apply(&mut g, &sent));
+                g.block += 1;
+                g.mined.insert(tx.hash, ok);
+                ok
+            }
+        };
         Ok(Receipt {
             hash: tx.hash,
-            success: !g.revert_sends,
-            block_number: 1,
+            success,
+            block_number: g.block.max(1),
             gas_used: 21_000,
             effective_gas_price: U256::from(1),
         })

@@ -35,18 +35,20 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::network::TxSignerSync;
 use alloy::primitives::{Address, Bytes, TxKind, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolCall, SolInterface};
+use alloy::sol_types::SolCall;
 use bapay_fairpay::bindings::FairPay;
-use bapay_fairpay::JobParams;
 use bapay_proto::chain::v1 as pb;
 use bapay_proto::chain::v1::ethereum_service_client::EthereumServiceClient;
-use serde::{Deserialize, Serialize};
 use tonic::transport::Channel;
 
 use crate::keys::SecretKey;
 
+mod calldata;
 mod chain;
+mod types;
+pub use calldata::*;
 pub use chain::{EthChain, FakeEth, FakeTx};
+pub use types::{EthError, EthResult, Receipt, SignedTx};
 
 /// Gas limit of every transaction unless set otherwise (FairPay's heaviest
 /// honest call, `open`, needs about 50k; `disputeSearch` more with rounds).
@@ -55,91 +57,6 @@ pub const DEFAULT_GAS_LIMIT: u64 = 1_000_000;
 pub const DEFAULT_MAX_FEE_PER_GAS: u128 = 20_000_000_000;
 /// Default priority fee per gas, wei (1 gwei).
 pub const DEFAULT_PRIORITY_FEE_PER_GAS: u128 = 1_000_000_000;
-
-/// What an Ethereum send or read can fail with.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EthError {
-    /// The chain-adapter failed or is unreachable.
-    #[error("chain-adapter: {0}")]
-    Adapter(String),
-    /// The call reverts (checked with `Call` before sending, or a view).
-    #[error("reverted: {0}")]
-    Reverted(String),
-    /// The caller's persist step failed; nothing was sent.
-    #[error("not sent, persisting failed: {0}")]
-    Persist(String),
-    /// The adapter answered something undecodable.
-    #[error("bad reply: {0}")]
-    BadReply(String),
-}
-
-/// Result with [`EthError`].
-pub type EthResult<T> = std::result::Result<T, EthError>;
-
-impl From<tonic::Status> for EthError {
-    fn from(s: tonic::Status) -> Self {
-        EthError::Adapter(format!("{:?}: {}", s.code(), s.message()))
-    }
-}
-
-/// A signed transaction, as a daemon stores it before sending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedTx {
-    /// EIP-2718 bytes, hex.
-    pub raw_hex: String,
-    /// Transaction hash.
-    pub hash: B256,
-    /// Its nonce.
-    pub nonce: u64,
-}
-
-impl SignedTx {
-    /// The raw bytes.
-    pub fn raw(&self) -> EthResult<Vec<u8>> {
-        hex::decode(&self.raw_hex).map_err(|e| EthError::BadReply(format!("stored raw tx: {e}")))
-    }
-}
-
-/// A mined transaction's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Receipt {
-    /// Transaction hash.
-    pub hash: B256,
-    /// False if it reverted.
-    pub success: bool,
-    /// Block it is in.
-    pub block_number: u64,
-    /// Gas used.
-    pub gas_used: u64,
-    /// Effective gas price, wei.
-    pub effective_gas_price: U256,
-}
-
-impl Receipt {
-    /// Gas paid: gas used × effective gas price, wei.
-    pub fn fee(&self) -> U256 {
-        U256::from(self.gas_used) * self.effective_gas_price
-    }
-
-    fn from_proto(r: pb::Receipt) -> EthResult<Self> {
-        let hash = B256::try_from(r.transaction_hash.as_slice())
-            .map_err(|_| EthError::BadReply("receipt hash is not 32 bytes".into()))?;
-        let effective_gas_price = if r.effective_gas_price_wei.is_empty() {
-            U256::ZERO
-        } else {
-            r.effective_gas_price_wei
-                .parse()
-                .map_err(|e| EthError::BadReply(format!("effective gas price: {e}")))?
-        };
-        Ok(Receipt {
-            hash,
-            success: r.success,
-            block_number: r.block_number,
-            gas_used: r.gas_used,
-            effective_gas_price,
-        })
-    }
-}
 
 /// Chain facts a daemon checks deadlines against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,78 +318,5 @@ impl EthSender {
     }
 }
 
-/// Calldata of `open(job)` (send with value = reward).
-pub fn open_calldata(job: &JobParams) -> Vec<u8> {
-    FairPay::openCall { job: job.clone() }.abi_encode()
-}
-
-/// Calldata of `commit(job, root)` (send with value = bond).
-pub fn commit_calldata(job: &JobParams, root: B256) -> Vec<u8> {
-    FairPay::commitCall {
-        job: job.clone(),
-        root,
-    }
-    .abi_encode()
-}
-
-/// Calldata of `payout(job)`.
-pub fn payout_calldata(job: &JobParams) -> Vec<u8> {
-    FairPay::payoutCall { job: job.clone() }.abi_encode()
-}
-
-/// Calldata of `judge(job)`.
-pub fn judge_calldata(job: &JobParams) -> Vec<u8> {
-    FairPay::judgeCall { job: job.clone() }.abi_encode()
-}
-
-/// Calldata of `refund(job)`.
-pub fn refund_calldata(job: &JobParams) -> Vec<u8> {
-    FairPay::refundCall { job: job.clone() }.abi_encode()
-}
-
-/// The node's revert message, with a FairPay custom error decoded from the
-/// last `0x…` hex token it contains, when there is one.
-pub fn revert_reason(message: &str) -> String {
-    let decoded = message
-        .split(|c: char| !c.is_ascii_hexdigit() && c != 'x')
-        .filter_map(|t| t.strip_prefix("0x"))
-        .filter(|t| t.len() >= 8)
-        .filter_map(|t| hex::decode(t).ok())
-        .filter_map(|b| FairPay::FairPayErrors::abi_decode(&b).ok())
-        .next_back();
-    match decoded {
-        Some(e) => format!("{e:?} ({message})"),
-        None => message.to_string(),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn signs_a_decodable_transaction_and_decodes_reverts() {
-        let key = SecretKey::from_bytes(&[7; 32]).expect("key");
-        let s = EthSender::new("http://127.0.0.1:1", &key).expect("sender");
-        let tx = s
-            .sign(31337, 5, Address::repeat_byte(1), U256::from(3), vec![1, 2])
-            .expect("signs");
-        assert_eq!(tx.nonce, 5);
-        let raw = tx.raw().expect("hex");
-        use alloy::eips::eip2718::Decodable2718;
-        let env = TxEnvelope::decode_2718(&mut raw.as_slice()).expect("decodes");
-        assert_eq!(*env.tx_hash(), tx.hash);
-        let signed = env.as_eip1559().expect("EIP-1559");
-        let from = signed
-            .signature()
-            .recover_address_from_prehash(&signed.signature_hash())
-            .expect("recovers");
-        assert_eq!(from, key.eth_address());
-
-        use alloy::sol_types::SolError;
-        let sel = hex::encode(FairPay::TooEarly::SELECTOR);
-        let r = revert_reason(&format!("execution reverted: custom error 0x{sel}"));
-        assert!(r.starts_with("TooEarly"), "{r}");
-        assert_eq!(revert_reason("nope"), "nope");
-    }
-}
+mod tests;

@@ -5,12 +5,11 @@
 //! replaced from the pool).
 
 use bapay_proto::calculator::v1 as calc;
-use bapay_proto::common::v1 as common;
 
-use crate::error::Result;
-use crate::record::{ChainKind, JobRecord, JobState, SlotState, StoredFunding};
+use crate::record::{JobRecord, JobState, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
-use crate::view;
+use crate::settlement;
+use crate::Result;
 
 /// One pass of the offer phase.
 pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
@@ -46,6 +45,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
 }
 
 async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    let s_chain = settlement::of(rec);
     let mut found = Vec::new();
     for s in &rec.slots {
         let info = o
@@ -60,8 +60,7 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
             Ok(i) => {
                 let i = i.into_inner();
                 let k = hex::encode(&i.bitcoin_key);
-                if rec.chain == ChainKind::Ethereum && i.ethereum_address.len() != 20 {
-                    let why = format!("calculator {} has no Ethereum address", s.index);
+                if let Err(why) = s_chain.learn(&mut s.clone(), &i) {
                     return fail(o, rec, &why).await;
                 }
                 if s.key.as_ref().is_some_and(|pin| *pin != k) {
@@ -71,19 +70,16 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
                     );
                     return fail(o, rec, &why).await;
                 }
-                found.push((k, i.ethereum_address));
+                found.push((k, i));
             }
         }
     }
     o.update(&rec.job_id, |r| {
-        for (s, (k, addr)) in r.slots.iter_mut().zip(found) {
+        for (s, (k, info)) in r.slots.iter_mut().zip(found) {
             s.key = Some(k);
-            if r.chain == ChainKind::Ethereum {
-                s.eth = Some(crate::record::EthSlot {
-                    worker: alloy::primitives::Address::from_slice(&addr).to_string(),
-                    ..Default::default()
-                });
-            }
+            s_chain
+                .learn(s, &info)
+                .map_err(|e| bapay_daemon::ServiceError::internal("learn", e))?;
         }
         r.state = JobState::Offering;
         Ok(vec![Note::job("calculator keys known; offering")])
@@ -100,10 +96,8 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
         })
         .await?;
     }
-    let req = match rec.chain {
-        ChainKind::Bitcoin => bitcoin_offer(rec, i)?,
-        ChainKind::Ethereum => crate::eth::offer_request(rec, i)?,
-    };
+    let chain = settlement::of(rec);
+    let req = chain.offer_request(rec, i)?;
     let resp = match o.calculator(&s.endpoint)?.offer(req).await {
         Ok(r) => r.into_inner(),
         Err(e)
@@ -132,62 +126,13 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
             );
             return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
         }
-        if r.chain == ChainKind::Ethereum {
-            return Ok(vec![set_slot(r, i, SlotState::Accepted, "")]);
+        if let Err(why) = chain.accepted(r, i, &resp) {
+            return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
         }
-        let Some(f) = &resp.funding else {
-            return Ok(vec![set_slot(
-                r,
-                i,
-                SlotState::Declined,
-                "accepted without funding coins",
-            )]);
-        };
-        r.slots[i as usize].funding = Some(StoredFunding {
-            inputs: f
-                .inputs
-                .iter()
-                .map(|c| {
-                    (
-                        c.txid.clone(),
-                        c.vout,
-                        c.value_sat,
-                        hex::encode(&c.script_pubkey),
-                    )
-                })
-                .collect(),
-            change_hex: hex::encode(&f.change_script),
-            payout_hex: hex::encode(&f.payout_script),
-        });
         Ok(vec![set_slot(r, i, SlotState::Accepted, "")])
     })
     .await?;
     Ok(())
-}
-
-fn bitcoin_offer(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
-    let params = super::params(rec)?;
-    let s = &rec.slots[i as usize];
-    Ok(calc::OfferRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
-        chain: common::Chain::Bitcoin as i32,
-        calculator_count: rec.slots.len() as u32,
-        index: i,
-        sub_task: hex::decode(&s.sub_task_hex).unwrap_or_default(),
-        job_random: hex::decode(&rec.job_random).unwrap_or_default(),
-        message_keys: rec
-            .message_keys
-            .iter()
-            .filter_map(|k| hex::decode(k).ok())
-            .collect(),
-        outsourcer: hex::decode(&rec.outsourcer_key).unwrap_or_default(),
-        terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
-            terms: Some(view::terms_proto(&params)),
-            fee_rate_sat_per_vb: rec.fee_rate as f64,
-            result_deadline_height: rec.result_deadline_height,
-        })),
-    })
 }
 
 /// → FAILED (nothing locked) and CancelOffer to every offered calculator.
@@ -206,8 +151,8 @@ pub async fn fail(o: &Outsourcer, rec: &JobRecord, why: &str) -> Result<()> {
         if let Ok(mut c) = o.calculator(&s.endpoint) {
             if let Err(e) = c
                 .cancel_offer(calc::CancelOfferRequest {
-                    job_id: super::id_bytes(&rec),
-                    job_token: super::token(&rec, s.index as usize),
+                    job_id: rec.id_bytes()?.to_vec(),
+                    job_token: s.token(),
                     reason: why.to_string(),
                 })
                 .await

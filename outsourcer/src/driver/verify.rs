@@ -7,14 +7,14 @@
 //! if every slot verified).
 
 use bapay_core::sampling::sample_indices;
-use bapay_core::task::SubResult;
+use bapay_daemon::{codec, ServiceError};
 use bapay_proto::calculator::v1 as calc;
 use prost::Message;
 
-use crate::codec;
-use crate::error::{OutsourcerError, Result};
 use crate::record::{JobRecord, JobState, Slot, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
+use crate::settlement;
+use crate::Result;
 
 /// One pass of the verification phase.
 pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
@@ -25,7 +25,11 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
     }
     let rec = o.get(&rec.job_id)?.0;
     if rec.slots.iter().any(|s| s.state == SlotState::Committed) {
-        if rec.tip + 2 >= rec.payout_height {
+        if bapay_core::timing::too_late_to_verify(
+            rec.tip,
+            rec.payout,
+            settlement::of(&rec).verify_margin(),
+        ) {
             // C_i never opened its sample and t is near: nothing to dispute.
             o.update(&rec.job_id, |r| {
                 let mut notes = Vec::new();
@@ -50,18 +54,12 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         let results = rec
             .slots
             .iter()
-            .map(|s| {
-                SubResult::from_bytes(&JobRecord::unhex(
-                    "result",
-                    s.result_hex.as_deref().unwrap_or(""),
-                )?)
-                .map_err(|e| OutsourcerError::internal("stored result", e))
-            })
+            .map(|s| s.result())
             .collect::<Result<Vec<_>>>()?;
         Some(
             rec.task
                 .combine(&results)
-                .map_err(|e| OutsourcerError::internal("combine", e))?,
+                .map_err(|e| ServiceError::internal("combine", e))?,
         )
     } else {
         None
@@ -95,13 +93,14 @@ pub fn has_evidence(s: &Slot) -> bool {
 async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let i = s.index;
     let pc = s.commitment()?;
-    let signed = codec::commitment("commitment", &pc, rec.commit_chain())?;
+    let chain = settlement::of(rec).commit_chain();
+    let signed = codec::commitment("commitment", Some(&pc), chain)?;
     let c = &signed.commitment;
     let indices = sample_indices(&rec.id_bytes()?, i, &c.root, c.leaf_count, rec.m)
-        .map_err(|e| OutsourcerError::internal("sample", e))?;
+        .map_err(|e| ServiceError::internal("sample", e))?;
     let req = calc::OpenLeavesRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
+        job_id: rec.id_bytes()?.to_vec(),
+        job_token: s.token(),
         indices: indices.clone(),
     };
     let opened = match o.calculator(&s.endpoint)?.open_leaves(req).await {

@@ -4,17 +4,19 @@
 //! commitment are stored (the evidence for T) before the slot is COMMITTED.
 //! Every slot committed, or the result deadline reached, → VERIFYING; a slot
 //! with no valid result by then is FAULTY (an `Unresponsive` dispute is not
-//! implemented by the arbiter yet, so C_i is paid at t regardless).
+//! implemented by the arbiter yet, so C_i is paid at t regardless). The
+//! chain may add its own check of the result (Ethereum: FairPay's root).
 
 use bapay_core::commitment::Commitment;
 use bapay_core::task::SubResult;
+use bapay_daemon::{codec, ErrorCode, ServiceError};
 use bapay_proto::calculator::v1 as calc;
 use prost::Message;
 
-use crate::codec;
-use crate::error::{OutsourcerError, Result};
 use crate::record::{JobRecord, JobState, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
+use crate::settlement;
+use crate::Result;
 
 /// One pass of the computing phase.
 pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
@@ -26,7 +28,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         }
     }
     let rec = o.get(&rec.job_id)?.0;
-    let late = tip >= rec.result_deadline_height;
+    let late = tip >= rec.result_deadline;
     let done = rec
         .slots
         .iter()
@@ -55,21 +57,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
 
 async fn start(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let s = &rec.slots[i as usize];
-    let req = calc::StartWorkRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
-        funding_txid: rec
-            .funding
-            .as_ref()
-            .map(|f| f.txid.clone())
-            .unwrap_or_default(),
-        open_tx_hash: s
-            .eth
-            .as_ref()
-            .and_then(|e| e.open_tx.as_ref())
-            .map(|t| t.hash.to_vec())
-            .unwrap_or_default(),
-    };
+    let req = settlement::of(rec).start_work(rec, i);
     match o.calculator(&s.endpoint)?.start_work(req).await {
         Ok(_) => {
             o.update(&rec.job_id, |r| {
@@ -85,8 +73,8 @@ async fn start(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
 async fn fetch(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let s = &rec.slots[i as usize];
     let req = calc::FetchResultRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
+        job_id: rec.id_bytes()?.to_vec(),
+        job_token: s.token(),
     };
     let r = match o.calculator(&s.endpoint)?.fetch_result(req).await {
         Ok(r) => r.into_inner(),
@@ -98,25 +86,26 @@ async fn fetch(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let Some(pc) = r.commitment.as_ref().filter(|_| !r.result.is_empty()) else {
         return Ok(());
     };
+    let chain = settlement::of(rec);
     let mut verdict = check(rec, i, &r.result, pc);
-    if verdict.is_ok() && rec.chain == crate::record::ChainKind::Ethereum {
-        // FairPay must hold the same root: it is what judge and
-        // disputeSearch check against.
-        verdict = crate::eth::check_committed(o, rec, i, &pc.root).await;
-        if let Err(OutsourcerError::Unavailable(_)) = verdict {
+    if verdict.is_ok() {
+        // The chain's own check (Ethereum: FairPay holds the same root, what
+        // judge and disputeSearch check against).
+        verdict = chain.check_committed(o, rec, i, &pc.root).await;
+        if verdict
+            .as_ref()
+            .is_err_and(|e| e.code == ErrorCode::Unavailable)
+        {
             return Ok(());
         }
     }
-    let commit_tx = hex::encode(&r.commit_tx_hash);
     let commitment_hex = hex::encode(pc.encode_to_vec());
     let result_hex = hex::encode(&r.result);
     o.update(&rec.job_id, |r2| {
         let slot = &mut r2.slots[i as usize];
         slot.result_hex = Some(result_hex.clone());
         slot.commitment_hex = Some(commitment_hex.clone());
-        if let Some(e) = slot.eth.as_mut() {
-            e.commit_tx = commit_tx.clone();
-        }
+        chain.fetched(slot, &r);
         Ok(vec![match &verdict {
             Ok(()) => set_slot(r2, i, SlotState::Committed, "signed result received"),
             Err(e) => set_slot(
@@ -140,10 +129,11 @@ fn check(
 ) -> Result<()> {
     let s = &rec.slots[i as usize];
     let sub = s.sub_task()?;
-    let res = SubResult::from_bytes(result).map_err(|e| OutsourcerError::invalid("result", e))?;
-    let signed = codec::commitment("commitment", pc, rec.commit_chain())?;
+    let res = SubResult::from_bytes(result).map_err(|e| ServiceError::invalid("result", e))?;
+    let chain = settlement::of(rec).commit_chain();
+    let signed = codec::commitment("commitment", Some(pc), chain)?;
     let expect = Commitment::new(
-        rec.commit_chain(),
+        chain,
         rec.id_bytes()?,
         i,
         &sub,
@@ -152,17 +142,12 @@ fn check(
         signed.commitment.leaf_count,
     );
     if expect != signed.commitment {
-        return Err(OutsourcerError::invalid(
+        return Err(ServiceError::invalid(
             "commitment",
             "does not commit to this job, slot, m_i and r_i",
         ));
     }
-    let key = s
-        .key
-        .as_deref()
-        .ok_or_else(|| OutsourcerError::Internal("calculator key unknown".into()))
-        .and_then(|k| super::hex_key("calculator key", k))?;
     signed
-        .verify(&key)
-        .map_err(|e| OutsourcerError::invalid("commitment.signature", e))
+        .verify(&s.calculator_key()?)
+        .map_err(|e| ServiceError::invalid("commitment.signature", e))
 }

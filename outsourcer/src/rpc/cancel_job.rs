@@ -1,15 +1,19 @@
 //! `CancelJob`: allowed while no money is locked (CREATED, OFFERING, and
-//! FUNDING before O records that it signs its funding inputs); then O tells
+//! FUNDING before O records that it signs its funding inputs (Bitcoin) or
+//! stores its first `open` (Ethereum)); then O tells
 //! every offered calculator (CancelOffer, best effort: an unreachable one
 //! lets its offer expire). Later: FAILED_PRECONDITION.
 
 use bapay_proto::calculator::v1 as calc;
 use bapay_proto::outsourcer::v1 as pb;
 
-use crate::error::{OutsourcerError, Result};
+use bapay_daemon::ServiceError;
+
 use crate::record::{JobState, SlotState};
 use crate::service::{Note, Outsourcer};
+use crate::settlement;
 use crate::view;
+use crate::Result;
 
 /// Handles CancelJob.
 pub async fn handle(o: &Outsourcer, req: pb::CancelJobRequest) -> Result<pb::CancelJobResponse> {
@@ -24,17 +28,17 @@ pub async fn handle(o: &Outsourcer, req: pb::CancelJobRequest) -> Result<pb::Can
             if rec.state == JobState::Cancelled {
                 return Ok(vec![]);
             }
-            let signing = rec.funding.as_ref().is_some_and(|f| f.o_signing);
+            let signing = settlement::of(rec).money_locked(rec);
             let open = matches!(
                 rec.state,
                 JobState::Created | JobState::Offering | JobState::Funding
             );
             if !open || signing {
-                return Err(OutsourcerError::FailedPrecondition(format!(
+                return Err(ServiceError::precondition(format!(
                     "job is {:?}{}: money is locked, the escrow runs to t",
                     rec.state,
                     if signing {
-                        " and O has signed its funding"
+                        " and O has signed its funding / opened a FairPay job"
                     } else {
                         ""
                     }

@@ -8,7 +8,7 @@ use crate::service::Outsourcer;
 /// Handles GetInfo (never fails; balance 0 if the adapter is down).
 pub async fn handle(o: &Outsourcer) -> pb::GetInfoResponse {
     let script = o.own_script();
-    let balance = crate::driver::funding::spendable(o)
+    let balance = crate::settlement::bitcoin::funding::spendable(o)
         .await
         .map(|coins| coins.iter().map(|c| c.txout.value.to_sat()).sum())
         .unwrap_or(0);

@@ -2,9 +2,9 @@
 
 use bapay_proto::outsourcer::v1 as pb;
 
-use crate::error::Result;
 use crate::service::Outsourcer;
 use crate::view;
+use crate::Result;
 
 /// Handles GetJob.
 pub fn handle(o: &Outsourcer, req: pb::GetJobRequest) -> Result<pb::GetJobResponse> {

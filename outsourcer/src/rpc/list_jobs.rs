@@ -4,8 +4,11 @@
 use bapay_proto::common::v1 as common;
 use bapay_proto::outsourcer::v1 as pb;
 
-use crate::error::{OutsourcerError, Result};
+use bapay_daemon::ServiceError;
+
 use crate::service::Outsourcer;
+use crate::settlement;
+use crate::Result;
 
 const TOKEN_PREFIX: &str = "o1:";
 
@@ -15,7 +18,7 @@ pub fn handle(o: &Outsourcer, req: pb::ListJobsRequest) -> Result<pb::ListJobsRe
         0 => 50,
         s @ 1..=500 => s as usize,
         s => {
-            return Err(OutsourcerError::invalid(
+            return Err(ServiceError::invalid(
                 "page_size",
                 format!("{s} not in 0..=500"),
             ))
@@ -27,12 +30,12 @@ pub fn handle(o: &Outsourcer, req: pb::ListJobsRequest) -> Result<pb::ListJobsRe
         req.page_token
             .strip_prefix(TOKEN_PREFIX)
             .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| OutsourcerError::invalid("page_token", "not issued by this daemon"))?
+            .ok_or_else(|| ServiceError::invalid("page_token", "not issued by this daemon"))?
     };
     match common::Chain::try_from(req.chain) {
         Ok(common::Chain::Unspecified | common::Chain::Bitcoin | common::Chain::Ethereum) => {}
         Err(_) => {
-            return Err(OutsourcerError::invalid(
+            return Err(ServiceError::invalid(
                 "chain",
                 format!("unknown chain {}", req.chain),
             ))
@@ -40,7 +43,7 @@ pub fn handle(o: &Outsourcer, req: pb::ListJobsRequest) -> Result<pb::ListJobsRe
     }
     for (i, s) in req.states.iter().enumerate() {
         if pb::JobState::try_from(*s).is_err() {
-            return Err(OutsourcerError::invalid(
+            return Err(ServiceError::invalid(
                 &format!("states[{i}]"),
                 format!("unknown state {s}"),
             ));
@@ -49,7 +52,7 @@ pub fn handle(o: &Outsourcer, req: pb::ListJobsRequest) -> Result<pb::ListJobsRe
     let mut jobs = o.all()?;
     jobs.retain(|j| {
         (req.states.is_empty() || req.states.contains(&(j.state as i32)))
-            && (req.chain == 0 || req.chain == common::Chain::Bitcoin as i32)
+            && [0, settlement::chain_of(j) as i32].contains(&req.chain)
     });
     jobs.sort_by(|a, b| {
         b.created_ms
@@ -68,7 +71,7 @@ pub fn handle(o: &Outsourcer, req: pb::ListJobsRequest) -> Result<pb::ListJobsRe
             .map(|j| pb::JobSummary {
                 job_id: hex::decode(&j.job_id).unwrap_or_default(),
                 request_id: j.request_id.clone(),
-                chain: common::Chain::Bitcoin as i32,
+                chain: settlement::chain_of(j) as i32,
                 state: j.state as i32,
                 task_kind: j.task.kind().to_string(),
                 calculator_count: j.slots.len() as u32,

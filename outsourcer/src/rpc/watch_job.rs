@@ -10,10 +10,10 @@ use std::time::Duration;
 use bapay_proto::outsourcer::v1 as pb;
 use tonic::Status;
 
-use crate::error::Result;
 use crate::record;
 use crate::service::Outsourcer;
 use crate::view;
+use crate::Result;
 
 type Stream =
     Pin<Box<dyn tokio_stream::Stream<Item = std::result::Result<pb::JobEvent, Status>> + Send>>;
@@ -36,7 +36,7 @@ pub fn handle(o: Arc<Outsourcer>, req: pb::WatchJobRequest) -> Result<Stream> {
                     after = e.seq;
                     out.push(view::event(&e, job.clone()));
                 }
-                Ok::<_, crate::error::OutsourcerError>((out, rec.state.is_terminal()))
+                Ok::<_, bapay_daemon::ServiceError>((out, rec.state.is_terminal()))
             }
             .await;
             match sent {

@@ -1,16 +1,16 @@
-//! AWAITING_PAYOUT: every slot not redeemed is C_i's at t. O does nothing
-//! but watch: Charge_i's txid is fixed (witness-independent) and known to
-//! O, so the slot is PAID once that transaction is at depth. When every
-//! slot is terminal the job is COMPLETED and its report final.
+//! AWAITING_PAYOUT on Bitcoin: every slot not redeemed is C_i's at t. O
+//! does nothing but watch: Charge_i's txid is fixed (witness-independent)
+//! and known to O, so the slot is PAID once that transaction is at depth.
+//! When every slot is terminal the job is COMPLETED and its report final.
 //! Not yet: detecting a trap sweep of Pay_i (the slot would stay here).
 
-use crate::error::Result;
 use crate::record::{JobRecord, JobState, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
+use crate::Result;
 
 /// One pass of the settlement phase.
 pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
-    if tip < rec.payout_height {
+    if tip < rec.payout {
         return Ok(());
     }
     let mut paid = Vec::new();
@@ -18,9 +18,9 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         if s.state.is_terminal() {
             continue;
         }
-        let Some(c) = &s.charge else { continue };
+        let Some(c) = &s.btc()?.charge else { continue };
         if let Some(st) = o.chain.tx_status(&c.txid).await? {
-            if st.confirmations >= o.config.finality_depth.max(1) {
+            if st.confirmations >= o.config.common.depth() {
                 paid.push((s.index, c.txid.clone(), c.value_sat));
             }
         }

@@ -8,6 +8,7 @@ use bapay_proto::outsourcer::v1 as pb;
 use common::party::Role;
 use common::transfer::Kind;
 
+use super::terms::job_pb;
 use crate::record::{JobRecord, SlotState};
 
 fn wei(v: u128) -> common::Amount {
@@ -63,14 +64,14 @@ fn o_gas_paid(gas: u128, i: u32, tx: &str) -> common::Transfer {
 
 /// Rewrites the chain-specific parts of `job` for an Ethereum record.
 pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
-    let Some(e) = &rec.eth else { return };
+    let Ok(e) = rec.eth() else { return };
     let reward: u128 = e.reward_wei.parse().unwrap_or(0);
     let bond: u128 = e.bond_wei.parse().unwrap_or(0);
     job.chain = common::Chain::Ethereum as i32;
     job.fee = Some(wei(reward));
     job.deposit = Some(wei(bond));
-    job.payout = Some(unix(e.payout_time));
-    job.result_deadline = Some(unix(e.commit_deadline));
+    job.payout = Some(unix(rec.payout));
+    job.result_deadline = Some(unix(rec.result_deadline));
     job.chain_details = Some(pb::job::ChainDetails::Ethereum(pb::EthereumJobInfo {
         deployment: Some(common::EthereumDeployment {
             chain_id: e.chain_id,
@@ -87,42 +88,32 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 .map(|a| a.to_vec())
                 .unwrap_or_default(),
             workers: rec
-                .slots
+                .workers()
+                .unwrap_or_default()
                 .iter()
-                .filter_map(|s| {
-                    s.eth
-                        .as_ref()?
-                        .worker
-                        .parse::<alloy::primitives::Address>()
-                        .ok()
-                })
                 .map(|a| a.to_vec())
                 .collect(),
         }),
-        message_keys: rec
-            .message_keys
-            .iter()
-            .filter_map(|k| hex::decode(k).ok())
-            .collect(),
+        message_keys: rec.message_key_bytes(),
     }));
     let (mut transfers, mut o_paid, mut o_recv, mut o_gas) = (Vec::new(), 0u128, 0u128, 0u128);
     let mut totals = Vec::new();
     for (k, s) in rec.slots.iter().enumerate() {
         let i = k as u32;
         if let Some(p) = job.slots.get_mut(k) {
-            if let Some(se) = &s.eth {
+            if let Ok(se) = s.eth() {
                 p.ethereum_address = se
                     .worker
                     .parse::<alloy::primitives::Address>()
                     .map(|a| a.to_vec())
                     .unwrap_or_default();
             }
-            if let Ok(j) = super::job_params(rec, k) {
-                p.contract_job_id = bapay_fairpay::job_id(&j).to_vec();
-                p.ethereum_job = Some(super::job_pb(&j));
+            if let Ok(j) = rec.slot_job(k) {
+                p.contract_job_id = j.id.to_vec();
             }
+            p.ethereum_job = job_pb(rec, k).ok();
         }
-        let Some(se) = &s.eth else { continue };
+        let Ok(se) = s.eth() else { continue };
         let (mut c_paid, mut c_recv) = (0u128, 0u128);
         if let Some(t) = se.open_tx.as_ref().filter(|_| !se.open_gas_wei.is_empty()) {
             let tx = t.hash.to_string();

@@ -7,16 +7,18 @@
 
 use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
+use bapay_core::commitment::Chain as CommitChain;
 use bapay_core::task::SubTask;
 use bapay_fairpay::FairPay;
 
-use crate::codec;
-use crate::error::{OutsourcerError, Result};
+use bapay_daemon::{codec, ErrorCode};
+
 use crate::record::{JobRecord, Slot, SlotState, StoredDispute};
 use crate::service::{set_slot, Note, Outsourcer};
+use crate::Result;
 
 /// The first opened leaf of `s` that is wrong, with its proof.
-fn wrong_leaf(rec: &JobRecord, s: &Slot) -> Result<Option<bapay_proto::common::v1::Opening>> {
+fn wrong_leaf(s: &Slot) -> Result<Option<bapay_proto::common::v1::Opening>> {
     let sub = s.sub_task()?;
     if !matches!(sub, SubTask::Search(_)) {
         return Ok(None);
@@ -24,7 +26,7 @@ fn wrong_leaf(rec: &JobRecord, s: &Slot) -> Result<Option<bapay_proto::common::v
     let res = s.result()?;
     let opened = s.openings()?;
     let pc = s.commitment()?;
-    let root = codec::commitment("commitment", &pc, rec.commit_chain())?
+    let root = codec::commitment("commitment", Some(&pc), CommitChain::Ethereum)?
         .commitment
         .root;
     for p in &opened.openings {
@@ -49,12 +51,12 @@ fn wrong_leaf(rec: &JobRecord, s: &Slot) -> Result<Option<bapay_proto::common::v
 /// Files the trustless dispute of slot `s` if it has a wrong search leaf;
 /// returns whether it did (false: go to the arbiter).
 pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
-    let Some(leaf) = wrong_leaf(rec, s)? else {
+    let Some(leaf) = wrong_leaf(s)? else {
         return Ok(false);
     };
     let i = s.index;
-    let job = super::job_params(rec, i as usize)?;
-    let Some(terms) = super::search(rec, i as usize)? else {
+    let slot = rec.slot_job(i as usize)?;
+    let (job, Some(terms)) = (slot.job, slot.search) else {
         return Ok(false);
     };
     let word = |k: usize| {
@@ -75,33 +77,29 @@ pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
         },
         proof: leaf.proof.iter().map(|p| B256::from_slice(p)).collect(),
     };
-    let stored = s.eth.as_ref().and_then(|e| e.dispute_tx.clone());
-    let sent = super::send_stored(
+    let stored = s.eth()?.dispute_tx.clone();
+    let sent = super::open::send_stored(
         o,
         rec,
         stored,
         U256::ZERO,
         call.abi_encode(),
         move |r, t| {
-            if let Some(e) = r.slots[i as usize].eth.as_mut() {
-                e.dispute_tx = Some(t);
-            }
-            vec![Note::slot(
+            r.slots[i as usize].eth_mut()?.dispute_tx = Some(t);
+            Ok(vec![Note::slot(
                 i,
                 format!(
                     "calculator {i}: disputeSearch(leaf {}) signed and stored",
                     leaf.index
                 ),
-            )]
+            )])
         },
     )
     .await;
     let receipt = match sent {
         Ok(r) => r,
-        Err(OutsourcerError::Unavailable(m))
-            if m.contains("LeafCorrect") || m.contains("revert") =>
-        {
-            tracing::warn!(slot = i, %m, "disputeSearch refused; asking the arbiter");
+        Err(e) if e.code == ErrorCode::FailedPrecondition || e.message.contains("revert") => {
+            tracing::warn!(slot = i, error = %e, "disputeSearch refused; asking the arbiter");
             return Ok(false);
         }
         Err(e) => return Err(e),
@@ -109,16 +107,11 @@ pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
     let gas = receipt.fee().to_string();
     let hash = receipt.hash.to_string();
     o.update(&rec.job_id, move |r| {
-        if let Some(e) = r.slots[i as usize].eth.as_mut() {
-            e.dispute_gas_wei = gas;
-        }
         let slot = &mut r.slots[i as usize];
+        slot.eth_mut()?.dispute_gas_wei = gas;
         slot.dispute = Some(StoredDispute {
             id: format!("disputeSearch {hash}"),
             reason: slot.reason.clone(),
-            redeem_hex: None,
-            redeem_txid: None,
-            redeem_value_sat: 0,
         });
         Ok(vec![if receipt.success {
             set_slot(

@@ -12,21 +12,22 @@ use bapay_core::escrow::{
     build_charge, build_funding, finalize_funding, sign_escrow_input, sign_funding_checked,
     CalculatorFunding, FundingInput,
 };
+use bapay_daemon::ServiceError;
 use bapay_proto::calculator::v1 as calc;
 use bapay_proto::common::v1 as common;
 use bitcoin::{Amount, OutPoint, Psbt, ScriptBuf, TxOut};
 
-use super::offer::fail;
-use crate::error::{OutsourcerError, Result};
-use crate::record::{JobRecord, JobState, SlotState, StoredCharge, StoredFundingTx};
+use crate::driver::offer::fail;
+use crate::record::{unhex, JobRecord, JobState, SlotState, StoredCharge, StoredFundingTx};
 use crate::service::{set_slot, Note, Outsourcer};
+use crate::Result;
 
 fn coin(txid: &str, vout: u32, value: u64, script: Vec<u8>) -> Result<FundingInput> {
     Ok(FundingInput {
         outpoint: OutPoint {
             txid: txid
                 .parse()
-                .map_err(|e| OutsourcerError::internal("coin txid", e))?,
+                .map_err(|e| ServiceError::internal("coin txid", e))?,
             vout,
         },
         txout: TxOut {
@@ -43,16 +44,15 @@ pub async fn spendable(o: &Outsourcer) -> Result<Vec<FundingInput>> {
         .all()?
         .into_iter()
         .filter(|j| j.state == JobState::Funding)
-        .filter_map(|j| j.funding)
+        .filter_map(|j| j.btc().ok().and_then(|b| b.funding.clone()))
         .flat_map(|f| f.o_inputs)
         .collect();
     let mut out = Vec::new();
     for u in o.chain.list_unspent(script.as_bytes()).await? {
-        let Some(p) = u.outpoint else { continue };
-        if reserved.contains(&format!("{}:{}", p.txid, p.vout)) {
+        if reserved.contains(&format!("{}:{}", u.txid, u.vout)) {
             continue;
         }
-        out.push(coin(&p.txid, p.vout, u.value_sat, script.to_bytes())?);
+        out.push(coin(&u.txid, u.vout, u.value_sat, script.to_bytes())?);
     }
     out.sort_by_key(|c| std::cmp::Reverse(c.txout.value));
     Ok(out)
@@ -60,11 +60,12 @@ pub async fn spendable(o: &Outsourcer) -> Result<Vec<FundingInput>> {
 
 /// One pass of the funding phase.
 pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
-    let signing = rec.funding.as_ref().is_some_and(|f| f.o_signing);
+    let funding = rec.btc()?.funding.clone();
+    let signing = funding.as_ref().is_some_and(|f| f.o_signing);
     if !signing && o.now_ms() > rec.offer_deadline_ms {
         return fail(o, rec, "funding timeout: calculator signatures missing").await;
     }
-    let Some(f) = &rec.funding else {
+    let Some(f) = &funding else {
         return plan(o, rec, tip).await;
     };
     if let Some(signed) = &f.signed_hex {
@@ -91,23 +92,25 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
 
 async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     let _g = o.funding_lock.lock().await;
-    let params = super::params(rec)?;
-    let rate = super::rate(rec)?;
+    let params = rec.escrow_params()?;
+    let b = rec.btc()?;
+    let rate = b.rate()?;
     let calcs = rec
         .slots
         .iter()
         .map(|s| {
             let f = s
+                .btc()?
                 .funding
                 .as_ref()
-                .ok_or_else(|| OutsourcerError::Internal("slot without funding".into()))?;
+                .ok_or_else(|| ServiceError::internal("slot", "without funding"))?;
             Ok(CalculatorFunding {
                 inputs: f
                     .inputs
                     .iter()
-                    .map(|(t, v, val, sc)| coin(t, *v, *val, JobRecord::unhex("script", sc)?))
+                    .map(|(t, v, val, sc)| coin(t, *v, *val, unhex("script", sc)?))
                     .collect::<Result<_>>()?,
-                change: ScriptBuf::from_bytes(JobRecord::unhex("change", &f.change_hex)?),
+                change: ScriptBuf::from_bytes(unhex("change", &f.change_hex)?),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -127,27 +130,28 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     let Some((plan, k)) = built else {
         let why = format!(
             "O cannot fund n·d = {} sat plus fees from {balance} sat of confirmed coins ({last_err})",
-            rec.slots.len() as u64 * rec.fee_sat
+            rec.slots.len() as u64 * b.fee_sat
         );
         return fail(o, rec, &why).await;
     };
     let mut charges = Vec::new();
     for s in &rec.slots {
-        let payout = ScriptBuf::from_bytes(JobRecord::unhex(
+        let payout = ScriptBuf::from_bytes(unhex(
             "payout",
-            &s.funding
+            &s.btc()?
+                .funding
                 .as_ref()
                 .map(|f| f.payout_hex.clone())
                 .unwrap_or_default(),
         )?);
         let utxo = plan
             .pay_utxo(s.index as usize)
-            .map_err(|e| OutsourcerError::internal("pay utxo", e))?;
-        let tip32 = u32::try_from(tip).map_err(|e| OutsourcerError::internal("tip", e))?;
+            .map_err(|e| ServiceError::internal("pay utxo", e))?;
+        let tip32 = u32::try_from(tip).map_err(|e| ServiceError::internal("tip", e))?;
         let charge = build_charge(&params, s.index as usize, utxo, payout, rate, tip32)
-            .map_err(|e| OutsourcerError::internal("Charge_i", e))?;
+            .map_err(|e| ServiceError::internal("Charge_i", e))?;
         let sig = sign_escrow_input(&charge, 0, o.key.keypair())
-            .map_err(|e| OutsourcerError::internal("sign Charge_i", e))?;
+            .map_err(|e| ServiceError::internal("sign Charge_i", e))?;
         charges.push(StoredCharge {
             tx_hex: hex::encode(bitcoin::consensus::serialize(&charge.tx)),
             sig_hex: hex::encode(sig.serialize()),
@@ -168,7 +172,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         .sum();
     let txid = plan.psbt.unsigned_tx.compute_txid().to_string();
     o.update(&rec.job_id, |r| {
-        r.funding = Some(StoredFundingTx {
+        r.btc_mut()?.funding = Some(StoredFundingTx {
             psbt_hex: hex::encode(plan.psbt.serialize()),
             o_inputs: coins[..k].iter().map(|c| c.outpoint.to_string()).collect(),
             o_input_sat: o_in,
@@ -184,7 +188,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
                     .tx(txid.clone()),
             ];
         for (i, c) in charges.into_iter().enumerate() {
-            r.slots[i].charge = Some(c);
+            r.slots[i].btc_mut()?.charge = Some(c);
             notes.push(set_slot(
                 r,
                 i as u32,
@@ -200,17 +204,17 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
 
 async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let s = &rec.slots[i as usize];
-    let (Some(f), Some(c)) = (&rec.funding, &s.charge) else {
+    let (Some(f), Some(c)) = (&rec.btc()?.funding, &s.btc()?.charge) else {
         return Ok(());
     };
     let req = calc::SignFundingRequest {
-        job_id: super::id_bytes(rec),
-        job_token: super::token(rec, i as usize),
+        job_id: rec.id_bytes()?.to_vec(),
+        job_token: s.token(),
         charge: Some(common::PresignedCharge {
-            tx: JobRecord::unhex("charge", &c.tx_hex)?,
-            outsourcer_signature: JobRecord::unhex("sig", &c.sig_hex)?,
+            tx: unhex("charge", &c.tx_hex)?,
+            outsourcer_signature: unhex("sig", &c.sig_hex)?,
         }),
-        funding_psbt: JobRecord::unhex("psbt", &f.psbt_hex)?,
+        funding_psbt: unhex("psbt", &f.psbt_hex)?,
     };
     match o.calculator(&s.endpoint)?.sign_funding(req).await {
         Ok(r) => {
@@ -228,7 +232,8 @@ async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
                 .await;
             }
             o.update(&rec.job_id, |r2| {
-                r2.slots[i as usize].signed_psbt_hex = Some(hex::encode(&r.funding_psbt));
+                r2.slots[i as usize].btc_mut()?.signed_psbt_hex =
+                    Some(hex::encode(&r.funding_psbt));
                 Ok(vec![set_slot(
                     r2,
                     i,
@@ -263,11 +268,13 @@ async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
 }
 
 async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
-    let Some(f) = &rec.funding else { return Ok(()) };
+    let Some(f) = rec.btc()?.funding.clone() else {
+        return Ok(());
+    };
     // From this record on, CancelJob is refused and the job cannot FAIL.
     let rec = o
         .update(&rec.job_id, |r| {
-            if let Some(f) = r.funding.as_mut() {
+            if let Some(f) = r.btc_mut()?.funding.as_mut() {
                 if f.o_signing {
                     return Ok(vec![]);
                 }
@@ -278,15 +285,16 @@ async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
             )])
         })
         .await?;
-    let mut psbt = Psbt::deserialize(&JobRecord::unhex("psbt", &f.psbt_hex)?)
-        .map_err(|e| OutsourcerError::internal("stored psbt", e))?;
+    let mut psbt = Psbt::deserialize(&unhex("psbt", &f.psbt_hex)?)
+        .map_err(|e| ServiceError::internal("stored psbt", e))?;
     for s in &rec.slots {
-        let theirs = Psbt::deserialize(&JobRecord::unhex(
+        let sb = s.btc()?;
+        let theirs = Psbt::deserialize(&unhex(
             "signed psbt",
-            s.signed_psbt_hex.as_deref().unwrap_or(""),
+            sb.signed_psbt_hex.as_deref().unwrap_or(""),
         )?)
-        .map_err(|e| OutsourcerError::internal("signed psbt", e))?;
-        let own: Vec<String> = s
+        .map_err(|e| ServiceError::internal("signed psbt", e))?;
+        let own: Vec<String> = sb
             .funding
             .as_ref()
             .map(|f| {
@@ -302,17 +310,16 @@ async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
             }
         }
     }
-    let params = super::params(&rec)?;
+    let params = rec.escrow_params()?;
     let n = rec.slots.len() as u64;
-    let max = Amount::from_sat(n * rec.fee_sat + f.fee_sat);
+    let max = Amount::from_sat(n * rec.btc()?.fee_sat + f.fee_sat);
     sign_funding_checked(&mut psbt, &params, o.key.keypair(), &o.own_script(), max)
-        .map_err(|e| OutsourcerError::internal("sign funding", e))?;
-    let tx =
-        finalize_funding(&psbt).map_err(|e| OutsourcerError::internal("finalize funding", e))?;
+        .map_err(|e| ServiceError::internal("sign funding", e))?;
+    let tx = finalize_funding(&psbt).map_err(|e| ServiceError::internal("finalize funding", e))?;
     let hex_tx = hex::encode(bitcoin::consensus::serialize(&tx));
     let txid = tx.compute_txid().to_string();
     o.update(&rec.job_id, |r| {
-        if let Some(f) = r.funding.as_mut() {
+        if let Some(f) = r.btc_mut()?.funding.as_mut() {
             f.signed_hex = Some(hex_tx.clone());
         }
         Ok(vec![
@@ -328,13 +335,13 @@ async fn confirm(o: &Outsourcer, rec: &JobRecord, signed: &str, txid: &str) -> R
     let depth = status.map(|s| s.confirmations);
     match depth {
         None => {
-            let raw = JobRecord::unhex("funding", signed)?;
+            let raw = unhex("funding", signed)?;
             match o.chain.broadcast(&raw).await {
                 Ok(_) => tracing::info!(txid, "funding broadcast"),
                 Err(e) => tracing::warn!(txid, error = %e, "funding broadcast failed; retrying"),
             }
         }
-        Some(d) if d >= o.config.finality_depth.max(1) => {
+        Some(d) if d >= o.config.common.depth() => {
             o.update(&rec.job_id, |r| {
                 let mut notes = vec![Note::job(format!("funding confirmed (depth {d})")).tx(txid)];
                 for i in 0..r.slots.len() {

@@ -1,0 +1,140 @@
+//! The Bitcoin parts of O's job: the escrow terms and the funding
+//! transaction (per job); each calculator's coins, the presigned Charge_i,
+//! its signed funding PSBT and, after a verdict, Redeem_i (per slot).
+
+use bapay_core::escrow::{EscrowParams, EscrowTerms};
+use bitcoin::{Amount, XOnlyPublicKey};
+use serde::{Deserialize, Serialize};
+
+use super::{unhex, JobRecord};
+use crate::Result;
+use bapay_daemon::ServiceError;
+
+/// The Bitcoin terms of a job (every calculator key is in the slots).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BtcJob {
+    /// O's x-only key (hex) in the terms.
+    pub outsourcer_key: String,
+    /// T's x-only key (hex).
+    pub arbiter_key: String,
+    /// P_M, x-only hex.
+    pub collusion_key: String,
+    /// d, sat.
+    pub fee_sat: u64,
+    /// g, sat.
+    pub deposit_sat: u64,
+    /// Fee rate, sat/vB.
+    pub fee_rate: u64,
+    /// The funding transaction.
+    pub funding: Option<StoredFundingTx>,
+}
+
+/// A calculator's deposit coins and scripts (its OfferResponse).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFunding {
+    /// (txid, vout, value sat, script hex).
+    pub inputs: Vec<(String, u32, u64, String)>,
+    /// Change script, hex.
+    pub change_hex: String,
+    /// Charge_i payout script, hex.
+    pub payout_hex: String,
+}
+
+/// O's presigned Charge_i.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredCharge {
+    /// Consensus bytes (empty witness), hex.
+    pub tx_hex: String,
+    /// O's signature, hex.
+    pub sig_hex: String,
+    /// Its txid (witness-independent): how O sees C_i paid.
+    pub txid: String,
+    /// What it pays C_i, sat.
+    pub value_sat: u64,
+}
+
+/// Redeem_i, finished by O after T signed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredRedeem {
+    /// Finalized Redeem_i, hex, stored before broadcast.
+    pub tx_hex: String,
+    /// Its txid.
+    pub txid: String,
+    /// What it pays O, sat.
+    pub value_sat: u64,
+}
+
+/// The Bitcoin part of a slot.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BtcSlot {
+    /// C_i's deposit coins and scripts.
+    pub funding: Option<StoredFunding>,
+    /// O's presigned Charge_i.
+    pub charge: Option<StoredCharge>,
+    /// C_i's signed funding PSBT, hex.
+    pub signed_psbt_hex: Option<String>,
+    /// Redeem_i once T signed it.
+    pub redeem: Option<StoredRedeem>,
+}
+
+/// O's funding transaction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFundingTx {
+    /// The unsigned PSBT, hex.
+    pub psbt_hex: String,
+    /// O's coins in it ("txid:vout"), reserved while the job funds.
+    pub o_inputs: Vec<String>,
+    /// What O's coins bring, sat.
+    pub o_input_sat: u64,
+    /// O's change, sat.
+    pub o_change_sat: u64,
+    /// Its fee, sat (paid by O).
+    pub fee_sat: u64,
+    /// Txid.
+    pub txid: String,
+    /// "O signs" was recorded: from here CancelJob is refused.
+    pub o_signing: bool,
+    /// The fully signed transaction, hex, stored before broadcast.
+    pub signed_hex: Option<String>,
+}
+
+fn hex_key(what: &str, h: &str) -> Result<XOnlyPublicKey> {
+    XOnlyPublicKey::from_slice(&unhex(what, h)?).map_err(|e| ServiceError::internal(what, e))
+}
+
+impl BtcJob {
+    /// Value of each escrow output d + g.
+    pub fn pay_sat(&self) -> u64 {
+        self.fee_sat + self.deposit_sat
+    }
+
+    /// The fee rate.
+    pub fn rate(&self) -> Result<bitcoin::FeeRate> {
+        bitcoin::FeeRate::from_sat_per_vb(self.fee_rate)
+            .ok_or_else(|| ServiceError::internal("fee rate", "overflow"))
+    }
+}
+
+impl JobRecord {
+    /// The escrow terms of a Bitcoin job (every calculator key known).
+    pub fn escrow_params(&self) -> Result<EscrowParams> {
+        let b = self.btc()?;
+        let calculators = self
+            .slots
+            .iter()
+            .map(|s| s.calculator_key())
+            .collect::<Result<Vec<_>>>()?;
+        let timeout = u32::try_from(self.payout).map_err(|e| ServiceError::internal("t", e))?;
+        EscrowParams::new(EscrowTerms {
+            outsourcer: hex_key("outsourcer key", &b.outsourcer_key)?,
+            arbiter: hex_key("arbiter key", &b.arbiter_key)?,
+            calculators,
+            collusion_key: hex_key("collusion key", &b.collusion_key)?,
+            fee: Amount::from_sat(b.fee_sat),
+            deposit: Amount::from_sat(b.deposit_sat),
+            timeout,
+            threshold: None,
+        })
+        .map_err(|e| ServiceError::internal("escrow terms", e))
+    }
+}

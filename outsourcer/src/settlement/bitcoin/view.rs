@@ -1,0 +1,252 @@
+//! The Bitcoin parts of the API view: sat amounts, heights, the escrow
+//! terms, Pay_i of each slot, and the money report: every transfer the job
+//! caused so far, derived from the stored transactions, and net totals per
+//! party. An escrow output is not a party: a transfer into Pay_i has no
+//! `to`, one out of it no `from`.
+
+use bapay_proto::common::v1 as common;
+use bapay_proto::outsourcer::v1 as pb;
+use common::transfer::Kind;
+
+use crate::record::{BtcJob, JobRecord, SlotState};
+
+fn party(role: common::party::Role, index: Option<u32>) -> common::Party {
+    common::Party {
+        role: role as i32,
+        calculator_index: index,
+    }
+}
+
+fn o_party() -> common::Party {
+    party(common::party::Role::Outsourcer, None)
+}
+
+fn calc_party(i: u32) -> common::Party {
+    party(common::party::Role::Calculator, Some(i))
+}
+
+fn fees_party() -> common::Party {
+    party(common::party::Role::ChainFees, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    kind: Kind,
+    from: Option<common::Party>,
+    to: Option<common::Party>,
+    sat: u64,
+    index: Option<u32>,
+    tx: &str,
+    fin: bool,
+) -> common::Transfer {
+    common::Transfer {
+        kind: kind as i32,
+        from,
+        to,
+        amount: Some(amount_sat(sat)),
+        calculator_index: index,
+        tx: tx.to_string(),
+        block: 0,
+        r#final: fin,
+    }
+}
+
+/// A Bitcoin amount.
+pub fn amount_sat(v: u64) -> common::Amount {
+    common::Amount {
+        value: Some(common::amount::Value::Sat(v)),
+    }
+}
+
+/// A height as a chain time.
+pub fn height(h: u64) -> common::ChainTime {
+    common::ChainTime {
+        value: Some(common::chain_time::Value::Height(h)),
+    }
+}
+
+/// Every transfer of the job so far.
+pub fn transfers(rec: &JobRecord, b: &BtcJob) -> Vec<common::Transfer> {
+    let mut out = Vec::new();
+    let Some(f) = b.funding.as_ref().filter(|f| f.signed_hex.is_some()) else {
+        return out;
+    };
+    let escrowed = rec.slots.iter().any(|s| {
+        !matches!(
+            s.state,
+            SlotState::ChargePresigned | SlotState::FundingSigned | SlotState::Declined
+        )
+    });
+    let n = rec.slots.len() as u64;
+    out.push(transfer(
+        Kind::EscrowFunding,
+        Some(o_party()),
+        None,
+        n * b.fee_sat,
+        None,
+        &f.txid,
+        escrowed,
+    ));
+    for s in &rec.slots {
+        out.push(transfer(
+            Kind::EscrowFunding,
+            Some(calc_party(s.index)),
+            None,
+            b.deposit_sat,
+            Some(s.index),
+            &f.txid,
+            escrowed,
+        ));
+    }
+    out.push(transfer(
+        Kind::ChainFee,
+        Some(o_party()),
+        Some(fees_party()),
+        f.fee_sat,
+        None,
+        &f.txid,
+        escrowed,
+    ));
+    let pay = b.pay_sat();
+    for s in &rec.slots {
+        let Ok(sb) = s.btc() else { continue };
+        match s.state {
+            SlotState::Paid => {
+                if let Some(c) = &sb.charge {
+                    out.push(transfer(
+                        Kind::Charge,
+                        None,
+                        Some(calc_party(s.index)),
+                        c.value_sat,
+                        Some(s.index),
+                        &c.txid,
+                        true,
+                    ));
+                    out.push(transfer(
+                        Kind::ChainFee,
+                        None,
+                        Some(fees_party()),
+                        pay - c.value_sat,
+                        Some(s.index),
+                        &c.txid,
+                        true,
+                    ));
+                }
+            }
+            SlotState::Redeemed => {
+                if let Some(d) = &sb.redeem {
+                    let txid = d.txid.clone();
+                    out.push(transfer(
+                        Kind::Redeem,
+                        None,
+                        Some(o_party()),
+                        d.value_sat,
+                        Some(s.index),
+                        &txid,
+                        true,
+                    ));
+                    out.push(transfer(
+                        Kind::ChainFee,
+                        None,
+                        Some(fees_party()),
+                        pay - d.value_sat,
+                        Some(s.index),
+                        &txid,
+                        true,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Net totals per party: paid in, gross received out of escrows, and the
+/// fees taken from what it paid or received.
+pub fn totals(rec: &JobRecord, b: &BtcJob) -> Vec<common::PartyTotal> {
+    let mut out = Vec::new();
+    let Some(f) = b.funding.as_ref().filter(|f| f.signed_hex.is_some()) else {
+        return out;
+    };
+    let pay = b.pay_sat();
+    let n = rec.slots.len() as u64;
+    let (mut o_recv, mut o_fees) = (0, f.fee_sat);
+    let mut chain = f.fee_sat;
+    for s in &rec.slots {
+        let (mut recv, mut fees) = (0, 0);
+        let Ok(sb) = s.btc() else { continue };
+        match (s.state, &sb.charge, &sb.redeem) {
+            (SlotState::Paid, Some(c), _) => {
+                recv = pay;
+                fees = pay - c.value_sat;
+            }
+            (SlotState::Redeemed, _, Some(d)) => {
+                o_recv += pay;
+                o_fees += pay - d.value_sat;
+                chain += pay - d.value_sat;
+            }
+            _ => {}
+        }
+        chain += fees;
+        out.push(common::PartyTotal {
+            party: Some(calc_party(s.index)),
+            paid: Some(amount_sat(b.deposit_sat)),
+            received: Some(amount_sat(recv)),
+            fees: Some(amount_sat(fees)),
+        });
+    }
+    out.insert(
+        0,
+        common::PartyTotal {
+            party: Some(o_party()),
+            paid: Some(amount_sat(n * b.fee_sat)),
+            received: Some(amount_sat(o_recv)),
+            fees: Some(amount_sat(o_fees)),
+        },
+    );
+    out.push(common::PartyTotal {
+        party: Some(fees_party()),
+        paid: Some(amount_sat(0)),
+        received: Some(amount_sat(chain)),
+        fees: Some(amount_sat(0)),
+    });
+    out
+}
+
+/// Rewrites the chain-specific parts of `job` for a Bitcoin record.
+pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
+    let Ok(b) = rec.btc() else { return };
+    job.chain = common::Chain::Bitcoin as i32;
+    job.fee = Some(amount_sat(b.fee_sat));
+    job.deposit = Some(amount_sat(b.deposit_sat));
+    job.payout = Some(height(rec.payout));
+    job.result_deadline = Some(height(rec.result_deadline));
+    let funding_txid = b
+        .funding
+        .as_ref()
+        .map(|f| f.txid.clone())
+        .unwrap_or_default();
+    job.chain_details = Some(pb::job::ChainDetails::Bitcoin(pb::BitcoinJob {
+        terms: rec
+            .escrow_params()
+            .ok()
+            .map(|p| bapay_daemon::codec::terms_to_proto(&p)),
+        message_keys: rec.message_key_bytes(),
+        converted_terms: None,
+        result_keys: Vec::new(),
+        funding_txid,
+        fee_rate_sat_per_vb: b.fee_rate as f64,
+        result_deadline_height: rec.result_deadline,
+    }));
+    let signed = b.funding.as_ref().filter(|f| f.signed_hex.is_some());
+    for (p, s) in job.slots.iter_mut().zip(&rec.slots) {
+        p.pay = signed.map(|f| common::EscrowUtxo {
+            txid: f.txid.clone(),
+            vout: s.index,
+            value_sat: b.pay_sat(),
+        });
+    }
+    job.transfers = transfers(rec, b);
+    job.totals = totals(rec, b);
+}

@@ -1,0 +1,108 @@
+//! The Bitcoin phases of the driver: an honest job through every phase, a
+//! lazy calculator disputed and redeemed, a declined offer, cancellation
+//! before and after money is locked.
+
+use bapay_proto::common::v1 as common;
+use bapay_proto::outsourcer::v1 as pb;
+
+use super::*;
+use crate::record::{JobState, SlotState};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_job_goes_through_every_phase_and_pays_each_calculator() {
+    let w = World::new(&[Behaviour::Honest, Behaviour::Honest]).await;
+    let id = w
+        .submit(search_job("btc-honest", 2, common::Chain::Bitcoin))
+        .await;
+    assert_eq!(w.job(&id).state, JobState::Created);
+    let rec = w.until(&id, 400, |r| r.state.is_terminal()).await;
+    assert_eq!(rec.state, JobState::Completed, "{:?}", slots(&rec));
+    assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Paid]);
+    assert!(rec.output.is_some(), "every slot verified: output combined");
+    let events = crate::record::events(w.o.store.as_ref(), &id, 0).expect("events");
+    let phases: Vec<JobState> = events.iter().map(|e| e.state).fold(Vec::new(), |mut v, s| {
+        if v.last() != Some(&s) {
+            v.push(s);
+        }
+        v
+    });
+    assert_eq!(
+        phases,
+        [
+            JobState::Created,
+            JobState::Offering,
+            JobState::Funding,
+            JobState::Computing,
+            JobState::Verifying,
+            JobState::AwaitingPayout,
+            JobState::Completed
+        ]
+    );
+    let job = crate::view::job(&rec);
+    assert!(!job.transfers.is_empty() && !job.totals.is_empty());
+    assert_eq!(job.chain, common::Chain::Bitcoin as i32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lazy_calculator_is_disputed_and_redeemed() {
+    let w = World::new(&[Behaviour::Honest, Behaviour::Lazy]).await;
+    let id = w
+        .submit(search_job("btc-lazy", 2, common::Chain::Bitcoin))
+        .await;
+    let rec = w.until(&id, 400, |r| r.state.is_terminal()).await;
+    assert_eq!(rec.state, JobState::Completed);
+    assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Redeemed]);
+    let redeem = rec.slots[1]
+        .btc()
+        .expect("btc")
+        .redeem
+        .clone()
+        .expect("Redeem_i");
+    assert!(redeem.value_sat > 60_000, "d + g minus the fee");
+    assert!(rec.output.is_none(), "no output from a faulty job");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_offer_fails_the_job_with_nothing_locked() {
+    let w = World::new(&[Behaviour::Honest]).await;
+    let mut req = search_job("btc-cheap", 1, common::Chain::Bitcoin);
+    req.fee = Some(common::Amount {
+        value: Some(common::amount::Value::Sat(500)),
+    });
+    let id = w.submit(req).await;
+    let rec = w.until(&id, 50, |r| r.state.is_terminal()).await;
+    assert_eq!(rec.state, JobState::Failed);
+    assert!(
+        rec.state_reason.contains("declined"),
+        "{}",
+        rec.state_reason
+    );
+    assert!(rec.btc().expect("btc").funding.is_none());
+    assert!(w.btc.broadcasts().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_works_until_o_signs_then_is_refused() {
+    let w = World::new(&[Behaviour::Honest]).await;
+    let id = w
+        .submit(search_job("btc-cancel", 1, common::Chain::Bitcoin))
+        .await;
+    let cancel = |id: &str| pb::CancelJobRequest {
+        job_id: hex::decode(id).expect("hex"),
+        reason: "test".into(),
+    };
+    w.round(&id).await;
+    let r = crate::rpc::cancel_job::handle(&w.o, cancel(&id))
+        .await
+        .expect("cancels");
+    assert_eq!(r.job.expect("job").state, pb::JobState::Cancelled as i32);
+
+    let id = w
+        .submit(search_job("btc-locked", 1, common::Chain::Bitcoin))
+        .await;
+    w.until(&id, 100, |r| r.state == JobState::Computing).await;
+    let e = crate::rpc::cancel_job::handle(&w.o, cancel(&id))
+        .await
+        .expect_err("money is locked");
+    assert_eq!(e.code, bapay_daemon::ErrorCode::FailedPrecondition);
+}
