@@ -67,8 +67,8 @@ pub struct BitcoinRecord {
     /// Redeem_i as T rebuilt it (empty witness), hex: stored with the
     /// request (CHECKING), returned only for AT_FAULT.
     pub redeem_tx_hex: String,
-    /// AT_FAULT: T's BIP-340 signature of input 0, hex.
-    pub signature_hex: Option<String>,
+    /// AT_FAULT: T's BIP-340 signatures, one per input, hex.
+    pub signatures_hex: Vec<String>,
 }
 
 /// The FairPay job of a dispute and T's `judge`.
@@ -160,7 +160,8 @@ impl DisputeRecord {
                 // The stored rebuild is only T's answer once it is AT_FAULT.
                 if self.state == State::AtFault {
                     d.redeem_tx = unhex(Some(&b.redeem_tx_hex));
-                    d.arbiter_signature = unhex(b.signature_hex.as_deref());
+                    d.arbiter_signatures =
+                        b.signatures_hex.iter().map(|h| unhex(Some(h))).collect();
                 }
                 d.payout = Some(ChainTime {
                     value: Some(Value::Height(b.timeout_height.into())),

@@ -5,14 +5,17 @@
 //! (INVALID_ARGUMENT, the service keeps serving), not T's terms / Ethereum
 //! with Bitcoin terms / unresponsive, the chain checks (too late, escrow unknown / too shallow /
 //! other value / spent, adapter down), repeats (same answer, one signature per escrow) and a
-//! restart on a sqlite file.
+//! restart on a sqlite file; only the terms' outsourcer may file
+//! (PERMISSION_DENIED otherwise: a calculator filing against itself, an
+//! unsigned or re-used signature).
 
 use std::sync::Arc;
 
+use bapay_core::auth;
 use bapay_core::commitment::{Chain as CoreChain, Commitment, SignedCommitment};
 use bapay_core::escrow::{
-    build_redeem, p2tr_key_spend_script, verify_escrow_signature, EscrowOutput, EscrowParams,
-    EscrowTerms, EscrowUtxo,
+    build_redeem, escrow_txouts, p2tr_key_spend_script, slot_escrow, verify_escrow_signature,
+    EscrowParams, EscrowTerms, EscrowUtxo, SlotEscrow,
 };
 use bapay_core::merkle::Hash32;
 use bapay_core::sampling::sample_indices;
@@ -29,7 +32,8 @@ use bitcoin::hashes::Hash;
 use bitcoin::secp256k1::schnorr::Signature;
 use bitcoin::secp256k1::{rand::thread_rng, Keypair, Secp256k1};
 use bitcoin::transaction::Version;
-use bitcoin::{Amount, FeeRate, OutPoint, Transaction, TxIn, TxOut, Txid};
+use bitcoin::{Amount, FeeRate, OutPoint, Transaction, TxIn, Txid};
+use prost::Message;
 use tonic::{Code, Request};
 
 use crate::config::Config;
@@ -42,6 +46,7 @@ const M: u32 = 4;
 struct Fx {
     svc: Service,
     chain: Arc<FakeChain>,
+    o: Keypair,
     calc: Keypair,
     params: EscrowParams,
     sub: SubTask,
@@ -68,6 +73,7 @@ fn fixture_with(store: Arc<dyn Store>, key: SecretKey) -> Fx {
         deposit: Amount::from_sat(20_000),
         timeout: 300,
         threshold: None,
+        trap_deposit: false,
     })
     .expect("terms");
     let sub = SubTask::Linear(LinearSubTask {
@@ -88,6 +94,7 @@ fn fixture_with(store: Arc<dyn Store>, key: SecretKey) -> Fx {
     Fx {
         svc: Service(Arc::new(arb)),
         chain,
+        o,
         calc,
         params,
         sub,
@@ -99,7 +106,7 @@ fn fixture() -> Fx {
     fixture_with(Arc::new(MemoryStore::new(clock)), SecretKey::generate())
 }
 
-/// The funding transaction: Pay_0 at vout 0.
+/// The funding transaction: Pay_0, Pay_1, Dep_0, Dep_1.
 fn escrow_tx(p: &EscrowParams) -> Transaction {
     Transaction {
         version: Version::TWO,
@@ -111,27 +118,39 @@ fn escrow_tx(p: &EscrowParams) -> Transaction {
             },
             ..TxIn::default()
         }],
-        output: vec![TxOut {
-            value: p.pay_value(),
-            script_pubkey: EscrowOutput::new(p, 0).expect("escrow").script_pubkey(),
-        }],
+        output: escrow_txouts(p).expect("outputs"),
     }
+}
+
+/// Slot 0's escrow: Pay_0 and Dep_0.
+fn slot(p: &EscrowParams) -> SlotEscrow {
+    slot_escrow(p, escrow_tx(p).compute_txid(), 0).expect("slot")
 }
 
 fn utxo(p: &EscrowParams) -> EscrowUtxo {
-    EscrowUtxo {
-        outpoint: OutPoint {
-            txid: escrow_tx(p).compute_txid(),
-            vout: 0,
-        },
-        value: p.pay_value(),
+    slot(p).pay
+}
+
+fn proto_utxo(u: &EscrowUtxo) -> common::EscrowUtxo {
+    common::EscrowUtxo {
+        txid: u.outpoint.txid.to_string(),
+        vout: u.outpoint.vout,
+        value_sat: u.value.to_sat(),
     }
 }
 
-fn payout() -> bitcoin::ScriptBuf {
-    let secp = Secp256k1::new();
-    let k = Keypair::from_seckey_slice(&secp, &[3; 32]).expect("key");
-    p2tr_key_spend_script(k.x_only_public_key().0)
+/// Where Redeem_i pays: the key-path output of the terms' outsourcer.
+fn payout(p: &EscrowParams) -> bitcoin::ScriptBuf {
+    p2tr_key_spend_script(p.terms().outsourcer)
+}
+
+/// `r` signed by `key` (O's signature over the request without it).
+fn signed_by(mut r: pb::DisputeRequest, key: &Keypair) -> pb::DisputeRequest {
+    r.outsourcer_signature.clear();
+    r.outsourcer_signature = auth::sign(auth::DISPUTE_TAG, &r.encode_to_vec(), key)
+        .serialize()
+        .to_vec();
+    r
 }
 
 /// A dispute of slot 0; `honest = false` makes C_i sign a result that is
@@ -159,9 +178,10 @@ fn request(fx: &Fx, honest: bool) -> pb::DisputeRequest {
         tree.leaf_count(),
     );
     let sc = SignedCommitment::sign(c, &fx.calc);
-    let sample = sample_indices(&JOB, 0, &tree.root(), tree.leaf_count(), M).expect("sample");
+    let sample =
+        sample_indices(&JOB, 0, &tree.root(), &[0x33; 32], tree.leaf_count(), M).expect("sample");
     let openings = fx.sub.open(&res, &tree, &sample).expect("open");
-    let u = utxo(&fx.params);
+    let e = slot(&fx.params);
     pb::DisputeRequest {
         job_id: JOB.to_vec(),
         chain: common::Chain::Bitcoin as i32,
@@ -169,12 +189,8 @@ fn request(fx: &Fx, honest: bool) -> pb::DisputeRequest {
         sub_task: fx.sub.to_bytes(),
         settlement: Some(Settlement::Bitcoin(pb::BitcoinDispute {
             terms: Some(bapay_daemon::codec::terms_to_proto(&fx.params)),
-            escrow: Some(common::EscrowUtxo {
-                txid: u.outpoint.txid.to_string(),
-                vout: u.outpoint.vout,
-                value_sat: u.value.to_sat(),
-            }),
-            outsourcer_payout_script: payout().to_bytes(),
+            escrow: Some(proto_utxo(&e.pay)),
+            deposit: e.deposit.as_ref().map(proto_utxo),
             fee_rate_sat_per_vb: 2.0,
             proposed_redeem_tx: Vec::new(),
         })),
@@ -203,6 +219,8 @@ fn request(fx: &Fx, honest: bool) -> pb::DisputeRequest {
                 })
                 .collect(),
         })),
+        outsourcer_key: Vec::new(),
+        outsourcer_signature: Vec::new(),
     }
 }
 
@@ -220,7 +238,13 @@ fn wrong(r: &mut pb::DisputeRequest) -> &mut pb::WrongResult {
     }
 }
 
+/// Files `r` signed by O.
 async fn dispute(fx: &Fx, r: pb::DisputeRequest) -> Result<pb::Dispute, tonic::Status> {
+    dispute_as_is(fx, signed_by(r, &fx.o)).await
+}
+
+/// Files `r` with whatever signature it carries.
+async fn dispute_as_is(fx: &Fx, r: pb::DisputeRequest) -> Result<pb::Dispute, tonic::Status> {
     let out = fx.svc.dispute(Request::new(r)).await?;
     Ok(out.into_inner().dispute.expect("dispute"))
 }
@@ -238,20 +262,29 @@ async fn get(fx: &Fx, id: &str) -> Result<pb::Dispute, tonic::Status> {
         .expect("dispute"))
 }
 
-/// Checks T's signature against the Redeem_i the test rebuilds from the terms.
-fn assert_signed_rebuild(fx: &Fx, d: &pb::Dispute) {
-    let rebuilt = build_redeem(
+fn rebuild(fx: &Fx) -> bapay_core::escrow::EscrowSpend {
+    build_redeem(
         &fx.params,
         0,
-        utxo(&fx.params),
-        payout(),
+        slot(&fx.params),
+        payout(&fx.params),
         FeeRate::from_sat_per_vb(2).expect("rate"),
     )
-    .expect("rebuild");
+    .expect("rebuild")
+}
+
+/// Checks T's signatures (Pay_0 and Dep_0) against the Redeem_i the test
+/// rebuilds from the terms: it pays O's key-path output.
+fn assert_signed_rebuild(fx: &Fx, d: &pb::Dispute) {
+    let rebuilt = rebuild(fx);
     assert_eq!(d.redeem_tx, bitcoin::consensus::serialize(&rebuilt.tx));
-    let sig = Signature::from_slice(&d.arbiter_signature).expect("sig");
+    assert_eq!(rebuilt.tx.input.len(), 2, "Pay_0 and Dep_0");
+    assert_eq!(d.arbiter_signatures.len(), 2);
     let t = fx.params.terms().arbiter;
-    verify_escrow_signature(&rebuilt, 0, &t, &sig).expect("T's signature verifies");
+    for (k, sig) in d.arbiter_signatures.iter().enumerate() {
+        let sig = Signature::from_slice(sig).expect("sig");
+        verify_escrow_signature(&rebuilt, k, &t, &sig).expect("T's signature verifies");
+    }
 }
 
 #[tokio::test]
@@ -277,7 +310,7 @@ async fn honest_calculator_is_rejected_and_stored() {
     let d = dispute(&fx, request(&fx, true)).await.expect("dispute");
     assert_eq!(d.state, pb::DisputeState::Rejected as i32);
     assert_eq!(d.reject_reason, pb::RejectReason::LeavesCorrect as i32);
-    assert!(d.arbiter_signature.is_empty());
+    assert!(d.arbiter_signatures.is_empty());
     assert!(d.redeem_tx.is_empty());
     let stored = get(&fx, &d.dispute_id).await.expect("stored");
     assert_eq!(stored, d);
@@ -297,17 +330,10 @@ async fn calculator_at_fault_gets_redeem_signed() {
 #[tokio::test]
 async fn proposed_redeem_must_equal_the_rebuild() {
     let fx = fixture();
-    let rebuilt = build_redeem(
-        &fx.params,
-        0,
-        utxo(&fx.params),
-        payout(),
-        FeeRate::from_sat_per_vb(2).expect("rate"),
-    )
-    .expect("rebuild");
-    // Another payout: refused.
+    let rebuilt = rebuild(&fx);
+    // Another payout (a calculator's): refused.
     let mut bad = rebuilt.tx.clone();
-    bad.output[0].script_pubkey = p2tr_key_spend_script(fx.params.terms().outsourcer);
+    bad.output[0].script_pubkey = p2tr_key_spend_script(fx.calc.x_only_public_key().0);
     let mut r = request(&fx, false);
     btc(&mut r).proposed_redeem_tx = bitcoin::consensus::serialize(&bad);
     let e = dispute(&fx, r).await.expect_err("refused");
@@ -340,8 +366,9 @@ async fn malformed_input_is_invalid_argument_and_service_keeps_serving() {
         }),
         ("fee_rate", |r| btc(r).fee_rate_sat_per_vb = 0.5),
         ("fee_rate", |r| btc(r).fee_rate_sat_per_vb = f64::NAN),
-        ("outsourcer_payout_script", |r| {
-            btc(r).outsourcer_payout_script.clear()
+        ("deposit", |r| btc(r).deposit = None),
+        ("deposit.txid", |r| {
+            btc(r).deposit.as_mut().expect("deposit").txid = "zz".into()
         }),
         ("proposed_redeem_tx", |r| {
             btc(r).proposed_redeem_tx = vec![0xff; 5]
@@ -445,12 +472,12 @@ async fn restart_on_sqlite_keeps_the_decision() {
     let r = request(&fx, false);
     let first = dispute(&fx, r.clone()).await.expect("first");
     assert_eq!(first.state, pb::DisputeState::AtFault as i32);
-    let (calc, params, sub) = (fx.calc, fx.params, fx.sub);
+    let (o, calc, params, sub) = (fx.o, fx.calc, fx.params, fx.sub);
     drop(fx.svc);
 
     let (store, key) = open();
     let mut fx = fixture_with(store, key);
-    (fx.calc, fx.params, fx.sub) = (calc, params, sub);
+    (fx.o, fx.calc, fx.params, fx.sub) = (o, calc, params, sub);
     fx.chain.add_tx(&escrow_tx(&fx.params), 1);
     assert_eq!(get(&fx, &first.dispute_id).await.expect("kept"), first);
     assert_eq!(dispute(&fx, r).await.expect("repeat"), first);
@@ -495,6 +522,19 @@ async fn chain_checks_refuse_new_disputes() {
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(e.message().contains("spent"), "{e:?}");
     let fx = fixture();
+
+    // Dep_0 already spent (C_0 reclaimed it, or it was never there).
+    fx.chain
+        .spend(slot(&fx.params).deposit.expect("Dep_0").outpoint);
+    let e = dispute(&fx, request(&fx, false)).await.expect_err("spent");
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    let fx = fixture();
+
+    // Dep_0 with another value than the output's.
+    let mut r = request(&fx, false);
+    btc(&mut r).deposit.as_mut().expect("deposit").value_sat += 1;
+    let e = dispute(&fx, r).await.expect_err("other deposit value");
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
 
     // Adapter down: UNAVAILABLE, retry later works.
     fx.chain.set_down(true);
@@ -589,7 +629,7 @@ async fn stored_before_signed_and_resumed_after_a_crash() {
         .to_string();
     let pending = get(&fx, &id).await.expect("stored");
     assert_eq!(pending.state, pb::DisputeState::Checking as i32);
-    assert!(pending.arbiter_signature.is_empty());
+    assert!(pending.arbiter_signatures.is_empty());
     assert!(pending.redeem_tx.is_empty());
 
     // The repeat (after the "restart") decides the stored dispute.
@@ -598,6 +638,37 @@ async fn stored_before_signed_and_resumed_after_a_crash() {
         .store(10, std::sync::atomic::Ordering::SeqCst);
     let d = dispute(&fx, request(&fx, false)).await.expect("resumed");
     assert_eq!(d.dispute_id, id);
+    assert_eq!(d.state, pb::DisputeState::AtFault as i32);
+    assert_signed_rebuild(&fx, &d);
+}
+
+#[tokio::test]
+async fn only_the_terms_outsourcer_may_file() {
+    let fx = fixture();
+    // Unsigned.
+    let e = dispute_as_is(&fx, request(&fx, false))
+        .await
+        .expect_err("unsigned");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    // Signed by the calculator itself (it would file a losing dispute to
+    // block O's, "one answer per escrow"), or by a stranger.
+    for key in [
+        &fx.calc,
+        &Keypair::new(&Secp256k1::new(), &mut thread_rng()),
+    ] {
+        let e = dispute_as_is(&fx, signed_by(request(&fx, true), key))
+            .await
+            .expect_err("not O");
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    }
+    // O's signature over another request (evidence swapped afterwards).
+    let mut r = signed_by(request(&fx, true), &fx.o);
+    wrong(&mut r).openings.pop();
+    let e = dispute_as_is(&fx, r).await.expect_err("replayed");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    // Nothing was stored: O's own dispute is decided afresh.
+    assert!(fx.svc.0.store.list_jobs().expect("list").is_empty());
+    let d = dispute(&fx, request(&fx, false)).await.expect("O files");
     assert_eq!(d.state, pb::DisputeState::AtFault as i32);
     assert_signed_rebuild(&fx, &d);
 }

@@ -18,7 +18,7 @@ use tonic::{Code, Request};
 
 #[path = "../tests/common/eth_case.rs"]
 mod eth_case;
-use eth_case::{case, eth_mut, request, EthCase};
+use eth_case::{case, eth_mut, request, signed_by, EthCase};
 
 use crate::config::Config;
 use crate::service::{Arbiter, Service};
@@ -32,6 +32,7 @@ const M: u32 = 4;
 struct Fx {
     svc: Service,
     eth: Arc<FakeEth>,
+    o: SecretKey,
     calc: SecretKey,
     job: JobParams,
 }
@@ -43,8 +44,9 @@ fn fixture() -> Fx {
 fn fixture_with(eth_on: bool) -> Fx {
     let key = SecretKey::generate();
     let calc = SecretKey::generate();
+    let o = SecretKey::generate();
     let job = JobParams {
-        outsourcer: Address::repeat_byte(0x0a),
+        outsourcer: o.eth_address(),
         worker: calc.eth_address(),
         arbiter: key.eth_address(),
         commitDeadline: NOW + 100,
@@ -74,6 +76,7 @@ fn fixture_with(eth_on: bool) -> Fx {
     Fx {
         svc: Service(Arc::new(arb)),
         eth,
+        o,
         calc,
         job,
     }
@@ -88,7 +91,7 @@ impl Fx {
     }
     fn req(&self, c: &EthCase) -> pb::DisputeRequest {
         let key = self.calc.x_only_public_key().serialize();
-        request(c, JOB, 0, &self.job, CONTRACT, 31337, key)
+        request(self.o.keypair(), c, JOB, 0, &self.job, CONTRACT, 31337, key)
     }
     async fn dispute(&self, r: pb::DisputeRequest) -> Result<pb::Dispute, tonic::Status> {
         let d = self.svc.dispute(Request::new(r)).await?.into_inner();
@@ -117,6 +120,7 @@ async fn a_lazy_calculator_is_judged_once() {
     if let Some(pb::dispute_request::Evidence::WrongResult(w)) = other.evidence.as_mut() {
         w.openings.truncate(1);
     }
+    let other = signed_by(other, fx.o.keypair());
     assert_eq!(
         fx.dispute(other).await.expect("existing").dispute_id,
         d.dispute_id
@@ -138,6 +142,7 @@ async fn an_honest_calculator_a_foreign_key_and_another_root_are_rejected() {
     let c = case(JOB, 0, stranger.keypair(), true, M);
     fx.eth.set_state(bapay_fairpay::job_id(&fx.job), c.root);
     let r = request(
+        fx.o.keypair(),
         &c,
         JOB,
         0,
@@ -231,4 +236,22 @@ async fn an_arbiter_without_ethereum_refuses_failed_precondition() {
     let e = fx.dispute(fx.req(&c)).await.expect_err("not configured");
     assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     assert!(e.message().contains("not configured"), "{e:?}");
+}
+
+#[tokio::test]
+async fn only_job_outsourcer_may_file_on_ethereum() {
+    let fx = fixture();
+    let c = fx.committed(false);
+    // The worker files against itself (a losing dispute to block O's).
+    let key = fx.calc.x_only_public_key().serialize();
+    let r = request(fx.calc.keypair(), &c, JOB, 0, &fx.job, CONTRACT, 31337, key);
+    let e = fx.dispute(r).await.expect_err("worker");
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    // O's key named but the request signed by someone else.
+    let mut r = fx.req(&c);
+    let sig = signed_by(r.clone(), fx.calc.keypair()).outsourcer_signature;
+    r.outsourcer_signature = sig;
+    let e = fx.dispute(r).await.expect_err("forged");
+    assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+    assert!(fx.eth.sent().is_empty());
 }

@@ -66,6 +66,15 @@ async fn world() -> Result<World> {
     })
 }
 
+/// O's key: anvil's dev account 1 (`dev_party(1)`).
+fn o_key() -> Result<bitcoin::secp256k1::Keypair> {
+    let sk = hex::decode(bapay_harness::ANVIL_DEV_KEYS[1])?;
+    Ok(bitcoin::secp256k1::Keypair::from_seckey_slice(
+        &bitcoin::secp256k1::Secp256k1::new(),
+        &sk,
+    )?)
+}
+
 /// O opens a job naming T for a fresh, funded W, W commits `root`.
 async fn committed_job(w: &World, calc: &SecretKey, root: B256) -> Result<(JobParams, Address)> {
     let (o, o_addr) = w.env.dev_party(1)?;
@@ -98,7 +107,16 @@ async fn a_lazy_calculator_is_judged_and_o_gets_reward_and_bond() -> Result<()> 
     let (job, o_addr) = committed_job(&w, &calc, c.root).await?;
     let before = w.env.balance(o_addr).await?;
     let key = calc.x_only_public_key().serialize();
-    let req = request(&c, JOB, 0, &job, w.env.contract, w.env.chain_id, key);
+    let req = request(
+        &o_key()?,
+        &c,
+        JOB,
+        0,
+        &job,
+        w.env.contract,
+        w.env.chain_id,
+        key,
+    );
     let d = w
         .arbiter
         .dispute(req.clone())
@@ -129,7 +147,16 @@ async fn a_false_dispute_is_rejected_and_the_job_stays_committed() -> Result<()>
     let c = case(JOB, 0, calc.keypair(), false, M);
     let (job, _) = committed_job(&w, &calc, c.root).await?;
     let key = calc.x_only_public_key().serialize();
-    let req = request(&c, JOB, 0, &job, w.env.contract, w.env.chain_id, key);
+    let req = request(
+        &o_key()?,
+        &c,
+        JOB,
+        0,
+        &job,
+        w.env.contract,
+        w.env.chain_id,
+        key,
+    );
     let d = w
         .arbiter
         .dispute(req)

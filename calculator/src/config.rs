@@ -38,12 +38,52 @@ pub struct Config {
     pub common: CommonConfig,
     /// Offer limits (the "quote" of GetInfo).
     pub limits: Limits,
+    /// The arbiters this calculator accepts in an offer: 32-byte x-only
+    /// keys (64 hex) for Bitcoin, 20-byte addresses (0x + 40 hex) for
+    /// Ethereum. Any other arbiter is declined UNTRUSTED_PARTY (an O naming
+    /// a key of its own as T could redeem every escrow). Empty: no offer is
+    /// accepted. A list, or one comma-separated string.
+    #[serde(with = "bapay_daemon::config::string_list")]
+    pub trusted_arbiters: Vec<String>,
+    /// Accept the paper's variant where the trap also reaches the deposit
+    /// (`trap_deposit` terms), and only if every other calculator of the
+    /// job is in `trusted_calculators` (O with one sybil calculator knows
+    /// every message and could spring the trap on the deposits).
+    pub accept_trap_on_deposit: bool,
+    /// Co-calculators trusted for `trap_deposit` jobs (x-only keys, hex).
+    #[serde(with = "bapay_daemon::config::string_list")]
+    pub trusted_calculators: Vec<String>,
     /// How long an accepted offer stays open, ms.
     pub offer_ttl_ms: u64,
     /// Deliberate misbehaviour for tests and the demo (never in production).
     pub misbehave: crate::cheat::Misbehave,
     /// The FairPay deployment it accepts and its Ethereum offer limits.
     pub ethereum: EthereumConfig,
+}
+
+impl Config {
+    /// Is the x-only key `key` (an offer's pk_T) a trusted arbiter?
+    pub fn trusts_arbiter_key(&self, key: &bitcoin::XOnlyPublicKey) -> bool {
+        let want = key.to_string();
+        self.trusted_arbiters
+            .iter()
+            .any(|a| a.trim().eq_ignore_ascii_case(&want))
+    }
+
+    /// Is `address` (an offer's job.arbiter) a trusted arbiter?
+    pub fn trusts_arbiter_address(&self, address: &alloy::primitives::Address) -> bool {
+        self.trusted_arbiters
+            .iter()
+            .any(|a| a.trim().parse::<alloy::primitives::Address>().ok() == Some(*address))
+    }
+
+    /// Is the x-only key `key` a trusted co-calculator (`trap_deposit` jobs)?
+    pub fn trusts_calculator(&self, key: &bitcoin::XOnlyPublicKey) -> bool {
+        let want = key.to_string();
+        self.trusted_calculators
+            .iter()
+            .any(|c| c.trim().eq_ignore_ascii_case(&want))
+    }
 }
 
 /// The FairPay deployment and the Ethereum offer limits. Wei amounts are
@@ -62,6 +102,8 @@ pub struct EthereumConfig {
     /// Seconds needed between the latest block's time at the offer and the
     /// commit deadline.
     pub min_seconds_to_commit_deadline: u64,
+    /// Most seconds between the latest block's time at the offer and t.
+    pub max_seconds_to_payout: u64,
 }
 
 impl Default for EthereumConfig {
@@ -71,6 +113,7 @@ impl Default for EthereumConfig {
             min_reward_wei: "1000000000000".into(),
             max_bond_wei: "1000000000000000000".into(),
             min_seconds_to_commit_deadline: 60,
+            max_seconds_to_payout: 14 * 24 * 3600,
         }
     }
 }
@@ -91,6 +134,9 @@ pub struct Limits {
     pub max_conversion_fee_sat: u64,
     /// Largest work per sub-task (search: leaves * rounds; linear: rows * cols).
     pub max_work: u64,
+    /// Most blocks between the tip at the offer and t (the deposit is
+    /// locked until t: a t years away would lock it for the price of d).
+    pub max_blocks_to_payout: u64,
 }
 
 impl Default for Config {
@@ -98,6 +144,9 @@ impl Default for Config {
         Config {
             common: CommonConfig::for_role("127.0.0.1:50062", "data/calculator", 1000),
             limits: Limits::default(),
+            trusted_arbiters: Vec::new(),
+            accept_trap_on_deposit: false,
+            trusted_calculators: Vec::new(),
             offer_ttl_ms: 10 * 60 * 1000,
             misbehave: crate::cheat::Misbehave::default(),
             ethereum: EthereumConfig::default(),
@@ -114,6 +163,7 @@ impl Default for Limits {
             max_charge_fee_sat: 10_000,
             max_conversion_fee_sat: 10_000,
             max_work: 1 << 30,
+            max_blocks_to_payout: 2016,
         }
     }
 }
@@ -137,6 +187,18 @@ mod tests {
         assert_eq!(cfg.common.listen, "127.0.0.1:0");
         assert_eq!(cfg.common.chain_adapter_url, "http://adapter:1");
         assert_eq!(cfg.limits, Limits::default());
+    }
+
+    #[test]
+    fn trusted_arbiters_from_a_list_or_a_string() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "trusted_arbiters = [\"a\", \"b\"]\n").expect("write");
+        let cli = Cli::try_parse_from(["calculator", "--config", path.to_str().expect("utf8")])
+            .expect("parses");
+        assert_eq!(cli.load().expect("loads").trusted_arbiters, ["a", "b"]);
+        std::fs::write(&path, "trusted_arbiters = \"a, b,\"\n").expect("write");
+        assert_eq!(cli.load().expect("loads").trusted_arbiters, ["a", "b"]);
     }
 
     #[test]

@@ -14,9 +14,13 @@
 //! task), [`cheat`] (deliberate misbehaviour for tests and the demo).
 //! Errors are [`bapay_daemon::ServiceError`].
 //!
-//! Not yet: chain `Watch` / `WatchLogs` streams (the driver polls), LOST /
-//! TRAPPED detection on Bitcoin, CPFP of a stuck claim, the money report in
-//! GetStatus, allow-lists of arbiters / co-calculators, a job capacity,
+//! Trust: C_i accepts only arbiters in `trusted_arbiters` (an arbiter of
+//! O's choosing could sign away its deposit) and the paper's
+//! `trap_deposit` variant only with `accept_trap_on_deposit` and every
+//! co-calculator in `trusted_calculators`.
+//!
+//! Not yet: chain `Watch` / `WatchLogs` streams (the driver polls), CPFP
+//! of a stuck claim, the money report in GetStatus, a job capacity,
 //! withdrawing a FUNDING_SIGNED offer by double-spending the signed input,
 //! `estimated_done_unix_ms`.
 
@@ -53,6 +57,9 @@ pub const ROLE: &str = "calculator";
 /// and binds the gRPC server.
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
     config.ethereum.deployment.address()?;
+    if config.trusted_arbiters.is_empty() {
+        tracing::warn!("trusted_arbiters is empty: every offer will be declined (UNTRUSTED_PARTY)");
+    }
     let home = bapay_daemon::role::open(&config.common, ROLE)?;
     let chain = AdapterClient::new(&config.common.chain_adapter_url)?;
     let eth = EthSender::new(&config.common.chain_adapter_url, &home.key)?;

@@ -33,6 +33,8 @@ use bapay_daemon::{Coin, ErrorCode, FakeBitcoin as FakeChain, ServiceError, TxSt
 const JOB: [u8; 32] = [1; 32];
 const TOKEN: [u8; 32] = [2; 32];
 const R: [u8; 32] = [9; 32];
+/// s_0 and s_1.
+const SALTS: [[u8; 32]; 2] = [[0x41; 32], [0x42; 32]];
 const T: u32 = 300;
 
 struct Fx {
@@ -56,16 +58,27 @@ fn sub(lo: u64) -> SubTask {
 }
 
 fn fixture(config: Config) -> Fx {
+    fixture_with(config, |_, _| {})
+}
+
+/// [`fixture`], with `tweak(config, other calculator)` before the
+/// calculator starts.
+fn fixture_with(mut config: Config, tweak: impl FnOnce(&mut Config, &Keypair)) -> Fx {
     let secp = Secp256k1::new();
     let key = SecretKey::generate();
     let me = key.x_only_public_key();
     let o = Keypair::new(&secp, &mut thread_rng());
     let t = Keypair::new(&secp, &mut thread_rng());
     let other = Keypair::new(&secp, &mut thread_rng());
+    tweak(&mut config, &other);
+    config
+        .trusted_arbiters
+        .push(t.x_only_public_key().0.to_string());
     let subs = vec![sub(0), sub(64)];
     let sks: Vec<_> = subs
         .iter()
-        .map(|s| message_secret(&s.to_bytes(), &R).expect("key"))
+        .zip(&SALTS)
+        .map(|(s, salt)| message_secret(&s.to_bytes(), salt, &R).expect("key"))
         .collect();
     let pm = PublishedKeys::from_secrets(&secp, &sks).expect("keys");
     let params = EscrowParams::new(EscrowTerms {
@@ -77,6 +90,7 @@ fn fixture(config: Config) -> Fx {
         deposit: Amount::from_sat(20_000),
         timeout: T,
         threshold: None,
+        trap_deposit: false,
     })
     .expect("terms");
     let clock = Arc::new(FakeClock::new(1_800_000_000));
@@ -97,6 +111,19 @@ fn fixture(config: Config) -> Fx {
             value_sat: 30_000,
         },
     );
+    // The other calculator's and O's coins (SignFunding checks every input
+    // is an unspent coin on chain).
+    let x = |k: &Keypair| k.x_only_public_key().0;
+    for (seed, value, k) in [(8u8, 30_000, &other), (9, 300_000, &o)] {
+        chain.add_coin(
+            p2tr_key_spend_script(x(k)).as_bytes(),
+            Coin {
+                txid: Txid::from_byte_array([seed; 32]).to_string(),
+                vout: 0,
+                value_sat: value,
+            },
+        );
+    }
     Fx {
         calc,
         chain,
@@ -117,6 +144,7 @@ impl Fx {
             calculator_count: 2,
             index: 0,
             sub_task: self.subs[0].to_bytes(),
+            sub_task_salt: SALTS[0].to_vec(),
             job_random: R.to_vec(),
             message_keys: self
                 .pm
@@ -203,7 +231,7 @@ impl Fx {
         let charge = build_charge(
             &self.params,
             0,
-            plan.pay_utxo(0).expect("pay"),
+            plan.slot_escrow(0).expect("slot"),
             payout,
             rate,
             100,
@@ -237,13 +265,8 @@ impl Fx {
     async fn committed(&self) -> FundingPlan {
         let plan = self.funded().await;
         let txid = plan.psbt.unsigned_tx.compute_txid().to_string();
-        self.chain.set_tx_status(
-            &txid,
-            TxStatus {
-                confirmations: 1,
-                raw_tx: Vec::new(),
-            },
-        );
+        let _ = &txid;
+        self.chain.add_tx(&plan.psbt.unsigned_tx, 1);
         let r = rpc::start_work::handle(
             &self.calc,
             pb::StartWorkRequest {
@@ -393,6 +416,78 @@ async fn offer_declines() {
     assert_eq!(decline_of(&fx, r).await, DeclineReason::Unsupported as i32);
 }
 
+fn btc_terms(r: &mut pb::OfferRequest) -> &mut common::BitcoinEscrowTerms {
+    match r.terms.as_mut() {
+        Some(pb::offer_request::Terms::Bitcoin(b)) => b.terms.as_mut().expect("terms"),
+        _ => unreachable!(),
+    }
+}
+
+/// Valid but hostile offers: an arbiter of O's own, a salt that does not
+/// give the published key, t years away, the paper's trap on deposits.
+#[tokio::test]
+async fn offer_declines_hostile_terms() {
+    let fx = fixture(Config::default());
+    let mut r = fx.offer_req();
+    let rogue = Keypair::new(&Secp256k1::new(), &mut thread_rng());
+    btc_terms(&mut r).arbiter = rogue.x_only_public_key().0.serialize().to_vec();
+    assert_eq!(
+        decline_of(&fx, r).await,
+        DeclineReason::UntrustedParty as i32
+    );
+
+    let fx = fixture(Config::default());
+    let mut r = fx.offer_req();
+    r.sub_task_salt = vec![0x43; 32];
+    assert_eq!(
+        decline_of(&fx, r).await,
+        DeclineReason::MessageKeyMismatch as i32
+    );
+    let mut r = fx.offer_req();
+    r.sub_task_salt = vec![0x41; 31];
+    let e = rpc::offer::handle(&fx.calc, r)
+        .await
+        .expect_err("short salt");
+    assert_eq!(e.code, ErrorCode::InvalidArgument, "{e:?}");
+
+    let fx = fixture(Config::default());
+    let mut r = fx.offer_req();
+    btc_terms(&mut r).timeout_height = 100 + 2016 + 1;
+    assert_eq!(
+        decline_of(&fx, r).await,
+        DeclineReason::TimeoutTooFar as i32
+    );
+
+    // trap_deposit: declined unless configured, and only with every
+    // co-calculator trusted.
+    let trap = |fx: &Fx| {
+        let mut r = fx.offer_req();
+        btc_terms(&mut r).trap_deposit = true;
+        r
+    };
+    let fx = fixture(Config::default());
+    assert_eq!(
+        decline_of(&fx, trap(&fx)).await,
+        DeclineReason::UntrustedParty as i32
+    );
+    let cfg = Config {
+        accept_trap_on_deposit: true,
+        ..Default::default()
+    };
+    let fx = fixture(cfg.clone());
+    assert_eq!(
+        decline_of(&fx, trap(&fx)).await,
+        DeclineReason::UntrustedParty as i32
+    );
+    let fx = fixture_with(cfg, |c, other| {
+        c.trusted_calculators = vec![other.x_only_public_key().0.to_string()];
+    });
+    let resp = rpc::offer::handle(&fx.calc, trap(&fx))
+        .await
+        .expect("offer");
+    assert!(resp.accepted, "{resp:?}");
+}
+
 type Mutation = Box<dyn Fn(&mut pb::OfferRequest)>;
 
 #[tokio::test]
@@ -505,7 +600,8 @@ async fn sign_funding_stores_charge_then_signs() {
 
     // A good Charge_i with a PSBT that lies about our coin's value (same
     // txid, so Charge_i checks out): Charge_i is stored FIRST (CHARGE_HELD),
-    // then the change check refuses to sign.
+    // then the chain check (the coin holds 30,000 sat, not 90,000) refuses
+    // to sign, before the signing step is even journaled.
     let mut psbt = plan.psbt.clone();
     let own_script = fx.calc.own_script();
     for input in psbt.inputs.iter_mut() {
@@ -526,10 +622,7 @@ async fn sign_funding_stores_charge_then_signs() {
     );
     assert_eq!(fx.state(), State::ChargeHeld);
     let steps = fx.calc.store.steps(&hex::encode(JOB)).expect("steps");
-    assert!(matches!(
-        steps.last().expect("step").status,
-        bapay_daemon::StepStatus::Failed(_)
-    ));
+    assert!(steps.iter().all(|s| s.kind != "sign_funding"), "{steps:?}");
 
     let signed = rpc::sign_funding::handle(&fx.calc, req.clone())
         .await
@@ -588,6 +681,7 @@ async fn wrong_state_is_failed_precondition() {
             job_id: JOB.to_vec(),
             job_token: TOKEN.to_vec(),
             indices: vec![0],
+            challenge: Vec::new(),
         },
     )
     .await
@@ -638,13 +732,8 @@ async fn start_work_waits_for_depth_then_commits_and_opens() {
     assert_eq!(r.state, SubTaskState::Escrowed as i32);
     assert_eq!(fx.state(), State::FundingSigned);
     // The driver starts the work once the funding is at depth.
-    fx.chain.set_tx_status(
-        &txid,
-        TxStatus {
-            confirmations: 1,
-            raw_tx: Vec::new(),
-        },
-    );
+    let _ = &txid;
+    fx.chain.add_tx(&plan.psbt.unsigned_tx, 1);
     crate::driver::tick(&fx.calc).await.expect("tick");
     for _ in 0..200 {
         if fx.state() == State::Committed {
@@ -684,6 +773,7 @@ async fn start_work_waits_for_depth_then_commits_and_opens() {
                 job_id: JOB.to_vec(),
                 job_token: TOKEN.to_vec(),
                 indices: indices.clone(),
+                challenge: Vec::new(),
             },
         )
         .await
@@ -713,6 +803,7 @@ async fn start_work_waits_for_depth_then_commits_and_opens() {
             job_id: JOB.to_vec(),
             job_token: TOKEN.to_vec(),
             indices: vec![64],
+            challenge: Vec::new(),
         },
     )
     .await
@@ -766,6 +857,48 @@ async fn claims_charge_at_t_and_is_paid() {
     assert_eq!(fx.state(), State::Paid);
 }
 
+/// After O and a sybil swept Pay_0 through the trap, C_0 still takes its
+/// deposit back alone at t (TRAPPED); after Redeem_0 took both, nothing is
+/// left (LOST) and nothing is broadcast.
+#[tokio::test]
+async fn a_swept_fee_leaves_the_deposit_to_reclaim_and_a_redeem_leaves_nothing() {
+    let fx = fixture(Config::default());
+    let plan = fx.committed().await;
+    let slot = plan.slot_escrow(0).expect("slot");
+    let dep = slot.deposit.expect("Dep_0");
+    fx.chain.spend(slot.pay.outpoint);
+    fx.chain.set_tip(u64::from(T));
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Claiming);
+    let b = fx.chain.broadcasts();
+    assert_eq!(b.len(), 1);
+    let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&b[0]).expect("tx");
+    assert_eq!(tx.input.len(), 1);
+    assert_eq!(tx.input[0].previous_output, dep.outpoint);
+    assert_eq!(tx.lock_time.to_consensus_u32(), T);
+    assert_eq!(tx.output[0].script_pubkey, fx.calc.own_script());
+    assert!(tx.output[0].value < dep.value && tx.output[0].value.to_sat() > 19_000);
+    fx.chain.set_tx_status(
+        &tx.compute_txid().to_string(),
+        TxStatus {
+            confirmations: 1,
+            raw_tx: Vec::new(),
+        },
+    );
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Trapped);
+
+    let fx = fixture(Config::default());
+    let plan = fx.committed().await;
+    let slot = plan.slot_escrow(0).expect("slot");
+    fx.chain.spend(slot.pay.outpoint);
+    fx.chain.spend(slot.deposit.expect("Dep_0").outpoint);
+    fx.chain.set_tip(u64::from(T));
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Lost);
+    assert!(fx.chain.broadcasts().is_empty());
+}
+
 #[tokio::test]
 async fn conversion_then_claims_charge_prime() {
     let fx = fixture(Config::default());
@@ -778,7 +911,8 @@ async fn conversion_then_claims_charge_prime() {
         .collect();
     let sks: Vec<_> = results
         .iter()
-        .map(|r| result_secret(r, &R).expect("key"))
+        .zip(&SALTS)
+        .map(|(r, salt)| result_secret(r, salt, &R).expect("key"))
         .collect();
     let pr = PublishedKeys::from_secrets(&secp, &sks).expect("keys");
     let converted = fx
@@ -788,12 +922,15 @@ async fn conversion_then_claims_charge_prime() {
     let rate = FeeRate::from_sat_per_vb(2).expect("rate");
     let pay = plan.pay_utxo(0).expect("pay");
     let conv = build_conversion(&fx.params, &converted, 0, pay, rate).expect("conversion");
-    let prime = bapay_core::escrow::EscrowUtxo {
-        outpoint: OutPoint {
-            txid: conv.tx.compute_txid(),
-            vout: 0,
+    let prime = bapay_core::escrow::SlotEscrow {
+        pay: bapay_core::escrow::EscrowUtxo {
+            outpoint: OutPoint {
+                txid: conv.tx.compute_txid(),
+                vout: 0,
+            },
+            value: conv.tx.output[0].value,
         },
-        value: conv.tx.output[0].value,
+        deposit: plan.slot_escrow(0).expect("slot").deposit,
     };
     let charge =
         build_charge(&converted, 0, prime, fx.calc.own_script(), rate, 100).expect("charge'");
@@ -837,19 +974,13 @@ async fn conversion_then_claims_charge_prime() {
     assert_eq!(tx.input[0].previous_output, pay.outpoint);
     // The conversion confirms instead (the conflicting Charge_i leaves the
     // mempool): the claim switches to Charge'_i.
-    fx.chain.set_tx_status(
-        &r.conversion_txid,
-        TxStatus {
-            confirmations: 1,
-            raw_tx: Vec::new(),
-        },
-    );
     fx.chain.evict(&tx.compute_txid().to_string());
+    fx.chain.add_tx(&conv.tx, 1);
     crate::driver::tick(&fx.calc).await.expect("tick");
     let b = fx.chain.broadcasts();
     assert_eq!(b.len(), 2);
     let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&b[1]).expect("tx");
-    assert_eq!(tx.input[0].previous_output, prime.outpoint);
+    assert_eq!(tx.input[0].previous_output, prime.pay.outpoint);
     assert_eq!(fx.state(), State::Claiming);
 }
 
@@ -922,13 +1053,7 @@ async fn unworked_escrow_is_claimed_at_t_only_if_funded() {
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert!(fx.chain.broadcasts().is_empty(), "funding not on chain");
     assert_eq!(fx.state(), State::FundingSigned);
-    fx.chain.set_tx_status(
-        &plan.psbt.unsigned_tx.compute_txid().to_string(),
-        TxStatus {
-            confirmations: 1,
-            raw_tx: Vec::new(),
-        },
-    );
+    fx.chain.add_tx(&plan.psbt.unsigned_tx, 1);
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(fx.chain.broadcasts().len(), 1);
     assert_eq!(fx.state(), State::Claiming);

@@ -26,6 +26,8 @@ use bapay_daemon::{ErrorCode, FakeBitcoin as FakeChain, ServiceError};
 
 const CONTRACT: Address = Address::repeat_byte(0xcc);
 const NOW: u64 = 1_800_000_000;
+/// The arbiter this calculator trusts.
+const ARBITER: Address = Address::repeat_byte(0x0b);
 
 struct Fx {
     calc: Arc<Calculator>,
@@ -46,6 +48,7 @@ fn sub(lo: u64) -> SubTask {
 fn config() -> Config {
     let mut c = Config::default();
     c.ethereum.deployment.contract = CONTRACT.to_string();
+    c.trusted_arbiters = vec![ARBITER.to_string()];
     c
 }
 
@@ -72,7 +75,7 @@ fn fixture_with(config: Config, eth_on: bool) -> Fx {
         subs: vec![sub(0), sub(64)],
         workers: vec![me, Address::repeat_byte(0x22)],
         outsourcer: Address::repeat_byte(0x0a),
-        arbiter: Address::repeat_byte(0x0b),
+        arbiter: ARBITER,
         contract: CONTRACT,
         chain_id: 31337,
         commit_deadline: NOW + 3600,
@@ -193,6 +196,17 @@ async fn every_decline_reason() {
         fx.spec_declined(|s| s.arbiter = Address::ZERO).await,
         D::BadContractTerms
     );
+    // An arbiter of O's own (a valid address, just not trusted).
+    assert_eq!(
+        fx.spec_declined(|s| s.arbiter = other).await,
+        D::UntrustedParty
+    );
+    // t years away: the bond would be locked that long.
+    assert_eq!(
+        fx.spec_declined(|s| s.payout_time = NOW + 5 * 365 * 86_400)
+            .await,
+        D::TimeoutTooFar
+    );
     assert_eq!(fx.spec_declined(|s| s.reward = 1).await, D::FeeTooLow);
     assert_eq!(
         fx.spec_declined(|s| s.bond = u128::MAX).await,
@@ -207,6 +221,10 @@ async fn every_decline_reason() {
     let (_, base) = build(&fx.spec);
     let mut r = base.clone();
     r.message_keys.swap(0, 1);
+    assert_eq!(fx.declined_with(r).await, D::MessageKeyMismatch);
+    // A salt that does not give the published key.
+    let mut r = base.clone();
+    r.sub_task_salt = vec![0x77; 32];
     assert_eq!(fx.declined_with(r).await, D::MessageKeyMismatch);
     let mut r = base.clone();
     eth_mut(&mut r)

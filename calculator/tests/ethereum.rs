@@ -41,6 +41,7 @@ async fn ethereum_sub_task_offer_to_paid_on_anvil() -> Result<()> {
     config.common.poll_interval_ms = 200;
     config.ethereum.deployment.chain_id = env.chain_id;
     config.ethereum.deployment.contract = env.contract.to_string();
+    config.trusted_arbiters = vec![alloy::primitives::Address::repeat_byte(0x7a).to_string()];
     let (server, calc) = bapay_calculator::bind(config).await?;
     let calc_url = format!("http://{}", server.local_addr());
     let _driver = bapay_calculator::driver::spawn(calc.clone());

@@ -80,12 +80,15 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
     let adapter_url = format!("http://{addr}");
     let mut btc = BitcoinServiceClient::connect(adapter_url.clone()).await?;
 
-    // The calculator daemon, in process.
+    // The calculator daemon, in process, trusting T.
+    let secp = Secp256k1::new();
+    let t_key = Keypair::new(&secp, &mut thread_rng());
     let mut config = Config::default();
     config.common.listen = "127.0.0.1:0".into();
     config.common.data_dir = dir.path().join("calc");
     config.common.chain_adapter_url = adapter_url.clone();
     config.common.poll_interval_ms = 200;
+    config.trusted_arbiters = vec![t_key.x_only_public_key().0.to_string()];
     let (server, calc) = bapay_calculator::bind(config).await?;
     let calc_url = format!("http://{}", server.local_addr());
     let _driver = bapay_calculator::driver::spawn(calc.clone());
@@ -100,9 +103,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
         address: String::new(),
     })
     .await?;
-    let secp = Secp256k1::new();
     let o = Keypair::new(&secp, &mut thread_rng());
-    let t_key = Keypair::new(&secp, &mut thread_rng());
     let o_script = p2tr_key_spend_script(o.x_only_public_key().0);
     btc.faucet_pay(chain::FaucetPayRequest {
         address: String::new(),
@@ -136,7 +137,8 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
         lo: 0,
         hi: 64,
     });
-    let sk = message_secret(&sub.to_bytes(), &r)?;
+    let salt = [4u8; 32];
+    let sk = message_secret(&sub.to_bytes(), &salt, &r)?;
     let pm = PublishedKeys::from_secrets(&secp, &[sk])?;
     let params = EscrowParams::new(EscrowTerms {
         outsourcer: o.x_only_public_key().0,
@@ -147,6 +149,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
         deposit: Amount::from_sat(20_000),
         timeout: t,
         threshold: None,
+        trap_deposit: false,
     })?;
     let job_id = vec![1u8; 32];
     let token = vec![2u8; 32];
@@ -158,6 +161,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
             calculator_count: 1,
             index: 0,
             sub_task: sub.to_bytes(),
+            sub_task_salt: salt.to_vec(),
             job_random: r.to_vec(),
             message_keys: pm.keys.iter().map(|k| k.serialize().to_vec()).collect(),
             outsourcer: o.x_only_public_key().0.serialize().to_vec(),
@@ -171,6 +175,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
                     deposit_sat: 20_000,
                     timeout_height: t,
                     threshold: None,
+                    trap_deposit: false,
                 }),
                 fee_rate_sat_per_vb: 2.0,
                 result_deadline_height: tip + 10,
@@ -206,7 +211,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
     let o_coin = input(&o_pay.txid, o_pay.vout, 300_000, o_script.to_bytes())?;
     let plan = build_funding(&params, &[o_coin], o_script.clone(), &[mine], rate)?;
     let payout = ScriptBuf::from_bytes(funding.payout_script.clone());
-    let charge = build_charge(&params, 0, plan.pay_utxo(0)?, payout, rate, tip as u32)?;
+    let charge = build_charge(&params, 0, plan.slot_escrow(0)?, payout, rate, tip as u32)?;
     let o_sig = sign_escrow_input(&charge, 0, &o)?;
     let signed = client
         .sign_funding(pb::SignFundingRequest {

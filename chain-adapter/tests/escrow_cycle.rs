@@ -8,6 +8,11 @@
 //! (`common::Env`), so they run in parallel; no test sleeps: every wait is
 //! a block mined on demand.
 //!
+//! Each C_i's escrow is two outputs of the funding transaction: Pay_i (d,
+//! charge / dispute / trap leaves) and Dep_i (g, reclaim / dispute leaves).
+//! Charge_i and Redeem_i spend both; a sweep takes every Pay_j and leaves
+//! every Dep_j, which C_j reclaims alone from t on.
+//!
 //! Every party checks what it signs exactly as a daemon would: C_i runs
 //! `check_presigned_charge` before signing funding (and every party signs
 //! funding with `sign_funding_checked`, checking its own change), `check_conversion`
@@ -20,16 +25,17 @@ use std::str::FromStr;
 
 use anyhow::{ensure, Context, Result};
 use bapay_core::escrow::{
-    build_charge, build_conversion, build_funding, build_redeem, build_sweep, check_conversion,
-    check_presigned_charge, check_redeem, finalize_funding, p2tr_key_spend_script,
-    sign_escrow_input, sign_funding_checked, CalculatorFunding, EscrowOutput, EscrowParams,
-    EscrowSpend, EscrowTerms, EscrowUtxo, FundingInput, TrapKind,
+    build_charge, build_conversion, build_funding, build_reclaim, build_redeem, build_sweep,
+    check_conversion, check_presigned_charge, check_redeem, finalize_funding,
+    p2tr_key_spend_script, sign_escrow_input, sign_funding_checked, CalculatorFunding,
+    EscrowOutput, EscrowParams, EscrowSpend, EscrowTerms, EscrowUtxo, FundingInput, SlotEscrow,
+    TrapKind,
 };
 use bapay_core::keys::{collusion_secret, MSG_TAG, RES_TAG};
 use bapay_proto::chain::v1 as pb;
 use bitcoin::consensus::encode::serialize;
 use bitcoin::key::{Keypair, Secp256k1};
-use bitcoin::secp256k1::{schnorr::Signature, XOnlyPublicKey};
+use bitcoin::secp256k1::{rand, schnorr::Signature, XOnlyPublicKey};
 use bitcoin::{Address, Amount, FeeRate, Network, OutPoint, ScriptBuf, Transaction, TxOut, Txid};
 use common::Env;
 use pb::bitcoin_service_client::BitcoinServiceClient;
@@ -54,10 +60,7 @@ struct Party {
 impl Party {
     fn new() -> Party {
         Party {
-            kp: Keypair::new(
-                &Secp256k1::new(),
-                &mut bitcoin::secp256k1::rand::thread_rng(),
-            ),
+            kp: Keypair::new(&Secp256k1::new(), &mut rand::thread_rng()),
         }
     }
     fn x(&self) -> XOnlyPublicKey {
@@ -71,20 +74,29 @@ impl Party {
     }
 }
 
-/// A confirmed, funded job: parties, the sub-task messages and O's random
-/// R, the terms, Pay_1..Pay_n, and each C_i's checked Charge_i with O's
-/// signature on it.
+/// A confirmed, funded job: parties, the sub-task messages with their
+/// salts and O's random R, the terms, Pay_i and Dep_i of each calculator,
+/// and each C_i's checked Charge_i with O's signature on it.
 struct Job {
     o: Party,
     t: Party,
     cs: Vec<Party>,
     /// C_i's payout key (fresh, so its balance is exactly what C_i got).
     payouts: Vec<Party>,
-    messages: Vec<Vec<u8>>,
+    /// (m_i, s_i): the sub-tasks, each with the salt O sends to C_i only.
+    messages: Vec<(Vec<u8>, [u8; 32])>,
     random: [u8; 32],
     params: EscrowParams,
     pays: Vec<EscrowUtxo>,
+    slots: Vec<SlotEscrow>,
     charges: Vec<(EscrowSpend, Signature)>,
+}
+
+impl Job {
+    /// Dep_i (this job splits the deposits off).
+    fn dep(&self, i: usize) -> Result<EscrowUtxo> {
+        self.slots[i].deposit.context("no Dep_i")
+    }
 }
 
 async fn tip(btc: &mut Btc) -> Result<u32> {
@@ -121,6 +133,13 @@ async fn utxos(btc: &mut Btc, script: &ScriptBuf) -> Result<Vec<pb::Utxo>> {
 
 async fn balance(btc: &mut Btc, script: &ScriptBuf) -> Result<u64> {
     Ok(utxos(btc, script).await?.iter().map(|u| u.value_sat).sum())
+}
+
+/// What Pay_i and Dep_i of `params` hold on chain, in sat.
+async fn escrow_balances(btc: &mut Btc, params: &EscrowParams, i: usize) -> Result<(u64, u64)> {
+    let pay = EscrowOutput::new(params, i)?.script_pubkey();
+    let dep = EscrowOutput::deposit(params, i)?.script_pubkey();
+    Ok((balance(btc, &pay).await?, balance(btc, &dep).await?))
 }
 
 /// The confirmed coins of `party`, as funding inputs.
@@ -181,6 +200,16 @@ async fn test_accept(btc: &mut Btc, tx: &Transaction) -> Result<pb::TestMempoolA
     Ok(btc.test_mempool_accept(req).await?.into_inner())
 }
 
+/// testmempoolaccept refuses `tx`: an input it spends is spent (or unknown).
+async fn inputs_missing(btc: &mut Btc, tx: &Transaction) -> Result<()> {
+    let test = test_accept(btc, tx).await?;
+    ensure!(
+        !test.allowed && test.reject_reason.contains("missing"),
+        "{test:?}"
+    );
+    Ok(())
+}
+
 /// Height of the block holding `txid` (it must be confirmed).
 async fn confirmed(btc: &mut Btc, txid: &str) -> Result<u32> {
     let req = pb::GetTransactionStatusRequest { txid: txid.into() };
@@ -200,10 +229,10 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
     let (o, t) = (Party::new(), Party::new());
     let cs: Vec<Party> = (0..n).map(|_| Party::new()).collect();
     let payouts: Vec<Party> = (0..n).map(|_| Party::new()).collect();
-    let messages: Vec<Vec<u8>> = (0..n)
-        .map(|i| format!("sub-task m_{}", i + 1).into_bytes())
+    let messages: Vec<(Vec<u8>, [u8; 32])> = (0..n)
+        .map(|i| (format!("sub-task m_{}", i + 1).into_bytes(), rand::random()))
         .collect();
-    let random: [u8; 32] = bitcoin::secp256k1::rand::random();
+    let random: [u8; 32] = rand::random();
     let secp = Secp256k1::new();
     let p_m = collusion_secret(MSG_TAG, &messages, &random)?
         .x_only_public_key(&secp)
@@ -236,19 +265,22 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
         deposit: Amount::from_sat(DEPOSIT_G),
         timeout: now + timeout_in,
         threshold: None,
+        trap_deposit: false,
     })?;
     let mut plan = build_funding(&params, &o_coins, o.script(), &deposits, RATE)?;
-    let pays = (0..n)
-        .map(|i| plan.pay_utxo(i))
+    let slots = (0..n)
+        .map(|i| plan.slot_escrow(i))
         .collect::<bapay_core::Result<Vec<_>>>()?;
+    let pays: Vec<EscrowUtxo> = slots.iter().map(|s| s.pay).collect();
 
     let mut charges = Vec::new();
     for (i, c) in cs.iter().enumerate() {
         let payout = payouts[i].script();
-        let charge = build_charge(&params, i, pays[i], payout.clone(), RATE, now)?;
+        // Charge_i spends Pay_i and Dep_i; O signs Pay_i's input only.
+        let charge = build_charge(&params, i, slots[i], payout.clone(), RATE, now)?;
         let o_sig = sign_escrow_input(&charge, 0, &o.kp)?;
         let kept =
-            check_presigned_charge(&params, i, pays[i], &charge.tx, &o_sig, &payout, MAX_FEE)?;
+            check_presigned_charge(&params, i, slots[i], &charge.tx, &o_sig, &payout, MAX_FEE)?;
         // C_i signs only if at most g of its coins leave; the rest must come back as its change.
         sign_funding_checked(
             &mut plan.psbt,
@@ -271,15 +303,15 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
     let txid = broadcast(btc, &funding).await?;
     mine(btc, 1).await?;
     confirmed(btc, &txid).await?;
-    for (i, pay) in pays.iter().enumerate() {
-        let escrow = EscrowOutput::new(&params, i)?.script_pubkey();
+    for (i, slot) in slots.iter().enumerate() {
         assert_eq!(
-            balance(btc, &escrow).await?,
-            params.pay_value().to_sat(),
-            "Pay_{} on chain",
+            escrow_balances(btc, &params, i).await?,
+            (FEE_D, DEPOSIT_G),
+            "Pay_{0} and Dep_{0} on chain",
             i + 1
         );
-        assert_eq!(pay.outpoint.txid.to_string(), txid);
+        assert_eq!(slot.pay.outpoint.txid.to_string(), txid);
+        assert_eq!(slot.deposit.map(|d| d.outpoint.vout), Some((n + i) as u32));
     }
     Ok(Job {
         o,
@@ -290,14 +322,31 @@ async fn fund_job(btc: &mut Btc, n: usize, timeout_in: u32) -> Result<Job> {
         random,
         params,
         pays,
+        slots,
         charges,
     })
 }
 
-/// C_i completes O's presigned Charge_i (or Charge'_i) with its signature.
+/// C_i completes O's presigned Charge_i (or Charge'_i): its signature next
+/// to O's on Pay_i, its signature alone on Dep_i (the reclaim leaf).
 fn complete(o: &Party, c: &Party, spend: &EscrowSpend, o_sig: Signature) -> Result<Transaction> {
-    let c_sig = sign_escrow_input(spend, 0, &c.kp)?;
-    Ok(spend.finalize(&[vec![(o.x(), o_sig), (c.x(), c_sig)]])?)
+    let mut sigs = sign_all(spend, &[&c.kp])?;
+    sigs[0].push((o.x(), o_sig));
+    Ok(spend.finalize(&sigs)?)
+}
+
+/// Signs every input of `spend` with each of `keys`.
+fn sign_all(
+    spend: &EscrowSpend,
+    keys: &[&Keypair],
+) -> Result<Vec<Vec<(XOnlyPublicKey, Signature)>>> {
+    (0..spend.inputs.len())
+        .map(|k| {
+            keys.iter()
+                .map(|kp| Ok((kp.x_only_public_key().0, sign_escrow_input(spend, k, kp)?)))
+                .collect()
+        })
+        .collect()
 }
 
 fn charge_tx(job: &Job, i: usize) -> Result<Transaction> {
@@ -313,6 +362,8 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
     let t = job.params.terms().timeout;
     let charge = charge_tx(&job, 0)?;
     assert_eq!(charge.lock_time.to_consensus_u32(), t);
+    assert_eq!(charge.input[0].previous_output, job.pays[0].outpoint);
+    assert_eq!(charge.input[1].previous_output, job.dep(0)?.outpoint);
 
     // Tip t-1: bitcoind refuses it as non-final, through both RPCs.
     mine_to(&mut btc, t - 1).await?;
@@ -323,7 +374,8 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
     );
     broadcast_rejected(&mut btc, &charge, "non-final").await?;
 
-    // Tip t: accepted at exactly the fee the builder computed, mined in t+1.
+    // Tip t: accepted at exactly the fee the builder computed, mined in
+    // t+1, spending both Pay_1 and Dep_1.
     mine(&mut btc, 1).await?;
     assert_eq!(tip(&mut btc).await?, t);
     let test = test_accept(&mut btc, &charge).await?;
@@ -338,6 +390,7 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
         balance(&mut btc, &job.payouts[0].script()).await?,
         FEE_D + DEPOSIT_G - fee
     );
+    assert_eq!(escrow_balances(&mut btc, &job.params, 0).await?, (0, 0));
     Ok(())
 }
 
@@ -349,10 +402,16 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
     let t = job.params.terms().timeout;
 
     // Results in: P_R replaces P_M (PROTOCOL.md §4, flow step 5). For each
-    // i, O hands C_i a signed Charge'_i on Pay'_i; C_i checks it, then
-    // checks the conversion against it, and both sign the conversion.
-    let results: Vec<Vec<u8>> = (0..3)
-        .map(|i| format!("result r_{}", i + 1).into_bytes())
+    // i, O hands C_i a signed Charge'_i on Pay'_i and Dep_i (not converted);
+    // C_i checks it, then checks the conversion against it, and both sign
+    // the conversion.
+    let results: Vec<(Vec<u8>, [u8; 32])> = (0..3)
+        .map(|i| {
+            (
+                format!("result r_{}", i + 1).into_bytes(),
+                job.messages[i].1,
+            )
+        })
         .collect();
     let p_r = collusion_secret(RES_TAG, &results, &job.random)?
         .x_only_public_key(&Secp256k1::new())
@@ -363,23 +422,26 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
     for (i, c) in job.cs.iter().enumerate() {
         let payout = job.payouts[i].script();
         let proposal = build_conversion(&job.params, &converted, i, job.pays[i], RATE)?;
-        let pay2 = EscrowUtxo {
-            outpoint: OutPoint {
-                txid: proposal.tx.compute_txid(),
-                vout: 0,
+        let slot2 = SlotEscrow {
+            pay: EscrowUtxo {
+                outpoint: OutPoint {
+                    txid: proposal.tx.compute_txid(),
+                    vout: 0,
+                },
+                value: proposal.tx.output[0].value,
             },
-            value: proposal.tx.output[0].value,
+            deposit: job.slots[i].deposit,
         };
-        let charge2 = build_charge(&converted, i, pay2, payout.clone(), RATE, now)?;
+        let charge2 = build_charge(&converted, i, slot2, payout.clone(), RATE, now)?;
         let o_sig2 = sign_escrow_input(&charge2, 0, &job.o.kp)?;
         // C_i's side.
         let kept =
-            check_presigned_charge(&converted, i, pay2, &charge2.tx, &o_sig2, &payout, MAX_FEE)?;
+            check_presigned_charge(&converted, i, slot2, &charge2.tx, &o_sig2, &payout, MAX_FEE)?;
         let conv = check_conversion(
             &job.params,
             &converted,
             i,
-            job.pays[i],
+            job.slots[i],
             &proposal,
             MAX_FEE,
             &kept,
@@ -403,23 +465,14 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
             "conversion {} mined before t",
             i + 1
         );
-        let pay2 = EscrowOutput::new(&converted, i)?.script_pubkey();
-        assert_eq!(
-            balance(&mut btc, &pay2).await?,
-            conversions[i].output[0].value.to_sat(),
-            "Pay'_{}",
-            i + 1
-        );
+        let pay2 = conversions[i].output[0].value.to_sat();
+        let got = escrow_balances(&mut btc, &converted, i).await?;
+        assert_eq!(got, (pay2, DEPOSIT_G), "Pay'_{0}, Dep_{0} untouched", i + 1);
     }
 
     // From t on: the old Charge_i spends a spent output; Charge'_i pays.
     mine_to(&mut btc, t).await?;
-    let old = charge_tx(&job, 0)?;
-    let test = test_accept(&mut btc, &old).await?;
-    assert!(
-        !test.allowed && test.reject_reason.contains("missing"),
-        "{test:?}"
-    );
+    inputs_missing(&mut btc, &charge_tx(&job, 0)?).await?;
     let mut ids = Vec::new();
     for tx in &charges2 {
         ids.push(broadcast(&mut btc, tx).await?);
@@ -434,22 +487,22 @@ async fn funding_conversion_charge_cycle_n3() -> Result<()> {
             "C_{} gets d + g - fees",
             i + 1
         );
+        assert_eq!(escrow_balances(&mut btc, &converted, i).await?, (0, 0));
     }
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn trap_sweep_is_mined() -> Result<()> {
+async fn trap_sweep_leaves_deposits_reclaimed_at_t() -> Result<()> {
     let env = Env::start().await?;
     let mut btc = env.btc().await?;
-    let job = fund_job(&mut btc, 3, 100).await?;
+    let job = fund_job(&mut btc, 3, 20).await?;
     let t = job.params.terms().timeout;
 
-    // C_1 learned every message, hence P_M's secret, and sweeps every Pay_j
-    // through its own trap leaf, long before t.
+    // C_1 learned every message with its salt, hence P_M's secret, and
+    // sweeps every Pay_j through its own trap leaf, long before t.
     let pm = collusion_secret(MSG_TAG, &job.messages, &job.random)?;
     let pm_kp = Keypair::from_secret_key(&Secp256k1::new(), &pm);
-    let colluder = &job.cs[0];
     let payout = job.payouts[0].script();
     let sweep = build_sweep(
         &job.params,
@@ -459,27 +512,48 @@ async fn trap_sweep_is_mined() -> Result<()> {
         RATE,
         TrapKind::Aggregate,
     )?;
-    let sigs = (0..sweep.inputs.len())
-        .map(|j| -> Result<_> {
-            Ok(vec![
-                (
-                    pm_kp.x_only_public_key().0,
-                    sign_escrow_input(&sweep, j, &pm_kp)?,
-                ),
-                (colluder.x(), sign_escrow_input(&sweep, j, &colluder.kp)?),
-            ])
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let tx = sweep.finalize(&sigs)?;
+    let tx = sweep.finalize(&sign_all(&sweep, &[&pm_kp, &job.cs[0].kp])?)?;
     assert_eq!(tx.input.len(), 3);
     let id = broadcast(&mut btc, &tx).await?;
     mine(&mut btc, 1).await?;
     ensure!(confirmed(&mut btc, &id).await? < t, "sweep mined before t");
-    let expected = 3 * (FEE_D + DEPOSIT_G) - sweep.fee.to_sat();
+    let expected = 3 * FEE_D - sweep.fee.to_sat();
     assert_eq!(balance(&mut btc, &payout).await?, expected);
     for i in 0..3 {
-        let escrow = EscrowOutput::new(&job.params, i)?.script_pubkey();
-        assert_eq!(balance(&mut btc, &escrow).await?, 0, "Pay_{} swept", i + 1);
+        let got = escrow_balances(&mut btc, &job.params, i).await?;
+        assert_eq!(
+            got,
+            (0, DEPOSIT_G),
+            "Pay_{0} swept, Dep_{0} untouched",
+            i + 1
+        );
+    }
+
+    // Every C_j, the colluder too, reclaims its Dep_j alone: not before t
+    // (CLTV, and nLockTime t), from tip t on while Charge_j is dead.
+    let now = tip(&mut btc).await?;
+    let mut reclaims = Vec::new();
+    for (j, c) in job.cs.iter().enumerate() {
+        let to = Party::new().script();
+        let spend = build_reclaim(&job.params, j, job.dep(j)?, to.clone(), RATE, now)?;
+        let tx = spend.finalize(&sign_all(&spend, &[&c.kp])?)?;
+        reclaims.push((tx, to, spend.fee.to_sat()));
+    }
+    mine_to(&mut btc, t - 1).await?;
+    broadcast_rejected(&mut btc, &reclaims[1].0, "non-final").await?;
+    mine(&mut btc, 1).await?;
+    inputs_missing(&mut btc, &charge_tx(&job, 1)?).await?;
+    let mut ids = Vec::new();
+    for (tx, _, fee) in &reclaims {
+        let test = test_accept(&mut btc, tx).await?;
+        assert!(test.allowed && test.fee_sat == *fee, "{test:?}");
+        ids.push(broadcast(&mut btc, tx).await?);
+    }
+    mine(&mut btc, 1).await?;
+    for (j, ((_, to, fee), id)) in reclaims.iter().zip(&ids).enumerate() {
+        assert_eq!(confirmed(&mut btc, id).await?, t + 1);
+        assert_eq!(balance(&mut btc, to).await?, DEPOSIT_G - fee);
+        assert_eq!(escrow_balances(&mut btc, &job.params, j).await?, (0, 0));
     }
     Ok(())
 }
@@ -491,14 +565,19 @@ async fn dispute_redeem_is_mined() -> Result<()> {
     let job = fund_job(&mut btc, 2, 10).await?;
     let t = job.params.terms().timeout;
 
-    // T judged C_1 at fault. O builds and signs Redeem_1; T checks it, then
-    // signs; O completes and broadcasts before t.
+    // T judged C_1 at fault. O builds Redeem_1 (Pay_1 and Dep_1, both
+    // through their dispute leaves) and signs both inputs; T checks it,
+    // then signs both; O completes and broadcasts before t.
     let o_payout = Party::new().script();
-    let proposal = build_redeem(&job.params, 0, job.pays[0], o_payout.clone(), RATE)?;
-    let o_sig = sign_escrow_input(&proposal, 0, &job.o.kp)?;
-    let checked = check_redeem(&job.params, 0, job.pays[0], &proposal, &o_payout, MAX_FEE)?;
-    let t_sig = sign_escrow_input(&checked, 0, &job.t.kp)?;
-    let redeem = checked.finalize(&[vec![(job.o.x(), o_sig), (job.t.x(), t_sig)]])?;
+    let proposal = build_redeem(&job.params, 0, job.slots[0], o_payout.clone(), RATE)?;
+    assert_eq!(proposal.tx.input.len(), 2);
+    let o_sigs = sign_all(&proposal, &[&job.o.kp])?;
+    let checked = check_redeem(&job.params, 0, job.slots[0], &proposal, &o_payout, MAX_FEE)?;
+    let mut sigs = sign_all(&checked, &[&job.t.kp])?;
+    for (s, o) in sigs.iter_mut().zip(o_sigs) {
+        s.extend(o);
+    }
+    let redeem = checked.finalize(&sigs)?;
     let id = broadcast(&mut btc, &redeem).await?;
     mine(&mut btc, 1).await?;
     ensure!(
@@ -509,15 +588,12 @@ async fn dispute_redeem_is_mined() -> Result<()> {
         balance(&mut btc, &o_payout).await?,
         FEE_D + DEPOSIT_G - checked.fee.to_sat()
     );
+    assert_eq!(escrow_balances(&mut btc, &job.params, 0).await?, (0, 0));
 
-    // From t on, C_1's Charge_1 spends a spent output; C_2's still pays.
+    // From t on, C_1's Charge_1 spends spent outputs; C_2's still pays.
     mine_to(&mut btc, t).await?;
     let charge1 = charge_tx(&job, 0)?;
-    let test = test_accept(&mut btc, &charge1).await?;
-    assert!(
-        !test.allowed && test.reject_reason.contains("missing"),
-        "{test:?}"
-    );
+    inputs_missing(&mut btc, &charge1).await?;
     broadcast_rejected(&mut btc, &charge1, "missing").await?;
     let id2 = broadcast(&mut btc, &charge_tx(&job, 1)?).await?;
     mine(&mut btc, 1).await?;
@@ -527,5 +603,6 @@ async fn dispute_redeem_is_mined() -> Result<()> {
         balance(&mut btc, &job.payouts[1].script()).await?,
         FEE_D + DEPOSIT_G - fee2
     );
+    assert_eq!(escrow_balances(&mut btc, &job.params, 1).await?, (0, 0));
     Ok(())
 }

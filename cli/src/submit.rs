@@ -175,5 +175,6 @@ pub fn request(a: &Submit) -> Result<pb::SubmitJobRequest> {
         assumed_honest_fraction: a.q,
         fee_rate_sat_per_vb: None,
         threshold_l: 0,
+        trap_deposit: false,
     })
 }

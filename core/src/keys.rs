@@ -2,19 +2,26 @@
 //!
 //! BAPay's anti-collusion trap (PROTOCOL.md §4) rests on one fact: the secret
 //! of `P_M = sum_i sk_{m_i} * G` is known exactly to whoever knows every
-//! sub-task m_i (and the job random R). This module derives those keys, sums
-//! them, and gives a calculator the check it runs on O's offer: its own
-//! `sk_{m_i} * G` is the i-th published key and the published keys sum to
-//! `P_M`. Only `bitcoin::secp256k1` is used.
+//! sub-task m_i with its salt s_i (and the job random R). This module
+//! derives those keys, sums them, and gives a calculator the check it runs
+//! on O's offer: its own `sk_{m_i} * G` is the i-th published key and the
+//! published keys sum to `P_M`. Only `bitcoin::secp256k1` is used.
+//!
+//! The salt is what makes the trap a trap and not a gift: a search
+//! sub-task (seed, rounds, bits, a range next to the others) is guessable
+//! from public data, so without s_j one calculator could rebuild every m_j
+//! and sweep every escrow alone. s_i is 32 random bytes O sends only to C_i;
+//! without s_j nobody can derive pk_{m_j} (or pk_{r_j}: search results are
+//! low-entropy too).
 
 use bitcoin::hashes::{sha256, Hash, HashEngine};
 use bitcoin::secp256k1::{PublicKey, Scalar, Secp256k1, SecretKey, Signing, XOnlyPublicKey};
 
 use crate::{Error, Result};
 
-/// Tag of message keys: `sk_{m_i} = H_tag("BAPay/msg", m_i || R) mod N`.
+/// Tag of message keys: `sk_{m_i} = H_tag("BAPay/msg", m_i || s_i || R) mod N`.
 pub const MSG_TAG: &str = "BAPay/msg";
-/// Tag of result keys: `sk_{r_i} = H_tag("BAPay/res", r_i || R) mod N`.
+/// Tag of result keys: `sk_{r_i} = H_tag("BAPay/res", r_i || s_i || R) mod N`.
 pub const RES_TAG: &str = "BAPay/res";
 
 /// Order N of the secp256k1 group, big-endian.
@@ -60,22 +67,30 @@ pub fn scalar_from_hash(hash: [u8; 32]) -> Result<SecretKey> {
     SecretKey::from_slice(&reduced).map_err(|_| Error::ZeroScalar)
 }
 
-/// `H_tag(tag, data || R) mod N` as a secret key.
-pub fn derive_secret(tag: &str, data: &[u8], job_random: &[u8; 32]) -> Result<SecretKey> {
-    let mut msg = Vec::with_capacity(data.len() + 32);
+/// `H_tag(tag, data || salt || R) mod N` as a secret key.
+pub fn derive_secret(
+    tag: &str,
+    data: &[u8],
+    salt: &[u8; 32],
+    job_random: &[u8; 32],
+) -> Result<SecretKey> {
+    let mut msg = Vec::with_capacity(data.len() + 64);
     msg.extend_from_slice(data);
+    msg.extend_from_slice(salt);
     msg.extend_from_slice(job_random);
     scalar_from_hash(tagged_hash(tag, &msg))
 }
 
-/// Message key `sk_{m_i}` of sub-task bytes `m_i` under the job random `R`.
-pub fn message_secret(message: &[u8], job_random: &[u8; 32]) -> Result<SecretKey> {
-    derive_secret(MSG_TAG, message, job_random)
+/// Message key `sk_{m_i}` of sub-task bytes `m_i` with the slot's salt
+/// `s_i` under the job random `R`.
+pub fn message_secret(message: &[u8], salt: &[u8; 32], job_random: &[u8; 32]) -> Result<SecretKey> {
+    derive_secret(MSG_TAG, message, salt, job_random)
 }
 
-/// Result key `sk_{r_i}` of result bytes `r_i` under the job random `R`.
-pub fn result_secret(result: &[u8], job_random: &[u8; 32]) -> Result<SecretKey> {
-    derive_secret(RES_TAG, result, job_random)
+/// Result key `sk_{r_i}` of result bytes `r_i` with the slot's salt `s_i`
+/// under the job random `R`.
+pub fn result_secret(result: &[u8], salt: &[u8; 32], job_random: &[u8; 32]) -> Result<SecretKey> {
+    derive_secret(RES_TAG, result, salt, job_random)
 }
 
 /// Public keys `sk_k * G` of a list of secrets.
@@ -101,17 +116,18 @@ pub fn aggregate_secret(secrets: &[SecretKey]) -> Result<SecretKey> {
     })
 }
 
-/// The collusion secret derived from every message (what a colluder holding
-/// all m_j computes): `sum_j H_tag(tag, m_j || R) mod N`. Its public key is
-/// `P_M` (tag [`MSG_TAG`]) or `P_R` (tag [`RES_TAG`]).
+/// The collusion secret derived from every message and its salt (what
+/// colluders pooling all (m_j, s_j) compute): `sum_j H_tag(tag, m_j || s_j
+/// || R) mod N`. Its public key is `P_M` (tag [`MSG_TAG`]) or `P_R` (tag
+/// [`RES_TAG`]).
 pub fn collusion_secret<M: AsRef<[u8]>>(
     tag: &str,
-    messages: &[M],
+    messages: &[(M, [u8; 32])],
     job_random: &[u8; 32],
 ) -> Result<SecretKey> {
     let secrets = messages
         .iter()
-        .map(|m| derive_secret(tag, m.as_ref(), job_random))
+        .map(|(m, s)| derive_secret(tag, m.as_ref(), s, job_random))
         .collect::<Result<Vec<_>>>()?;
     aggregate_secret(&secrets)
 }
@@ -238,10 +254,11 @@ mod tests {
     #[test]
     fn aggregate_secret_matches_aggregate_pubkey() {
         let secp = Secp256k1::new();
-        let msgs: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 10]).collect();
+        let msgs: Vec<(Vec<u8>, [u8; 32])> =
+            (0..4u8).map(|i| (vec![i; 10], [i + 50; 32])).collect();
         let sks: Vec<_> = msgs
             .iter()
-            .map(|m| message_secret(m, &R).unwrap())
+            .map(|(m, s)| message_secret(m, s, &R).unwrap())
             .collect();
         let published = PublishedKeys::from_secrets(&secp, &sks).unwrap();
         let agg = collusion_secret(MSG_TAG, &msgs, &R).unwrap();
@@ -249,15 +266,20 @@ mod tests {
         // Missing one message gives a different key.
         let partial = collusion_secret(MSG_TAG, &msgs[..3], &R).unwrap();
         assert_ne!(partial.public_key(&secp), published.aggregate);
+        // Every message right but one salt guessed wrong: another key.
+        let mut guessed = msgs.clone();
+        guessed[3].1 = [0; 32];
+        let wrong = collusion_secret(MSG_TAG, &guessed, &R).unwrap();
+        assert_ne!(wrong.public_key(&secp), published.aggregate);
         // Result keys are domain separated.
-        assert_ne!(result_secret(&msgs[0], &R).unwrap(), sks[0]);
+        assert_ne!(result_secret(&msgs[0].0, &msgs[0].1, &R).unwrap(), sks[0]);
     }
 
     #[test]
     fn own_key_check() {
         let secp = Secp256k1::new();
         let sks: Vec<_> = (0..3u8)
-            .map(|i| message_secret(&[i], &R).unwrap())
+            .map(|i| message_secret(&[i], &[i; 32], &R).unwrap())
             .collect();
         let published = PublishedKeys::from_secrets(&secp, &sks).unwrap();
         for (i, sk) in sks.iter().enumerate() {
@@ -282,7 +304,7 @@ mod tests {
     #[test]
     fn infinity_and_zero_refused() {
         let secp = Secp256k1::new();
-        let sk = message_secret(b"x", &R).unwrap();
+        let sk = message_secret(b"x", &[1; 32], &R).unwrap();
         let neg = sk.negate();
         let pks = public_keys(&secp, &[sk, neg]);
         assert_eq!(aggregate_pubkey(&pks), Err(Error::PointAtInfinity));

@@ -5,6 +5,7 @@
 //! the rules can be tested without a node, a network or a clock. This crate
 //! must stay free of I/O: no networking, no async runtime, no storage.
 
+pub mod auth;
 pub mod commitment;
 pub mod error;
 pub mod escrow;

@@ -1,11 +1,15 @@
 //! Which leaves O checks, and how many (PROTOCOL.md §3).
 //!
 //! After a calculator commits a root, O opens m pseudo-random leaves. The
-//! indices are derived from the root itself (so the calculator cannot know
-//! them before committing) and bound to the job id and calculator index (so a
-//! root cannot be replayed into another job or slot). m is not a magic
-//! constant: it follows from the miss probability p that O is willing to
-//! accept against a calculator who did only the fraction q of its work.
+//! indices are derived from the root and from O's challenge c, 32 random
+//! bytes O draws only after it has stored the signed commitment, and bound
+//! to the job id and calculator index (so a root cannot be replayed into
+//! another job or slot). Without c (the paper's rule: indices from the root
+//! alone) a lazy calculator could grind its root, changing a fake leaf and
+//! recomputing, until the sample misses every fake leaf: about 1/p tries.
+//! m is not a magic constant: it follows from the miss probability p that O
+//! is willing to accept against a calculator who did only the fraction q of
+//! its work.
 //! Encoding: `docs/commitments.md`, "Sample indices".
 
 use serde::{Deserialize, Serialize};
@@ -24,14 +28,16 @@ pub const MAX_SAMPLE_SIZE: u32 = 10_000;
 
 /// The m sampled leaf indices (0-based, drawn with replacement) of the tree
 /// with `root` and `leaf_count` leaves committed by calculator
-/// `calculator_index` in job `job_id`:
-/// `H^1 = SHA256("BAPay/sample" || job_id || be32(calculator_index) || root)`,
-/// `H^k = SHA256(H^(k-1))`, `index_k = H^k mod leaf_count` (H^k big-endian),
-/// k = 1..m. m = 0 is refused: verifying an empty sample checks nothing.
+/// `calculator_index` in job `job_id`, for O's challenge `challenge`:
+/// `H^1 = SHA256("BAPay/sample" || job_id || be32(calculator_index) || root
+/// || challenge)`, `H^k = SHA256(H^(k-1))`, `index_k = H^k mod leaf_count`
+/// (H^k big-endian), k = 1..m. m = 0 is refused: verifying an empty sample
+/// checks nothing.
 pub fn sample_indices(
     job_id: &[u8; 32],
     calculator_index: u32,
     root: &Hash32,
+    challenge: &[u8; 32],
     leaf_count: u64,
     m: u32,
 ) -> Result<Vec<u64>> {
@@ -55,6 +61,7 @@ pub fn sample_indices(
     hasher.update(job_id);
     hasher.update(calculator_index.to_be_bytes());
     hasher.update(root.0);
+    hasher.update(challenge);
     let mut h: [u8; 32] = hasher.finalize_reset().into();
     let mut out = Vec::with_capacity(m as usize);
     for k in 0..m {
@@ -201,28 +208,35 @@ mod tests {
         }
     }
 
+    const C: [u8; 32] = [3; 32];
+
     #[test]
     fn indices_are_bound_and_in_range() {
         let root = Hash32([7; 32]);
-        let a = sample_indices(&[1; 32], 0, &root, 1000, 50).unwrap();
+        let a = sample_indices(&[1; 32], 0, &root, &C, 1000, 50).unwrap();
         assert_eq!(a.len(), 50);
         assert!(a.iter().all(|&i| i < 1000));
-        assert_ne!(a, sample_indices(&[2; 32], 0, &root, 1000, 50).unwrap());
-        assert_ne!(a, sample_indices(&[1; 32], 1, &root, 1000, 50).unwrap());
+        assert_ne!(a, sample_indices(&[2; 32], 0, &root, &C, 1000, 50).unwrap());
+        assert_ne!(a, sample_indices(&[1; 32], 1, &root, &C, 1000, 50).unwrap());
+        // O's challenge changes the sample: a root alone does not fix it.
+        assert_ne!(
+            a,
+            sample_indices(&[1; 32], 0, &root, &[4; 32], 1000, 50).unwrap()
+        );
         assert_eq!(
-            sample_indices(&[1; 32], 0, &root, 1, 3).unwrap(),
+            sample_indices(&[1; 32], 0, &root, &C, 1, 3).unwrap(),
             vec![0, 0, 0]
         );
         assert_eq!(
-            sample_indices(&[1; 32], 0, &root, 0, 3),
+            sample_indices(&[1; 32], 0, &root, &C, 0, 3),
             Err(Error::EmptyTree)
         );
         assert!(matches!(
-            sample_indices(&[1; 32], 0, &root, 1000, 0),
+            sample_indices(&[1; 32], 0, &root, &C, 1000, 0),
             Err(Error::InvalidParameter(_))
         ));
         assert!(matches!(
-            sample_indices(&[1; 32], 0, &root, 1000, MAX_SAMPLE_SIZE + 1),
+            sample_indices(&[1; 32], 0, &root, &C, 1000, MAX_SAMPLE_SIZE + 1),
             Err(Error::SampleTooLarge { .. })
         ));
     }

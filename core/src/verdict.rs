@@ -9,7 +9,10 @@
 //! opening's proof and leaf, and the whole result where the kind allows it
 //! without O's secret (search: every claimed hit; linear: T recomputes
 //! r_i = A x_i, since the Freivalds key is O's secret). One wrong thing C_i
-//! signed puts it *at fault*; a forged or unsampled opening rejects the
+//! signed puts it *at fault*, wherever the leaf sits: T judges the leaf,
+//! not how O found it (O's sample depends on its own challenge, so T could
+//! not recompute it, and a proven wrong leaf is a fault either way); a
+//! forged opening (a proof that does not lead to the root) rejects the
 //! dispute; if everything checks out the calculator was honest.
 //!
 //! Decisions of evidence bound to C_i:
@@ -20,20 +23,18 @@
 //!   at fault ([`FaultReason::BadResult`]).
 //! - a signed leaf count that is not m_i's: at fault.
 //!
-//! Malformed input (invalid m_i, m = 0 or > cap, more than
-//! [`MAX_SAMPLE_SIZE`] openings or claimed indices) is an `Err`. Both chains
+//! Malformed input (invalid m_i, more than [`MAX_SAMPLE_SIZE`] openings) is
+//! an `Err`. Both chains
 //! are decided the same way (PROTOCOL.md §5: T judges an Ethereum job on the
 //! same evidence); the commitment's chain byte must be the dispute's chain
 //! (else [`CommitmentField::Chain`] mismatch). Work is bounded by the task caps checked in
 //! [`SubTask::validate`] (search: at most 2^30 hashes, linear: 2^24 entries).
 
-use std::collections::HashSet;
-
 use bitcoin::secp256k1::XOnlyPublicKey;
 
 use crate::commitment::{sha256, Chain, SignedCommitment};
 use crate::merkle::leaf_hash;
-use crate::sampling::{sample_indices, MAX_SAMPLE_SIZE};
+use crate::sampling::MAX_SAMPLE_SIZE;
 use crate::task::linear::Linear;
 use crate::task::search::{check_hits_increasing, Search};
 use crate::task::{LeafFault, Opening, SubResult, SubTask, TaskKind};
@@ -63,13 +64,6 @@ pub enum RejectReason {
     CommitmentMismatch {
         /// The differing field.
         field: CommitmentField,
-    },
-    /// O's claimed sample is not the one derived from the root.
-    SampleMismatch,
-    /// An opening of a leaf outside the derived sample.
-    NotSampled {
-        /// Its leaf index.
-        index: u64,
     },
     /// An opening whose proof does not lead to the root (BAD_PROOF).
     BadProof {
@@ -146,14 +140,8 @@ pub struct Dispute<'a> {
     pub commitment: &'a SignedCommitment,
     /// r_i as signed: canonical SubResult bytes.
     pub result: &'a [u8],
-    /// The opened leaves O presents.
+    /// The opened leaves O presents (any leaves of the tree).
     pub openings: &'a [Opening],
-    /// The sample O claims (may be empty: `WrongResult` carries none). Never
-    /// used to pick leaves; if given it must equal T's own sample exactly.
-    pub claimed_indices: &'a [u64],
-    /// The sample size m of the job's sampling policy (T derives the sample
-    /// with it; openings must be of those leaves).
-    pub sample_size: u32,
 }
 
 fn at_fault(reason: FaultReason) -> Result<Verdict> {
@@ -199,14 +187,7 @@ fn check_shape(sub: &SubTask, res: &SubResult) -> Result<()> {
 /// and meaning of each check).
 pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
     cap("openings", d.openings.len())?;
-    cap("claimed sample indices", d.claimed_indices.len())?;
     d.sub_task.validate()?;
-    if d.sample_size == 0 || d.sample_size > MAX_SAMPLE_SIZE {
-        return Err(Error::InvalidParameter(format!(
-            "sample size m = {} not in 1..={MAX_SAMPLE_SIZE}",
-            d.sample_size
-        )));
-    }
 
     // 1. Is the evidence C_i's statement about this job, slot, m_i and r_i?
     let c = &d.commitment.commitment;
@@ -250,16 +231,8 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
         return at_fault(FaultReason::BadResult { error });
     }
 
-    // 3. The openings must be C_i's leaves of T's own sample.
-    let sample = sample_indices(&d.job_id, d.index, &c.root, leaf_count, d.sample_size)?;
-    if !d.claimed_indices.is_empty() && d.claimed_indices != sample.as_slice() {
-        return rejected(RejectReason::SampleMismatch);
-    }
-    let sampled: HashSet<u64> = sample.into_iter().collect();
+    // 3. The openings must be C_i's leaves: their proofs lead to its root.
     for op in d.openings {
-        if !sampled.contains(&op.index) {
-            return rejected(RejectReason::NotSampled { index: op.index });
-        }
         if !op
             .proof
             .verify(&c.root, &leaf_hash(&op.leaf_data), op.index, leaf_count)

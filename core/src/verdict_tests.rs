@@ -25,6 +25,8 @@ struct Case {
     signed: SignedCommitment,
     openings: Vec<Opening>,
     claimed: Vec<u64>,
+    leaves: Vec<Vec<u8>>,
+    tree: MerkleTree,
 }
 
 impl Case {
@@ -41,7 +43,8 @@ impl Case {
             tree.root(),
             tree.leaf_count(),
         );
-        let claimed = sample_indices(&JOB, INDEX, &tree.root(), tree.leaf_count(), M).unwrap();
+        let claimed =
+            sample_indices(&JOB, INDEX, &tree.root(), &[0x33; 32], tree.leaf_count(), M).unwrap();
         let openings = claimed
             .iter()
             .map(|&i| Opening {
@@ -57,6 +60,29 @@ impl Case {
             result: res.to_bytes(),
             openings,
             claimed,
+            leaves,
+            tree,
+        }
+    }
+
+    /// The same case with exactly these leaves opened.
+    fn clone_with_openings(&self, indices: &[u64]) -> Case {
+        Case {
+            calc: self.calc,
+            sub: self.sub.clone(),
+            result: self.result.clone(),
+            signed: self.signed.clone(),
+            openings: indices
+                .iter()
+                .map(|&i| Opening {
+                    index: i,
+                    leaf_data: self.leaves[i as usize].clone(),
+                    proof: self.tree.proof(i).unwrap(),
+                })
+                .collect(),
+            claimed: indices.to_vec(),
+            leaves: self.leaves.clone(),
+            tree: self.tree.clone(),
         }
     }
 
@@ -80,8 +106,6 @@ impl Case {
             commitment: &self.signed,
             result: &self.result,
             openings: &self.openings,
-            claimed_indices: &self.claimed,
-            sample_size: M,
         })
     }
 }
@@ -288,22 +312,31 @@ fn linear_wrong_row_is_at_fault_even_if_unsampled() {
 }
 
 #[test]
-fn forged_or_unsampled_openings_and_wrong_sample_are_rejected() {
+fn forged_openings_are_rejected_and_a_wrong_leaf_counts_anywhere() {
     let mut c = search_case(|j| j % 2 == 1);
     c.openings[0].leaf_data[20] ^= 1;
     let index = c.openings[0].index;
     assert_eq!(c.decide(), Ok(rejected(RejectReason::BadProof { index })));
+    // A proof of another position than the one claimed does not verify.
     let mut c = search_case(|j| j % 2 == 1);
     let outside = (0..100).find(|j| !c.claimed.contains(j)).unwrap();
     c.openings[0].index = outside;
     assert_eq!(
         c.decide(),
-        Ok(rejected(RejectReason::NotSampled { index: outside }))
+        Ok(rejected(RejectReason::BadProof { index: outside }))
     );
-    let mut c = search_case(|j| j % 2 == 1);
-    c.claimed.reverse();
-    c.claimed.push(0);
-    assert_eq!(c.decide(), Ok(rejected(RejectReason::SampleMismatch)));
+    // A correctly proven wrong leaf is a fault whatever O's sample was.
+    let c = search_case(|j| j == 41);
+    let mut one = c.clone_with_openings(&[41]);
+    assert!(matches!(
+        one.decide(),
+        Ok(Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongLeaf { index: 41, .. }
+        })
+    ));
+    one.openings.clear();
+    let honest = one.decide();
+    assert_eq!(honest, Ok(rejected(RejectReason::CalculatorHonest)));
 }
 
 #[test]
@@ -319,11 +352,7 @@ fn malformed_input_is_an_error() {
         commitment: &c.signed,
         result: &c.result,
         openings: &c.openings,
-        claimed_indices: &c.claimed,
-        sample_size: 0,
     };
-    assert!(matches!(decide(&d), Err(Error::InvalidParameter(_))));
-    d.sample_size = M;
     let many = vec![c.openings[0].clone(); 10_001];
     d.openings = &many;
     assert!(matches!(decide(&d), Err(Error::WorkTooLarge { .. })));

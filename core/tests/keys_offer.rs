@@ -31,6 +31,7 @@ fn terms(collusion_key: XOnlyPublicKey) -> EscrowTerms {
         deposit: Amount::from_sat(50_000),
         timeout: 200,
         threshold: None,
+        trap_deposit: false,
     }
 }
 
@@ -39,10 +40,10 @@ fn collusion_secret_signs_for_x_only_aggregate_of_either_parity() {
     let secp = Secp256k1::new();
     let mut parities = Vec::new();
     for j in 0..16u8 {
-        let msgs = [[j, 1], [j, 2], [j, 3]];
+        let msgs = [([j, 1], [j; 32]), ([j, 2], [1; 32]), ([j, 3], [2; 32])];
         let sks: Vec<_> = msgs
             .iter()
-            .map(|m| message_secret(m, &R).unwrap())
+            .map(|(m, s)| message_secret(m, s, &R).unwrap())
             .collect();
         let published = PublishedKeys::from_secrets(&secp, &sks).unwrap();
         let kp = Keypair::from_secret_key(&secp, &collusion_secret(MSG_TAG, &msgs, &R).unwrap());
@@ -58,13 +59,21 @@ fn collusion_secret_signs_for_x_only_aggregate_of_either_parity() {
 #[test]
 fn offer_keys_must_be_the_escrow_keys() {
     let secp = Secp256k1::new();
+    let salts: Vec<[u8; 32]> = (0..3u8).map(|i| [i + 40; 32]).collect();
     let sks: Vec<_> = (0..3u8)
-        .map(|i| message_secret(&[i], &R).unwrap())
+        .map(|i| message_secret(&[i], &salts[usize::from(i)], &R).unwrap())
         .collect();
     let published = PublishedKeys::from_secrets(&secp, &sks).unwrap();
     let t = terms(published.aggregate_x_only());
     let params = EscrowParams::new(t.clone()).unwrap();
     check_offer_keys(&secp, &sks[1], 1, &published, &params).unwrap();
+    // C_2 derives its key from m_2 with the salt O sent it: with another
+    // salt (O sent the wrong one, or C_2 guesses) the key is not entry 2.
+    let unsalted = message_secret(&[1], &[0; 32], &R).unwrap();
+    assert_eq!(
+        check_offer_keys(&secp, &unsalted, 1, &published, &params),
+        Err(Error::MessageKeyMismatch { index: 1 })
+    );
     // check_own_message_key passes, but the trap leaves use another key.
     let other = EscrowParams::new(terms(key(3))).unwrap();
     check_own_message_key(&secp, &sks[1], 1, &published).unwrap();

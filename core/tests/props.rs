@@ -44,7 +44,15 @@ fn split_compute_combine(spec: &TaskSpec, n: u32, rng_seed: u64) -> Output {
         assert_eq!(&SubTask::from_bytes(&sub.to_bytes()).unwrap(), sub);
         let (res, tree) = sub.compute_and_commit().unwrap();
         assert_eq!(&SubResult::from_bytes(&res.to_bytes()).unwrap(), &res);
-        let idx = sample_indices(&[9; 32], i as u32, &tree.root(), tree.leaf_count(), 8).unwrap();
+        let idx = sample_indices(
+            &[9; 32],
+            i as u32,
+            &tree.root(),
+            &[4; 32],
+            tree.leaf_count(),
+            8,
+        )
+        .unwrap();
         let openings = sub.open(&res, &tree, &idx).unwrap();
         sub.verify_sample(&res, &tree.root(), &idx, &openings)
             .unwrap();
@@ -150,7 +158,8 @@ fn catch_rate(leaves: u64, honest: u64, m: u32, trials: u32, rng: &mut ChaCha20R
             .collect();
         let tree = MerkleTree::from_leaves(&data).unwrap();
         let job_id: [u8; 32] = rng.gen();
-        let idx = sample_indices(&job_id, 7, &tree.root(), leaves, m).unwrap();
+        let challenge: [u8; 32] = rng.gen();
+        let idx = sample_indices(&job_id, 7, &tree.root(), &challenge, leaves, m).unwrap();
         let openings: Vec<Opening> = idx
             .iter()
             .map(|&j| Opening {
@@ -264,9 +273,10 @@ fn docs_test_vector() {
         p4,
         ["a593b6b25f052708b185782ed0d5fc062fd0ea844690c2dc5d0940d7922dfd6a"]
     );
+    // job_id = 32 x 0x11, calculator index 3, O's challenge c = 32 x 0x22.
     assert_eq!(
-        sample_indices(&[0x11; 32], 3, &tree.root(), 5, 4).unwrap(),
-        vec![3, 2, 2, 3]
+        sample_indices(&[0x11; 32], 3, &tree.root(), &[0x22; 32], 5, 4).unwrap(),
+        vec![4, 4, 0, 0]
     );
     // JSON round trip of the envelopes.
     let spec = TaskSpec::Search(sub);

@@ -100,6 +100,7 @@ pub fn terms(field: &str, t: Option<&common::BitcoinEscrowTerms>) -> FieldResult
         deposit: Amount::from_sat(t.deposit_sat),
         timeout: t.timeout_height,
         threshold,
+        trap_deposit: t.trap_deposit,
     })
     .map_err(|e| FieldError::new(field, e))
 }
@@ -120,6 +121,7 @@ pub fn terms_to_proto(p: &EscrowParams) -> common::BitcoinEscrowTerms {
             message_keys: th.message_keys.iter().map(x).collect(),
             l: th.l as u32,
         }),
+        trap_deposit: t.trap_deposit,
     }
 }
 

@@ -115,6 +115,37 @@ impl FairPayConfig {
     }
 }
 
+/// Serde helper for list keys that may also come as one comma-separated
+/// string (an environment variable: `BAPAY_CALCULATOR__TRUSTED_ARBITERS=a,b`).
+pub mod string_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        One(String),
+    }
+
+    /// Deserializes a list, or a comma-separated string (empty: no items).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        Ok(match Either::deserialize(d)? {
+            Either::List(l) => l,
+            Either::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect(),
+        })
+    }
+
+    /// Serializes as a list.
+    pub fn serialize<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v)
+    }
+}
+
 /// The flags every daemon has; `#[command(flatten)]` it into the daemon's
 /// own clap struct and load with [`CommonArgs::load`].
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -34,6 +34,13 @@ pub struct NetOptions {
     pub poll_ms: u64,
     /// Also run anvil with FairPay and configure every daemon for it.
     pub ethereum: bool,
+    /// Point O at a second arbiter of its own (`Net::rogue`) that no
+    /// calculator trusts (the calculators trust `Net::arbiter` only).
+    pub rogue_arbiter: bool,
+    /// Extra environment of calculator i: (i, key, value).
+    pub calculator_env: Vec<(usize, String, String)>,
+    /// Extra environment of O.
+    pub outsourcer_env: Vec<(String, String)>,
 }
 
 /// The running network.
@@ -44,8 +51,10 @@ pub struct Net {
     _bitcoind: Option<Bitcoind>,
     /// The chain-adapter.
     pub adapter: Daemon,
-    /// The arbiter T.
+    /// The arbiter T (the one calculators trust).
     pub arbiter: Daemon,
+    /// O's own arbiter, with `rogue_arbiter`.
+    pub rogue: Option<Daemon>,
     /// The calculators C_0..C_{n-1}.
     pub calculators: Vec<Daemon>,
     /// The outsourcer O.
@@ -143,10 +152,44 @@ impl Net {
             &dir,
         )
         .await?;
+        let rogue = if opts.rogue_arbiter {
+            Some(
+                Daemon::start(
+                    "rogue-arbiter",
+                    exe("arbiter")?,
+                    common("rogue-arbiter"),
+                    eth_env("ARBITER"),
+                    &dir,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        // Calculators trust T (its Bitcoin key and Ethereum address) only.
+        let t_info = bapay_proto::arbiter::v1::arbiter_service_client::ArbiterServiceClient::new(
+            bapay_cli::channel(&arbiter.url())?,
+        )
+        .get_info(bapay_proto::arbiter::v1::GetInfoRequest {})
+        .await?
+        .into_inner();
+        let mut trusted = vec![hex::encode(&t_info.bitcoin_key)];
+        if t_info.ethereum_address.len() == 20 {
+            trusted.push(alloy::primitives::Address::from_slice(&t_info.ethereum_address).to_string());
+        }
         let mut calculators = Vec::new();
         for i in 0..opts.calculators {
-            let mut env = vec![(s("BAPAY_CALCULATOR__POLL_INTERVAL_MS"), poll.clone())];
+            let mut env = vec![
+                (s("BAPAY_CALCULATOR__POLL_INTERVAL_MS"), poll.clone()),
+                (s("BAPAY_CALCULATOR__TRUSTED_ARBITERS"), trusted.join(",")),
+            ];
             env.extend(eth_env("CALCULATOR"));
+            env.extend(
+                opts.calculator_env
+                    .iter()
+                    .filter(|(k, _, _)| *k == i)
+                    .map(|(_, a, b)| (a.clone(), b.clone())),
+            );
             if opts.lazy.contains(&i) {
                 env.push((s("BAPAY_CALCULATOR__MISBEHAVE__LAZY_FRACTION"), s("0.5")));
             }
@@ -168,10 +211,11 @@ impl Net {
             s("--config"),
             cfg.display().to_string(),
             s("--arbiter"),
-            arbiter.url(),
+            rogue.as_ref().unwrap_or(&arbiter).url(),
         ]);
         let mut env = vec![(s("BAPAY_OUTSOURCER__POLL_INTERVAL_MS"), poll)];
         env.extend(eth_env("OUTSOURCER"));
+        env.extend(opts.outsourcer_env.iter().cloned());
         if opts.false_dispute {
             env.push((s("BAPAY_OUTSOURCER__MISBEHAVE__FALSE_DISPUTE"), s("true")));
         }
@@ -182,6 +226,7 @@ impl Net {
             _bitcoind: bitcoind,
             adapter,
             arbiter,
+            rogue,
             calculators,
             outsourcer,
             fairpay,

@@ -259,6 +259,7 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
         calculator_count: 1,
         index: 0,
         sub_task: vec![0xff; 3],
+        sub_task_salt: vec![5; 32],
         job_random: vec![3; 32],
         message_keys: vec![vec![2; 33]],
         outsourcer: vec![4; 32],
@@ -313,6 +314,7 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
             job_id: vec![1; 5],
             job_token: vec![],
             indices: vec![],
+            challenge: vec![],
         })
         .await
         .err();
@@ -328,6 +330,8 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
         sub_task: vec![0xff; 3],
         settlement: None,
         evidence: None,
+        outsourcer_key: vec![],
+        outsourcer_signature: vec![],
     };
     let bad_disputes = vec![
         (

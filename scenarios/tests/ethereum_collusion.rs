@@ -1,5 +1,5 @@
 //! Collusion on Ethereum (PROTOCOL.md §5, FairPay's trap): the calculators
-//! pool what O sent them (m_k and R, from their own stores), learn the
+//! pool what O sent them (m_k, s_k and R, from their own stores), learn the
 //! collusion secret Σ sk_{m_k}, and one of them, C_j, signs the trap for
 //! itself with it, springs it and claims every open job of the group:
 //! every reward and every bond goes to C_j; the other colluders lose their
@@ -79,7 +79,10 @@ async fn one_colluder_claims_every_fairpay_job_of_the_group() -> Result<()> {
         let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?
             .try_into()
             .map_err(|_| anyhow::anyhow!("R"))?;
-        secrets.push(message_secret(&m, &r)?);
+        let salt: [u8; 32] = hex::decode(rec["salt"].as_str().context("s_i")?)?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("s_i"))?;
+        secrets.push(message_secret(&m, &salt, &r)?);
     }
     let secret = aggregate_secret(&secrets)?.secret_bytes();
     let Some(pb::job::ChainDetails::Ethereum(info)) = &job.chain_details else {

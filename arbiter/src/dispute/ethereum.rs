@@ -3,7 +3,9 @@
 //!
 //! - Validate (INVALID_ARGUMENT naming the field): the deployment, every
 //!   job field (20-byte addresses, decimal wei < 2^128, 32-byte group /
-//!   terms), the 32-byte x-only `calculator_key`. FAILED_PRECONDITION
+//!   terms), the 32-byte x-only `calculator_key` and `outsourcer_key`; the
+//!   latter must be job.outsourcer's key (PERMISSION_DENIED), and it must
+//!   have signed the request (`crate::dispute::file`). FAILED_PRECONDITION
 //!   (nothing stored): Ethereum not configured, another deployment than
 //!   the configured one, job.arbiter not T's address.
 //! - One `judge` per contract job id: a CHECKING / JUDGE_SENT / JUDGED
@@ -82,6 +84,12 @@ impl DisputeSettlement for Ethereum {
             codec::required("ethereum.job", e.job.as_ref())?,
         )?;
         let calculator = codec::xonly("ethereum.calculator_key", &e.calculator_key)?;
+        let outsourcer = codec::xonly("outsourcer_key", &r.outsourcer_key)?;
+        if !key_is_worker(&outsourcer, job.outsourcer) {
+            return Err(ServiceError::permission_denied(
+                "outsourcer_key is not job.outsourcer's key: only the job's outsourcer may dispute",
+            ));
+        }
         let (configured, _) = chain(a)?;
         let chain_id = a.config.ethereum.chain_id;
         if d.chain_id != chain_id || contract != configured {
@@ -102,6 +110,7 @@ impl DisputeSettlement for Ethereum {
             job_id,
             index: r.calculator_index,
             calculator,
+            outsourcer,
             escrow: hex::encode(contract_job_id),
             evidence,
             detail: Detail {

@@ -61,12 +61,7 @@ impl Evidence {
     }
 
     /// The core verdict on this evidence for `f`'s slot and key.
-    pub fn decide<D>(
-        &self,
-        chain: CommitChain,
-        f: &Filing<D>,
-        sample_size: u32,
-    ) -> bapay_core::Result<Verdict> {
+    pub fn decide<D>(&self, chain: CommitChain, f: &Filing<D>) -> bapay_core::Result<Verdict> {
         verdict::decide(&verdict::Dispute {
             chain,
             job_id: f.job_id,
@@ -76,21 +71,16 @@ impl Evidence {
             commitment: &self.commitment,
             result: &self.result,
             openings: &self.openings,
-            claimed_indices: &[],
-            sample_size,
         })
     }
 }
 
-/// The proto reason of a core rejection (core rejections without a proto
-/// reason, SampleMismatch and NotSampled, are reported as BAD_PROOF).
+/// The proto reason of a core rejection.
 pub fn reject_code(r: &RejectReason) -> pb::RejectReason {
     match r {
         RejectReason::BadCommitmentSignature => pb::RejectReason::BadCommitmentSignature,
         RejectReason::CommitmentMismatch { .. } => pb::RejectReason::CommitmentMismatch,
-        RejectReason::SampleMismatch
-        | RejectReason::NotSampled { .. }
-        | RejectReason::BadProof { .. } => pb::RejectReason::BadProof,
+        RejectReason::BadProof { .. } => pb::RejectReason::BadProof,
         RejectReason::CalculatorHonest => pb::RejectReason::LeavesCorrect,
     }
 }

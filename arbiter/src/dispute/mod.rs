@@ -1,5 +1,7 @@
 //! One dispute filing for both chains (docs/daemons.md §T). [`file`] does
-//! what never depends on the chain: the evidence checks, the decision lock,
+//! what never depends on the chain: the outsourcer's signature (only the
+//! terms' outsourcer may dispute its escrow: PERMISSION_DENIED otherwise,
+//! nothing stored), the evidence checks, the decision lock,
 //! idempotency (the dispute id is a hash of the request), "store CHECKING
 //! before deciding", the core verdict and "store the verdict before it
 //! leaves". What does depend on the chain is a [`DisputeSettlement`]:
@@ -12,6 +14,7 @@ pub mod ethereum;
 mod evidence;
 
 use ::bitcoin::secp256k1::XOnlyPublicKey;
+use bapay_core::auth;
 use bapay_core::commitment::{sha256, Chain as CommitChain};
 use bapay_core::verdict::Verdict;
 use bapay_daemon::ServiceError;
@@ -35,6 +38,9 @@ pub struct Filing<D> {
     /// Its x-only key (Bitcoin: from the terms; Ethereum: as O gave it,
     /// bound to `job.worker` by the verdict).
     pub calculator: XOnlyPublicKey,
+    /// The key that must have signed the request: the terms' outsourcer
+    /// (Ethereum: the key whose address is `job.outsourcer`).
+    pub outsourcer: XOnlyPublicKey,
     /// The escrow: `txid:vout` or the contract job id.
     pub escrow: String,
     /// The decoded evidence.
@@ -107,6 +113,21 @@ pub async fn file<S: DisputeSettlement>(
 ) -> Result<DisputeRecord> {
     let evidence = Evidence::decode(&r, S::CHAIN)?;
     let f = s.validate(a, &r, evidence)?;
+    let unsigned = pb::DisputeRequest {
+        outsourcer_signature: Vec::new(),
+        ..r.clone()
+    };
+    auth::verify(
+        auth::DISPUTE_TAG,
+        &unsigned.encode_to_vec(),
+        &r.outsourcer_signature,
+        &f.outsourcer,
+    )
+    .map_err(|e| {
+        ServiceError::permission_denied(format!(
+            "only the terms' outsourcer may dispute this escrow ({e})"
+        ))
+    })?;
     let bytes = r.encode_to_vec();
     let id = hex::encode(&sha256(&bytes)[..16]);
     let store = a.store.as_ref();
@@ -155,10 +176,7 @@ async fn decide_and_act<S: DisputeSettlement>(
 ) -> Result<DisputeRecord> {
     let verdict = match s.precheck(a, f).await? {
         Some((reason, why)) => Ok((Verdict::Rejected { reason }, Some(why))),
-        None => f
-            .evidence
-            .decide(S::CHAIN, f, a.config.sample_size)
-            .map(|v| (v, None)),
+        None => f.evidence.decide(S::CHAIN, f).map(|v| (v, None)),
     };
     match verdict {
         Ok((Verdict::Rejected { reason }, why)) => {

@@ -16,6 +16,9 @@ use bapay_proto::arbiter::v1::dispute_request::{Evidence, Settlement};
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::Keypair;
 
+/// O's sample challenge in every case.
+pub const CHALLENGE: [u8; 32] = [0x33; 32];
+
 /// The sub-task of every case.
 pub fn sub() -> SubTask {
     SubTask::Search(SearchParams {
@@ -64,7 +67,15 @@ pub fn case(job_id: [u8; 32], index: u32, calc: &Keypair, lazy: bool, m: u32) ->
         tree.root(),
         tree.leaf_count(),
     );
-    let sample = sample_indices(&job_id, index, &tree.root(), tree.leaf_count(), m).expect("m");
+    let sample = sample_indices(
+        &job_id,
+        index,
+        &tree.root(),
+        &CHALLENGE,
+        tree.leaf_count(),
+        m,
+    )
+    .expect("m");
     let openings = sample
         .iter()
         .map(|&i| common::Opening {
@@ -93,8 +104,22 @@ pub fn job_pb(job: &JobParams) -> common::EthereumJob {
     bapay_daemon::codec::eth_job_to_proto(job)
 }
 
-/// O's Dispute request for `case` about `job` at `contract`.
+/// `r` signed by `o` (over the request with the signature field empty).
+pub fn signed_by(mut r: pb::DisputeRequest, o: &Keypair) -> pb::DisputeRequest {
+    use prost::Message;
+    r.outsourcer_signature.clear();
+    r.outsourcer_signature =
+        bapay_core::auth::sign(bapay_core::auth::DISPUTE_TAG, &r.encode_to_vec(), o)
+            .serialize()
+            .to_vec();
+    r
+}
+
+/// O's Dispute request for `case` about `job` at `contract`, signed by `o`
+/// (job.outsourcer's key).
+#[allow(clippy::too_many_arguments)]
 pub fn request(
+    o: &Keypair,
     c: &EthCase,
     job_id: [u8; 32],
     index: u32,
@@ -104,7 +129,7 @@ pub fn request(
     calculator_key: [u8; 32],
 ) -> pb::DisputeRequest {
     let sc = &c.signed;
-    pb::DisputeRequest {
+    let r = pb::DisputeRequest {
         job_id: job_id.to_vec(),
         chain: common::Chain::Ethereum as i32,
         calculator_index: index,
@@ -130,7 +155,10 @@ pub fn request(
             result: c.result.clone(),
             openings: c.openings.clone(),
         })),
-    }
+        outsourcer_key: o.x_only_public_key().0.serialize().to_vec(),
+        outsourcer_signature: Vec::new(),
+    };
+    signed_by(r, o)
 }
 
 /// The request's Ethereum settlement, for editing.

@@ -3,8 +3,9 @@
 //! deposit, stored before it signs the funding), the conversion to Pay'_i
 //! and the claim, each stored before what depends on it leaves.
 
-use bapay_core::escrow::{EscrowParams, EscrowTerms};
+use bapay_core::escrow::{EscrowParams, EscrowTerms, EscrowUtxo, SlotEscrow};
 use bapay_daemon::{Coin, ServiceError};
+use bitcoin::{Amount, OutPoint};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -22,6 +23,42 @@ pub struct StoredCharge {
     pub utxo_vout: u32,
     /// Its value, sat.
     pub utxo_value_sat: u64,
+    /// Dep_i, the charge's second input (None with trap_deposit).
+    pub deposit: Option<Coin>,
+}
+
+fn escrow_utxo(txid: &str, vout: u32, value_sat: u64) -> Result<EscrowUtxo> {
+    Ok(EscrowUtxo {
+        outpoint: OutPoint {
+            txid: txid
+                .parse()
+                .map_err(|e| ServiceError::internal("stored escrow txid", e))?,
+            vout,
+        },
+        value: Amount::from_sat(value_sat),
+    })
+}
+
+impl StoredCharge {
+    /// The escrow outputs it spends.
+    pub fn slot(&self) -> Result<SlotEscrow> {
+        Ok(SlotEscrow {
+            pay: escrow_utxo(&self.utxo_txid, self.utxo_vout, self.utxo_value_sat)?,
+            deposit: match &self.deposit {
+                None => None,
+                Some(d) => Some(escrow_utxo(&d.txid, d.vout, d.value_sat)?),
+            },
+        })
+    }
+}
+
+/// A coin's stored form from an escrow output.
+pub fn coin_of(u: &EscrowUtxo) -> Coin {
+    Coin {
+        txid: u.outpoint.txid.to_string(),
+        vout: u.outpoint.vout,
+        value_sat: u.value.to_sat(),
+    }
 }
 
 /// The Bitcoin part of a sub-task.
@@ -53,6 +90,9 @@ pub struct BtcSub {
     pub claim_tx_hex: Option<String>,
     /// Its txid.
     pub claim_txid: Option<String>,
+    /// The claim is the reclaim of Dep_i alone (Pay_i was swept).
+    #[serde(default)]
+    pub reclaim: bool,
 }
 
 impl BtcSub {

@@ -124,6 +124,8 @@ pub struct SubTaskRecord {
     pub sub_task_hex: String,
     /// R, hex.
     pub job_random: String,
+    /// s_i, this slot's secret salt, hex (with m_i and R: the message key).
+    pub salt: String,
     /// Current state.
     pub state: State,
     /// Why (declines, losses, withdrawals).
@@ -162,6 +164,13 @@ impl SubTaskRecord {
                 .map(Some)
                 .map_err(|e| ServiceError::internal("stored result", e)),
         }
+    }
+
+    /// s_i.
+    pub fn salt(&self) -> Result<[u8; 32]> {
+        unhex("salt", &self.salt)?
+            .try_into()
+            .map_err(|_| ServiceError::internal("stored salt", "not 32 bytes"))
     }
 
     /// The job id bytes.

@@ -31,11 +31,13 @@ pub fn handle(c: &Calculator) -> pb::GetInfoResponse {
             max_deposit_sat: l.max_deposit_sat,
             min_blocks_to_result_deadline: l.min_blocks_to_result_deadline,
             max_charge_fee_sat: l.max_charge_fee_sat,
+            max_blocks_to_payout: l.max_blocks_to_payout,
         }),
         ethereum: eth.then(|| pb::EthereumLimits {
             min_fee_wei: e.min_reward_wei.clone(),
             max_deposit_wei: e.max_bond_wei.clone(),
             min_seconds_to_commit_deadline: e.min_seconds_to_commit_deadline,
+            max_seconds_to_payout: e.max_seconds_to_payout,
         }),
         max_work: l.max_work,
         accepting: true,

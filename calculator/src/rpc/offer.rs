@@ -31,6 +31,7 @@ fn common(req: &pb::OfferRequest) -> Result<CommonOffer> {
     }
     let sub = codec::sub_task("sub_task", &req.sub_task)?;
     let job_random = codec::bytes32("job_random", &req.job_random)?;
+    let salt = codec::bytes32("sub_task_salt", &req.sub_task_salt)?;
     let keys = req
         .message_keys
         .iter()
@@ -43,6 +44,7 @@ fn common(req: &pb::OfferRequest) -> Result<CommonOffer> {
         index: req.index,
         sub,
         job_random,
+        salt,
         keys,
     })
 }
@@ -89,6 +91,7 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
         index: req.index,
         sub_task_hex: hex::encode(&req.sub_task),
         job_random: hex::encode(offer.job_random),
+        salt: hex::encode(offer.salt),
         state,
         state_reason,
         decline_reason,

@@ -41,6 +41,8 @@ pub struct CommonOffer {
     pub sub: SubTask,
     /// R.
     pub job_random: [u8; 32],
+    /// s_i, this slot's secret salt.
+    pub salt: [u8; 32],
     /// pk_{m_k}, in index order.
     pub keys: Vec<PublicKey>,
 }

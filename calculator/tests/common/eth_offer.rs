@@ -47,13 +47,19 @@ pub fn search_params(spec: &OfferSpec) -> Option<SearchParams> {
     }
 }
 
+/// s_i of slot `i` (fixed per index in these tests).
+pub fn salt(i: u32) -> [u8; 32] {
+    [0x50 ^ i as u8; 32]
+}
+
 /// The job and the offer request.
 pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
     let secp = Secp256k1::new();
     let sks: Vec<_> = spec
         .subs
         .iter()
-        .map(|s| message_secret(&s.to_bytes(), &spec.random).expect("key"))
+        .enumerate()
+        .map(|(i, s)| message_secret(&s.to_bytes(), &salt(i as u32), &spec.random).expect("key"))
         .collect();
     let pm = PublishedKeys::from_secrets(&secp, &sks).expect("keys");
     let collusion = bapay_daemon::keys::eth_address(&pm.aggregate);
@@ -80,6 +86,7 @@ pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
         calculator_count: spec.subs.len() as u32,
         index: spec.index,
         sub_task: spec.subs[spec.index as usize].to_bytes(),
+        sub_task_salt: salt(spec.index).to_vec(),
         job_random: spec.random.to_vec(),
         message_keys: pm.keys.iter().map(|k| k.serialize().to_vec()).collect(),
         outsourcer: spec.outsourcer.to_vec(),

@@ -10,7 +10,11 @@ use crate::assert_revert;
 use crate::common::{fee, job, Env, ETH};
 
 fn collusion_secret() -> anyhow::Result<[u8; 32]> {
-    let messages = [b"m_1".to_vec(), b"m_2".to_vec(), b"m_3".to_vec()];
+    let messages = [
+        (b"m_1".to_vec(), [1u8; 32]),
+        (b"m_2".to_vec(), [2u8; 32]),
+        (b"m_3".to_vec(), [3u8; 32]),
+    ];
     let r = [0x42u8; 32];
     Ok(
         bapay_core::keys::collusion_secret(bapay_core::keys::MSG_TAG, &messages, &r)?

@@ -3,7 +3,7 @@
 
 use bitcoin::{Amount, ScriptBuf};
 
-use super::test_util::{coin, deposits, escrow_utxo, keypair, params, payout, rate, terms};
+use super::test_util::{coin, deposits, escrow_utxo, keypair, params, payout, rate, slot, terms};
 use super::*;
 use crate::Error;
 
@@ -11,38 +11,51 @@ fn utxo(value: u64) -> EscrowUtxo {
     escrow_utxo(b"f", 0, value)
 }
 
+/// Calculator 0's Pay_0 and Dep_0 in a made-up funding.
+fn sl(pay: u64, deposit: u64) -> SlotEscrow {
+    slot(b"f", 0, pay, deposit)
+}
+
 #[test]
 fn charge_with_t_not_in_future_refused() {
     let p = params();
     for h in [200, 201, 1000] {
         assert!(matches!(
-            build_charge(&p, 0, utxo(150_000), payout(10), rate(1), h),
+            build_charge(&p, 0, sl(100_000, 50_000), payout(10), rate(1), h),
             Err(Error::InvalidTimeout { t: 200, .. })
         ));
     }
-    build_charge(&p, 0, utxo(150_000), payout(10), rate(1), 199).unwrap();
+    build_charge(&p, 0, sl(100_000, 50_000), payout(10), rate(1), 199).unwrap();
 }
 
 #[test]
 fn fee_above_amount_and_dust_refused() {
     let p = params();
-    let fee = build_charge(&p, 0, utxo(150_000), payout(10), rate(1), 0)
+    let fee = build_charge(&p, 0, sl(100_000, 50_000), payout(10), rate(1), 0)
         .unwrap()
         .fee
         .to_sat();
     assert!(matches!(
-        build_charge(&p, 0, utxo(fee), payout(10), rate(1), 0),
+        build_charge(&p, 0, sl(fee / 2, fee - fee / 2), payout(10), rate(1), 0),
         Err(Error::FeeTooHigh { .. })
     ));
     assert_eq!(
-        build_charge(&p, 0, utxo(fee + 100), payout(10), rate(1), 0).unwrap_err(),
+        build_charge(
+            &p,
+            0,
+            sl(fee / 2, fee - fee / 2 + 100),
+            payout(10),
+            rate(1),
+            0
+        )
+        .unwrap_err(),
         Error::Dust {
             value: 100,
             limit: 330
         }
     );
     assert!(matches!(
-        build_redeem(&p, 0, utxo(1_000), payout(0), rate(10_000)),
+        build_redeem(&p, 0, sl(500, 500), payout(0), rate(10_000)),
         Err(Error::FeeTooHigh { .. })
     ));
 }
@@ -51,7 +64,7 @@ fn fee_above_amount_and_dust_refused() {
 fn index_out_of_range_refused() {
     let p = params();
     assert!(matches!(
-        build_charge(&p, 3, utxo(150_000), payout(10), rate(1), 0),
+        build_charge(&p, 3, sl(100_000, 50_000), payout(10), rate(1), 0),
         Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
     ));
     assert!(matches!(
@@ -99,7 +112,7 @@ fn conversion_must_change_only_the_collusion_key() {
     ));
     let mut other = terms(3);
     other.collusion_key = keypair(50).x_only_public_key().0;
-    other.fee = Amount::from_sat(1);
+    other.fee = Amount::from_sat(500);
     let other = EscrowParams::new(other).unwrap();
     assert!(matches!(
         build_conversion(&p, &other, 0, utxo(150_000), rate(1)),
@@ -118,25 +131,50 @@ fn conversion_must_change_only_the_collusion_key() {
 #[test]
 fn signing_and_finalizing_check_the_signers() {
     let p = params();
-    let spend = build_charge(&p, 1, utxo(150_000), payout(11), rate(3), 0).unwrap();
+    let spend = build_charge(
+        &p,
+        1,
+        slot(b"f", 1, 100_000, 50_000),
+        payout(11),
+        rate(3),
+        0,
+    )
+    .unwrap();
     let (o, c2, c3) = (keypair(0), keypair(11), keypair(12));
     assert!(matches!(
         sign_escrow_input(&spend, 0, &c3),
         Err(Error::NotASigner(_))
     ));
+    // Dep_i's reclaim leaf is C_i's alone: O is no signer of input 1.
+    assert!(matches!(
+        sign_escrow_input(&spend, 1, &o),
+        Err(Error::NotASigner(_))
+    ));
     let o_sig = sign_escrow_input(&spend, 0, &o).unwrap();
     let c_sig = sign_escrow_input(&spend, 0, &c2).unwrap();
+    let c_dep = sign_escrow_input(&spend, 1, &c2).unwrap();
     let (ko, kc) = (o.x_only_public_key().0, c2.x_only_public_key().0);
     assert!(matches!(
-        spend.finalize(&[vec![(ko, o_sig)]]),
+        spend.finalize(&[vec![(ko, o_sig)], vec![(kc, c_dep)]]),
         Err(Error::MissingSignature(_))
     ));
     assert!(matches!(
-        spend.finalize(&[vec![(ko, c_sig), (kc, o_sig)]]),
+        spend.finalize(&[vec![(ko, c_sig), (kc, o_sig)], vec![(kc, c_dep)]]),
         Err(Error::InvalidSignature(_))
     ));
-    let tx = spend.finalize(&[vec![(kc, c_sig), (ko, o_sig)]]).unwrap();
+    assert!(matches!(
+        spend.finalize(&[vec![(kc, c_sig), (ko, o_sig)], vec![]]),
+        Err(Error::MissingSignature(_))
+    ));
+    let tx = spend
+        .finalize(&[vec![(kc, c_sig), (ko, o_sig)], vec![(kc, c_dep)]])
+        .unwrap();
     assert_eq!(tx.input[0].witness.len(), 4);
+    assert_eq!(
+        tx.input[1].witness.len(),
+        3,
+        "C_i's signature, script, control"
+    );
     assert_eq!(rate(3).fee_vb(tx.vsize() as u64).unwrap(), spend.fee);
 }
 
@@ -146,15 +184,31 @@ fn funding_layout_fee_and_refusals() {
     let o_coins = vec![coin(1, 400_000, 0)];
     let plan = build_funding(&p, &o_coins, payout(0), &deposits(60_000), rate(2)).unwrap();
     let tx = &plan.psbt.unsigned_tx;
-    assert_eq!(tx.output.len(), 3 + 1 + 3);
+    assert_eq!(tx.output.len(), 3 + 3 + 1 + 3);
     check_funding_outputs(tx, &p).unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            tx.output[i].value,
+            Amount::from_sat(100_000),
+            "Pay_i holds d"
+        );
+        assert_eq!(
+            tx.output[3 + i].value,
+            Amount::from_sat(50_000),
+            "Dep_i holds g"
+        );
+    }
     // O's change = 400k - 300k - fee.
-    assert_eq!(tx.output[3].value, Amount::from_sat(100_000) - plan.fee);
-    assert_eq!(tx.output[4].value, Amount::from_sat(10_000));
+    assert_eq!(tx.output[6].value, Amount::from_sat(100_000) - plan.fee);
+    assert_eq!(tx.output[7].value, Amount::from_sat(10_000));
     assert_eq!(plan.pay_utxo(2).unwrap().outpoint.vout, 2);
+    let s2 = plan.slot_escrow(2).unwrap();
+    assert_eq!(s2.deposit.unwrap().outpoint.vout, 5);
+    assert_eq!(s2, slot_escrow(&p, tx.compute_txid(), 2).unwrap());
+    assert!(plan.pay_utxo(3).is_err());
     // Dust change (calculators put in exactly g + 100) is dropped.
     let plan2 = build_funding(&p, &o_coins, payout(0), &deposits(50_100), rate(2)).unwrap();
-    assert_eq!(plan2.psbt.unsigned_tx.output.len(), 4);
+    assert_eq!(plan2.psbt.unsigned_tx.output.len(), 7);
     assert!(plan2.fee > plan.fee);
     // Refusals.
     assert!(matches!(
@@ -220,7 +274,7 @@ fn funding_signing_checks_terms_and_ownership() {
 #[test]
 fn presigned_charge_checks() {
     let p = params();
-    let u = utxo(150_000);
+    let u = slot(b"f", 1, 100_000, 50_000);
     let spend = build_charge(&p, 1, u, payout(11), rate(2), 0).unwrap();
     let o_sig = sign_escrow_input(&spend, 0, &keypair(0)).unwrap();
     let max = Amount::from_sat(2_000);
@@ -250,6 +304,13 @@ fn presigned_charge_checks() {
         Err(Error::TermsMismatch(_))
     ));
     assert!(check_presigned_charge(&p, 0, u, &spend.tx, &o_sig, &payout(11), max).is_err());
+    // A Charge_i that leaves Dep_i out (C_i's deposit) is refused.
+    let mut pay_only = spend.tx.clone();
+    pay_only.input.truncate(1);
+    assert!(matches!(
+        check_presigned_charge(&p, 1, u, &pay_only, &o_sig, &payout(11), max),
+        Err(Error::TermsMismatch(_))
+    ));
     // A script sig leaves O's signature valid but the Charge_i unspendable.
     let mut with_sig = spend.tx.clone();
     with_sig.input[0].script_sig = ScriptBuf::from_bytes(vec![0x51]);

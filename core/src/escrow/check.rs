@@ -21,7 +21,7 @@ use bitcoin::{Amount, OutPoint, Script, ScriptBuf, Sequence, TxOut, Witness};
 
 use super::fee::check_not_dust;
 use super::script::{EscrowOutput, LeafKind};
-use super::spend::{EscrowSpend, EscrowUtxo, SpendInput};
+use super::spend::{slot_sources, EscrowSpend, EscrowUtxo, SlotEscrow, SpendInput};
 use super::terms::EscrowParams;
 use crate::{Error, Result};
 
@@ -47,14 +47,19 @@ pub enum SpendFault {
         /// The proposal's value.
         got: u32,
     },
-    /// Not exactly one input.
-    #[error("{0} inputs, expected exactly 1")]
-    InputCount(usize),
+    /// Not the inputs the spend must have.
+    #[error("{got} inputs, expected exactly {expected}")]
+    InputCount {
+        /// The builder's count.
+        expected: usize,
+        /// The proposal's count.
+        got: usize,
+    },
     /// Not exactly one output.
     #[error("{0} outputs, expected exactly 1")]
     OutputCount(usize),
-    /// The input does not spend the escrow output (or has a script sig).
-    #[error("the input does not spend exactly the escrow output")]
+    /// An input does not spend the escrow output (or has a script sig).
+    #[error("the inputs do not spend exactly the escrow outputs")]
     WrongInput,
     /// The prevout given for the sighash is not the escrow output.
     #[error("the prevout is not the escrow output's script and value")]
@@ -89,7 +94,6 @@ pub enum SpendFault {
 /// What one checked spend must look like.
 struct Expected<'a> {
     what: &'static str,
-    leaf: LeafKind,
     leaf_name: &'static str,
     lock_time: LockTime,
     sequence: Sequence,
@@ -97,46 +101,49 @@ struct Expected<'a> {
 }
 
 /// T's check of the Redeem_i that O asks it to sign: `proposal` spends
-/// exactly `utxo` (Pay_i of `params`, index `index`) through the dispute
-/// leaf, version 2, nLockTime 0, nSequence 0xFFFFFFFD, one output paying
-/// everything but at most `max_fee` to O's `payout` (not dust). Returns the
-/// rebuilt spend for T to sign. After a conversion, pass the converted terms
-/// and Pay'_i.
+/// exactly `slot` (Pay_i, then Dep_i, of `params`, index `index`) through
+/// their dispute leaves, version 2, nLockTime 0, nSequence 0xFFFFFFFD, one
+/// output paying everything but at most `max_fee` to O's `payout` (not
+/// dust). Returns the rebuilt spend for T to sign. After a conversion, pass
+/// the converted terms and Pay'_i.
 pub fn check_redeem(
     params: &EscrowParams,
     index: usize,
-    utxo: EscrowUtxo,
+    slot: SlotEscrow,
     proposal: &EscrowSpend,
     payout: &Script,
     max_fee: Amount,
 ) -> Result<EscrowSpend> {
     let expected = Expected {
         what: "Redeem",
-        leaf: LeafKind::Dispute,
         leaf_name: "dispute",
         lock_time: LockTime::ZERO,
         sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
         payout,
     };
-    check_single_spend(params, index, utxo, proposal, &expected, max_fee)
+    let sources = slot_sources(params, index, &slot, LeafKind::Dispute, LeafKind::Dispute)?;
+    check_spend(index, sources, proposal, &expected, max_fee)
 }
 
 /// C_i's check of the conversion Pay_i -> Pay'_i that O asks it to sign:
 /// `converted` is a Pay' of `params` (only the collusion keys differ);
 /// `proposal` spends exactly `utxo` (Pay_i) through the charge leaf, version
 /// 2, nLockTime 0, nSequence 0xFFFFFFFD, into exactly Pay'_i (the converted
-/// terms' output for `index`) with a fee of at most `max_fee`.
+/// terms' output for `index`) with a fee of at most `max_fee`. `slot` is
+/// C_i's escrow in the funding (Pay_i and Dep_i); the conversion spends
+/// Pay_i only.
 ///
 /// `checked_charge` must be what [`super::check_presigned_charge`] returned
 /// for O's presigned Charge'_i on the converted terms (C_i checks it
 /// *before* this): it must spend output 0 of this conversion through Pay'_i's
-/// charge leaf with nLockTime t, or the conversion is refused. Returns the
+/// charge leaf with nLockTime t, and Dep_i (`slot.deposit`, its script and
+/// value) when split off, or the conversion is refused. Returns the
 /// rebuilt conversion for C_i to sign.
 pub fn check_conversion(
     params: &EscrowParams,
     converted: &EscrowParams,
     index: usize,
-    utxo: EscrowUtxo,
+    slot: SlotEscrow,
     proposal: &EscrowSpend,
     max_fee: Amount,
     checked_charge: &EscrowSpend,
@@ -154,37 +161,66 @@ pub fn check_conversion(
     let target_script = target.script_pubkey();
     let expected = Expected {
         what: "conversion",
-        leaf: LeafKind::Charge,
         leaf_name: "charge",
         lock_time: LockTime::ZERO,
         sequence: Sequence::ENABLE_RBF_NO_LOCKTIME,
         payout: &target_script,
     };
-    let spend = check_single_spend(params, index, utxo, proposal, &expected, max_fee)?;
+    let sources = vec![(
+        EscrowOutput::new(params, index)?,
+        slot.pay,
+        LeafKind::Charge,
+    )];
+    let spend = check_spend(index, sources, proposal, &expected, max_fee)?;
 
-    // The Charge'_i C_i holds must spend exactly this conversion's output.
+    // The Charge'_i C_i holds must spend exactly this conversion's output
+    // (through Pay'_i's charge leaf), and Dep_i with it if split off.
     let pay2 = OutPoint {
         txid: spend.tx.compute_txid(),
         vout: 0,
     };
     let charge_leaf = target.leaf(LeafKind::Charge)?;
     let charge_cb = target.control_block(LeafKind::Charge)?;
+    // Dep_i is the same output under both terms (no collusion key in it).
+    let deposit = match (converted.split(), slot.deposit) {
+        (true, Some(d)) => Some((
+            d.outpoint,
+            EscrowOutput::deposit(converted, index)?,
+            d.value,
+        )),
+        (false, None) => None,
+        _ => return Err(refuse(SpendFault::ChargeNotOnConversion)),
+    };
+    let on_deposit = match &deposit {
+        None => checked_charge.tx.input.len() == 1,
+        Some((outpoint, out, value)) => {
+            checked_charge.tx.input.len() == 2
+                && checked_charge.tx.input[1].previous_output == *outpoint
+                && checked_charge
+                    .prevouts
+                    .get(1)
+                    .is_some_and(|p| p.script_pubkey == out.script_pubkey() && p.value == *value)
+        }
+    };
     let on_pay2 = checked_charge.tx.lock_time.to_consensus_u32() == params.terms().timeout
-        && matches!(checked_charge.tx.input.as_slice(), [i] if i.previous_output == pay2)
-        && checked_charge.prevouts.as_slice() == spend.tx.output.as_slice()
-        && matches!(checked_charge.inputs.as_slice(),
-            [s] if s.leaf == *charge_leaf && s.control_block == charge_cb);
+        && on_deposit
+        && checked_charge.tx.input[0].previous_output == pay2
+        && checked_charge.prevouts.first() == spend.tx.output.first()
+        && checked_charge
+            .inputs
+            .first()
+            .is_some_and(|s| s.leaf == *charge_leaf && s.control_block == charge_cb);
     if !on_pay2 {
         return Err(refuse(SpendFault::ChargeNotOnConversion));
     }
     Ok(spend)
 }
 
-/// The common check of a one-input, one-output spend of Pay_i.
-fn check_single_spend(
-    params: &EscrowParams,
+/// The common check of a one-output spend of escrow outputs: `sources`
+/// are (output, utxo, leaf) in input order.
+fn check_spend(
     index: usize,
-    utxo: EscrowUtxo,
+    sources: Vec<(EscrowOutput, EscrowUtxo, LeafKind)>,
     proposal: &EscrowSpend,
     expected: &Expected<'_>,
     max_fee: Amount,
@@ -196,7 +232,6 @@ fn check_single_spend(
             fault,
         })
     };
-    let escrow = EscrowOutput::new(params, index)?;
     let tx = &proposal.tx;
     if tx.version != Version::TWO {
         return refuse(SpendFault::Version(tx.version.0));
@@ -209,40 +244,47 @@ fn check_single_spend(
             got: lock,
         });
     }
-    let [input] = tx.input.as_slice() else {
-        return refuse(SpendFault::InputCount(tx.input.len()));
-    };
+    if tx.input.len() != sources.len() {
+        return refuse(SpendFault::InputCount {
+            expected: sources.len(),
+            got: tx.input.len(),
+        });
+    }
     let [output] = tx.output.as_slice() else {
         return refuse(SpendFault::OutputCount(tx.output.len()));
     };
-    if input.previous_output != utxo.outpoint || !input.script_sig.is_empty() {
-        return refuse(SpendFault::WrongInput);
+    let (mut prevouts, mut inputs, mut total) = (Vec::new(), Vec::new(), Amount::ZERO);
+    for (input, (escrow, utxo, leaf)) in tx.input.iter().zip(&sources) {
+        if input.previous_output != utxo.outpoint || !input.script_sig.is_empty() {
+            return refuse(SpendFault::WrongInput);
+        }
+        if input.sequence != expected.sequence {
+            let (expected, got) = (
+                expected.sequence.to_consensus_u32(),
+                input.sequence.to_consensus_u32(),
+            );
+            return refuse(SpendFault::Sequence { expected, got });
+        }
+        prevouts.push(TxOut {
+            value: utxo.value,
+            script_pubkey: escrow.script_pubkey(),
+        });
+        inputs.push(SpendInput {
+            leaf: escrow.leaf(*leaf)?.clone(),
+            control_block: escrow.control_block(*leaf)?,
+        });
+        total = total.checked_add(utxo.value).ok_or(Error::AmountOverflow)?;
     }
-    if input.sequence != expected.sequence {
-        let (expected, got) = (
-            expected.sequence.to_consensus_u32(),
-            input.sequence.to_consensus_u32(),
-        );
-        return refuse(SpendFault::Sequence { expected, got });
-    }
-    let prevout = TxOut {
-        value: utxo.value,
-        script_pubkey: escrow.script_pubkey(),
-    };
-    if proposal.prevouts.as_slice() != std::slice::from_ref(&prevout) {
+    if proposal.prevouts != prevouts {
         return refuse(SpendFault::WrongPrevout);
     }
-    let spend_input = SpendInput {
-        leaf: escrow.leaf(expected.leaf)?.clone(),
-        control_block: escrow.control_block(expected.leaf)?,
-    };
-    if proposal.inputs.as_slice() != std::slice::from_ref(&spend_input) {
+    if proposal.inputs != inputs {
         return refuse(SpendFault::WrongLeaf(expected.leaf_name));
     }
     if output.script_pubkey.as_script() != expected.payout {
         return refuse(SpendFault::WrongOutput);
     }
-    let Some(fee) = utxo.value.checked_sub(output.value) else {
+    let Some(fee) = total.checked_sub(output.value) else {
         return refuse(SpendFault::OutputAboveInput);
     };
     if fee > max_fee {
@@ -253,12 +295,14 @@ fn check_single_spend(
     }
     check_not_dust(expected.payout, output.value)?;
     let mut clean = tx.clone();
-    clean.input[0].witness = Witness::new();
-    clean.input[0].script_sig = ScriptBuf::new();
+    for i in &mut clean.input {
+        i.witness = Witness::new();
+        i.script_sig = ScriptBuf::new();
+    }
     Ok(EscrowSpend {
         tx: clean,
-        prevouts: vec![prevout],
-        inputs: vec![spend_input],
+        prevouts,
+        inputs,
         fee,
     })
 }

@@ -11,7 +11,15 @@ use crate::Error;
 const MAX_FEE: Amount = Amount::from_sat(5_000);
 
 fn pay(index: u32) -> EscrowUtxo {
-    escrow_utxo(b"funding", index, 150_000)
+    escrow_utxo(b"funding", index, 100_000)
+}
+
+/// Pay_i and Dep_i of calculator `index`.
+fn slot(index: u32) -> SlotEscrow {
+    SlotEscrow {
+        pay: pay(index),
+        deposit: Some(escrow_utxo(b"funding", 3 + index, 50_000)),
+    }
 }
 
 fn converted() -> EscrowParams {
@@ -27,11 +35,11 @@ fn fault(r: crate::Result<EscrowSpend>) -> SpendFault {
 }
 
 fn redeem() -> EscrowSpend {
-    build_redeem(&params(), 1, pay(1), payout(0), rate(2)).unwrap()
+    build_redeem(&params(), 1, slot(1), payout(0), rate(2)).unwrap()
 }
 
 fn check_r(p: &EscrowSpend) -> crate::Result<EscrowSpend> {
-    check_redeem(&params(), 1, pay(1), p, &payout(0), MAX_FEE)
+    check_redeem(&params(), 1, slot(1), p, &payout(0), MAX_FEE)
 }
 
 /// O's conversion of Pay_2 and the Charge'_2 C_2 checked on it.
@@ -45,15 +53,19 @@ fn conversion() -> (EscrowSpend, EscrowSpend) {
         },
         value: conv.tx.output[0].value,
     };
-    let charge = build_charge(&c, 1, pay2, payout(11), rate(2), 100).unwrap();
+    let prime = SlotEscrow {
+        pay: pay2,
+        deposit: slot(1).deposit,
+    };
+    let charge = build_charge(&c, 1, prime, payout(11), rate(2), 100).unwrap();
     let o_sig = sign_escrow_input(&charge, 0, &keypair(0)).unwrap();
     let checked =
-        check_presigned_charge(&c, 1, pay2, &charge.tx, &o_sig, &payout(11), MAX_FEE).unwrap();
+        check_presigned_charge(&c, 1, prime, &charge.tx, &o_sig, &payout(11), MAX_FEE).unwrap();
     (conv, checked)
 }
 
 fn check_c(p: &EscrowSpend, charge: &EscrowSpend) -> crate::Result<EscrowSpend> {
-    check_conversion(&params(), &converted(), 1, pay(1), p, MAX_FEE, charge)
+    check_conversion(&params(), &converted(), 1, slot(1), p, MAX_FEE, charge)
 }
 
 #[test]
@@ -71,9 +83,19 @@ fn honest_redeem_accepted_and_signed_by_t() {
             sign_escrow_input(&spend, 0, &keypair(1)).unwrap(),
         ),
     ];
-    spend.finalize(&[sigs]).unwrap();
+    let sigs1 = vec![
+        (
+            keypair(0).x_only_public_key().0,
+            sign_escrow_input(&spend, 1, &keypair(0)).unwrap(),
+        ),
+        (
+            keypair(1).x_only_public_key().0,
+            sign_escrow_input(&spend, 1, &keypair(1)).unwrap(),
+        ),
+    ];
+    spend.finalize(&[sigs, sigs1]).unwrap();
     // Another fee rate within the bound is fine.
-    let cheaper = build_redeem(&params(), 1, pay(1), payout(0), rate(1)).unwrap();
+    let cheaper = build_redeem(&params(), 1, slot(1), payout(0), rate(1)).unwrap();
     assert_eq!(check_r(&cheaper).unwrap().fee, cheaper.fee);
 }
 
@@ -91,24 +113,39 @@ fn redeem_refusals() {
     assert_eq!(fault(check_r(&p)), SpendFault::OutputCount(2));
 
     // The charge leaf (O, C_2) instead of the dispute leaf.
-    let charge = build_charge(&params(), 1, pay(1), payout(0), rate(2), 100).unwrap();
+    let charge = build_charge(&params(), 1, slot(1), payout(0), rate(2), 100).unwrap();
     let mut p = redeem();
     p.inputs = charge.inputs.clone();
     assert_eq!(fault(check_r(&p)), SpendFault::WrongLeaf("dispute"));
 
-    let p = build_redeem(&params(), 1, pay(1), payout(0), rate(200)).unwrap();
+    let p = build_redeem(&params(), 1, slot(1), payout(0), rate(200)).unwrap();
     assert!(matches!(
         fault(check_r(&p)),
         SpendFault::FeeAboveMax { max: 5_000, .. }
     ));
 
-    // Pay_1 instead of Pay_2, and Pay_2 plus another input.
-    let p = build_redeem(&params(), 0, pay(0), payout(0), rate(2)).unwrap();
+    // Pay_1 instead of Pay_2, Pay_2 without Dep_2, and another input more.
+    let p = build_redeem(&params(), 0, slot(0), payout(0), rate(2)).unwrap();
     assert_eq!(fault(check_r(&p)), SpendFault::WrongInput);
     let mut p = redeem();
+    p.tx.input.truncate(1);
+    assert_eq!(
+        fault(check_r(&p)),
+        SpendFault::InputCount {
+            expected: 2,
+            got: 1
+        }
+    );
+    let mut p = redeem();
     p.tx.input.push(p.tx.input[0].clone());
-    p.tx.input[1].previous_output.vout = 7;
-    assert_eq!(fault(check_r(&p)), SpendFault::InputCount(2));
+    p.tx.input[2].previous_output.vout = 7;
+    assert_eq!(
+        fault(check_r(&p)),
+        SpendFault::InputCount {
+            expected: 2,
+            got: 3
+        }
+    );
     let mut p = redeem();
     p.tx.input[0].script_sig = ScriptBuf::from_bytes(vec![0x51]);
     assert_eq!(fault(check_r(&p)), SpendFault::WrongInput);
@@ -146,7 +183,7 @@ fn redeem_locktime_sequence_prevout_and_value_refusals() {
     assert_eq!(fault(check_r(&p)), SpendFault::OutputAboveInput);
     // A redeem of a wrong index is refused by the index check.
     assert!(matches!(
-        check_redeem(&params(), 3, pay(1), &redeem(), &payout(0), MAX_FEE),
+        check_redeem(&params(), 3, slot(1), &redeem(), &payout(0), MAX_FEE),
         Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
     ));
 }
@@ -205,14 +242,14 @@ fn conversion_needs_pay_prime_terms_and_its_checked_charge() {
     // "Converted" terms that change the fee, or nothing.
     let mut t = terms(3);
     t.collusion_key = keys(3, 1)[0];
-    t.fee = Amount::from_sat(1);
+    t.fee = Amount::from_sat(500);
     let bad = EscrowParams::new(t).unwrap();
     assert_eq!(
         fault(check_conversion(
             &params(),
             &bad,
             1,
-            pay(1),
+            slot(1),
             &conv,
             MAX_FEE,
             &charge
@@ -224,7 +261,7 @@ fn conversion_needs_pay_prime_terms_and_its_checked_charge() {
             &params(),
             &params(),
             1,
-            pay(1),
+            slot(1),
             &conv,
             MAX_FEE,
             &charge
@@ -238,9 +275,33 @@ fn conversion_needs_pay_prime_terms_and_its_checked_charge() {
         SpendFault::ChargeNotOnConversion
     );
     // The old Charge_i (on Pay_i) instead of Charge'_i.
-    let old = build_charge(&params(), 1, pay(1), payout(11), rate(2), 100).unwrap();
+    let old = build_charge(&params(), 1, slot(1), payout(11), rate(2), 100).unwrap();
     assert_eq!(
         fault(check_c(&conv, &old)),
         SpendFault::ChargeNotOnConversion
     );
+    // C_i's Dep_i is not the one Charge'_i spends (another outpoint), or
+    // is missing: Charge'_i would never be mined.
+    let elsewhere = SlotEscrow {
+        deposit: Some(escrow_utxo(b"other", 4, 50_000)),
+        ..slot(1)
+    };
+    let no_deposit = SlotEscrow {
+        deposit: None,
+        ..slot(1)
+    };
+    for s in [elsewhere, no_deposit] {
+        assert_eq!(
+            fault(check_conversion(
+                &params(),
+                &converted(),
+                1,
+                s,
+                &conv,
+                MAX_FEE,
+                &charge
+            )),
+            SpendFault::ChargeNotOnConversion
+        );
+    }
 }

@@ -1,9 +1,11 @@
-//! The funding transaction: O pays n*d plus the fee, each C_i deposits g,
-//! and outputs 0..n-1 are Pay_1..Pay_n (d + g each).
+//! The funding transaction: O pays n*d plus the fee, each C_i deposits g;
+//! outputs 0..n-1 are Pay_1..Pay_n (d each) and n..2n-1 Dep_1..Dep_n (g
+//! each); in the paper's variant (`trap_deposit`) only Pay_1..Pay_n, with
+//! d + g each.
 //!
 //! Layout (fixed, so every party can check it): inputs are O's, then C_1's,
-//! ..., C_n's, in the order given; outputs are Pay_1..Pay_n at vout 0..n-1,
-//! then O's change, then each calculator's change, each only if not dust (a
+//! ..., C_n's, in the order given; outputs are the escrow outputs, then O's
+//! change, then each calculator's change, each only if not dust (a
 //! change below the dust limit is left to the miners). O pays the whole
 //! funding fee: `rate * vsize`, with every input a P2TR key-path spend
 //! (64-byte signature), which is why non-P2TR inputs are refused. Inputs use
@@ -23,7 +25,7 @@ use super::fee::{
     check_fee_rate, dummy_key_path_witness, dust_limit, fee_for_weight, weight_with_witnesses,
 };
 use super::script::EscrowOutput;
-use super::spend::EscrowUtxo;
+use super::spend::{EscrowUtxo, SlotEscrow};
 use super::terms::EscrowParams;
 use crate::{Error, Result};
 
@@ -63,33 +65,76 @@ pub struct FundingPlan {
     pub owners: Vec<InputOwner>,
     /// Total fee of the signed transaction (inputs minus outputs).
     pub fee: Amount,
-    /// n: outputs 0..n are Pay_1..Pay_n, the rest change.
+    /// n: outputs 0..n are Pay_1..Pay_n, n..2n Dep_1..Dep_n if split.
     n: usize,
+    /// Whether the deposits have outputs of their own.
+    split: bool,
+}
+
+/// Escrow output `vout` of the funding transaction `txid` holding `value`.
+fn escrow_utxo(tx: &Transaction, vout: usize) -> Result<EscrowUtxo> {
+    let len = tx.output.len();
+    let out = tx
+        .output
+        .get(vout)
+        .ok_or(Error::EscrowIndexOutOfRange { index: vout, len })?;
+    Ok(EscrowUtxo {
+        outpoint: OutPoint {
+            txid: tx.compute_txid(),
+            vout: u32::try_from(vout)
+                .map_err(|_| Error::EscrowIndexOutOfRange { index: vout, len })?,
+        },
+        value: out.value,
+    })
+}
+
+/// Where calculator `index`'s escrow is in the funding transaction `txid`
+/// of `params` (Pay_i at vout i, Dep_i at vout n + i): what every party
+/// derives once it knows the txid.
+pub fn slot_escrow(params: &EscrowParams, txid: bitcoin::Txid, index: usize) -> Result<SlotEscrow> {
+    let n = params.n();
+    if index >= n {
+        return Err(Error::EscrowIndexOutOfRange { index, len: n });
+    }
+    let at = |vout: usize, value| {
+        Ok::<_, Error>(EscrowUtxo {
+            outpoint: OutPoint {
+                txid,
+                vout: u32::try_from(vout)
+                    .map_err(|_| Error::EscrowIndexOutOfRange { index, len: n })?,
+            },
+            value,
+        })
+    };
+    Ok(SlotEscrow {
+        pay: at(index, params.pay_value())?,
+        deposit: match params.deposit_value() {
+            Some(g) => Some(at(n + index, g)?),
+            None => None,
+        },
+    })
 }
 
 impl FundingPlan {
     /// Pay_{index+1} as it will be on chain (the txid does not depend on the
     /// witnesses, so it is known before signing). Refuses `index >= n`: the
-    /// outputs after Pay_n are change, not escrow.
+    /// outputs after Pay_n are deposits or change.
     pub fn pay_utxo(&self, index: usize) -> Result<EscrowUtxo> {
-        let len = self.n;
-        if index >= len {
-            return Err(Error::EscrowIndexOutOfRange { index, len });
+        if index >= self.n {
+            return Err(Error::EscrowIndexOutOfRange { index, len: self.n });
         }
-        let out = self
-            .psbt
-            .unsigned_tx
-            .output
-            .get(index)
-            .ok_or(Error::EscrowIndexOutOfRange { index, len })?;
-        let vout = u32::try_from(index).map_err(|_| Error::EscrowIndexOutOfRange { index, len })?;
-        Ok(EscrowUtxo {
-            outpoint: OutPoint {
-                txid: self.psbt.unsigned_tx.compute_txid(),
-                vout,
-            },
-            value: out.value,
-        })
+        escrow_utxo(&self.psbt.unsigned_tx, index)
+    }
+
+    /// Calculator `index`'s escrow as it will be on chain: Pay_i and Dep_i.
+    pub fn slot_escrow(&self, index: usize) -> Result<SlotEscrow> {
+        let pay = self.pay_utxo(index)?;
+        let deposit = if self.split {
+            Some(escrow_utxo(&self.psbt.unsigned_tx, self.n + index)?)
+        } else {
+            None
+        };
+        Ok(SlotEscrow { pay, deposit })
     }
 }
 
@@ -123,9 +168,7 @@ pub fn build_funding(
         .iter()
         .map(|i| (i, InputOwner::Outsourcer))
         .collect();
-    let mut outputs: Vec<TxOut> = (0..n)
-        .map(|i| Ok(EscrowOutput::new(params, i)?.txout()))
-        .collect::<Result<_>>()?;
+    let mut outputs = escrow_txouts(params)?;
     let mut calc_change = Vec::new();
     for (i, c) in calculators.iter().enumerate() {
         inputs.extend(c.inputs.iter().map(|inp| (inp, InputOwner::Calculator(i))));
@@ -228,19 +271,39 @@ pub fn build_funding(
         owners: inputs.iter().map(|(_, o)| *o).collect(),
         fee,
         n,
+        split: params.split(),
     })
 }
 
-/// Checks that outputs 0..n of `tx` are exactly Pay_1..Pay_n (value d + g,
-/// the agreed taproot output) of `params`. Every party runs this before
-/// signing its funding inputs.
+/// The escrow outputs of the funding transaction, in order: Pay_1..Pay_n,
+/// then Dep_1..Dep_n if the deposits are split off.
+pub fn escrow_txouts(params: &EscrowParams) -> Result<Vec<TxOut>> {
+    let n = params.n();
+    let mut out = (0..n)
+        .map(|i| Ok(EscrowOutput::new(params, i)?.txout()))
+        .collect::<Result<Vec<_>>>()?;
+    if params.split() {
+        for i in 0..n {
+            out.push(EscrowOutput::deposit(params, i)?.txout());
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that the first outputs of `tx` are exactly the escrow outputs of
+/// `params` (Pay_1..Pay_n, then Dep_1..Dep_n if split). Every party runs
+/// this before signing its funding inputs.
 pub fn check_funding_outputs(tx: &Transaction, params: &EscrowParams) -> Result<()> {
-    for i in 0..params.n() {
-        let expected = EscrowOutput::new(params, i)?.txout();
-        if tx.output.get(i) != Some(&expected) {
+    for (i, expected) in escrow_txouts(params)?.iter().enumerate() {
+        if tx.output.get(i) != Some(expected) {
+            let n = params.n();
+            let what = if i < n {
+                format!("Pay_{}", i + 1)
+            } else {
+                format!("Dep_{}", i - n + 1)
+            };
             return Err(Error::TermsMismatch(format!(
-                "funding output {i} is not Pay_{}",
-                i + 1
+                "funding output {i} is not {what}"
             )));
         }
     }
@@ -250,8 +313,8 @@ pub fn check_funding_outputs(tx: &Transaction, params: &EscrowParams) -> Result<
 /// Checks what a signer gets back from the funding PSBT: its inputs (those
 /// whose `witness_utxo` is `own`) bring some value, of which at most
 /// `max_paid` may go elsewhere (g for a calculator; n*d plus the most it
-/// pays in fees for O). The rest must come back in outputs after vout n-1
-/// paying `change`, unless that rest is dust (which [`build_funding`] leaves
+/// pays in fees for O). The rest must come back in outputs after the
+/// escrow outputs paying `change`, unless that rest is dust (which [`build_funding`] leaves
 /// to the miners). Without this, the escrow outputs can be exactly right
 /// while the signer's change is dropped or paid to someone else.
 pub fn check_funding_change(
@@ -277,7 +340,7 @@ pub fn check_funding_change(
         .unsigned_tx
         .output
         .iter()
-        .skip(params.n())
+        .skip(params.escrow_outputs())
         .filter(|o| o.script_pubkey.as_script() == change)
         .try_fold(Amount::ZERO, |a, o| {
             a.checked_add(o.value).ok_or(Error::AmountOverflow)

@@ -34,23 +34,23 @@ fn funding_signing_checks_own_change() {
         1
     );
     let mut stolen = plan.psbt.clone();
-    assert_eq!(stolen.unsigned_tx.output[4].script_pubkey, payout(10));
-    stolen.unsigned_tx.output[4].script_pubkey = payout(0);
+    assert_eq!(stolen.unsigned_tx.output[7].script_pubkey, payout(10));
+    stolen.unsigned_tx.output[7].script_pubkey = payout(0);
     check_funding_outputs(&stolen.unsigned_tx, &p).unwrap();
     assert!(matches!(
         sign_funding_checked(&mut stolen, &p, &keypair(10), &payout(10), g),
         Err(Error::TermsMismatch(_))
     ));
     let mut dropped = plan.psbt.clone();
-    dropped.unsigned_tx.output.remove(4);
-    dropped.outputs.remove(4);
+    dropped.unsigned_tx.output.remove(7);
+    dropped.outputs.remove(7);
     assert!(matches!(
         sign_funding_checked(&mut dropped, &p, &keypair(10), &payout(10), g),
         Err(Error::TermsMismatch(_))
     ));
     // O's change cut by one sat more than its bound allows.
     let mut cut = plan.psbt.clone();
-    cut.unsigned_tx.output[3].value -= Amount::from_sat(1);
+    cut.unsigned_tx.output[6].value -= Amount::from_sat(1);
     assert!(matches!(
         sign_funding_checked(&mut cut, &p, &keypair(0), &payout(0), o_max),
         Err(Error::TermsMismatch(_))
@@ -153,11 +153,13 @@ fn builders_refuse_fee_rate_below_min_relay() {
     too_low(build_funding(&p, &o, payout(0), &deposits(60_000), low).map(|_| ()));
     let plan = build_funding(&p, &o, payout(0), &deposits(60_000), rate(1)).unwrap();
     let pay = plan.pay_utxo(0).unwrap();
+    let slot = plan.slot_escrow(0).unwrap();
     let pays: Vec<_> = (0..3).map(|i| plan.pay_utxo(i).unwrap()).collect();
-    too_low(build_charge(&p, 0, pay, payout(10), low, 0).map(|_| ()));
-    too_low(build_redeem(&p, 0, pay, payout(10), low).map(|_| ()));
+    too_low(build_charge(&p, 0, slot, payout(10), low, 0).map(|_| ()));
+    too_low(build_redeem(&p, 0, slot, payout(10), low).map(|_| ()));
+    too_low(build_reclaim(&p, 0, slot.deposit.unwrap(), payout(10), low, 0).map(|_| ()));
     let conv = p.converted(keys(50, 1)[0], None).unwrap();
     too_low(build_conversion(&p, &conv, 0, pay, low).map(|_| ()));
     too_low(build_sweep(&p, 0, &pays, payout(10), low, TrapKind::Aggregate).map(|_| ()));
-    build_charge(&p, 0, pay, payout(10), rate(1), 0).unwrap();
+    build_charge(&p, 0, slot, payout(10), rate(1), 0).unwrap();
 }

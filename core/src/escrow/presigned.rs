@@ -8,20 +8,22 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, Script, Sequence, Transaction, TxOut, Witness};
 
 use super::fee::check_not_dust;
-use super::script::{EscrowOutput, LeafKind};
+use super::script::LeafKind;
 use super::sign::{leaf_witness, verify_escrow_signature};
-use super::spend::{EscrowSpend, EscrowUtxo, SpendInput};
+use super::spend::{slot_sources, EscrowSpend, SlotEscrow, SpendInput};
 use super::terms::EscrowParams;
 use crate::{Error, Result};
 
 /// C_i's check of the Charge_i that O presigned (before C_i signs funding):
-/// it spends `utxo` (Pay_i) through the charge leaf, has nLockTime = t and a
-/// non-final sequence, pays everything but at most `max_fee` to `payout`, and
-/// `o_sig` is O's valid signature. Returns the spend, ready for C_i to sign.
+/// it spends exactly `slot` (Pay_i through the charge leaf, then Dep_i
+/// through the reclaim leaf when the deposit is split off), has nLockTime
+/// = t and non-final sequences, pays everything but at most `max_fee` to
+/// `payout`, and `o_sig` is O's valid signature of input 0 (the reclaim
+/// input needs none). Returns the spend, ready for C_i to sign.
 pub fn check_presigned_charge(
     params: &EscrowParams,
     index: usize,
-    utxo: EscrowUtxo,
+    slot: SlotEscrow,
     tx: &Transaction,
     o_sig: &Signature,
     payout: &Script,
@@ -32,26 +34,31 @@ pub fn check_presigned_charge(
     if tx.version != Version::TWO || tx.lock_time.to_consensus_u32() != t {
         return mismatch("version or nLockTime");
     }
-    let [input] = tx.input.as_slice() else {
-        return mismatch("must have one input");
-    };
+    let sources = slot_sources(params, index, &slot, LeafKind::Charge, LeafKind::Reclaim)?;
+    if tx.input.len() != sources.len() {
+        return mismatch("must spend exactly Pay_i and Dep_i");
+    }
     let [output] = tx.output.as_slice() else {
         return mismatch("must have one output");
     };
     // The sighash does not commit to the script sig, so O's signature stays
     // valid with one; but a taproot spend with a script sig is invalid, and
     // C_i would keep a Charge_i it can never broadcast.
-    if input.previous_output != utxo.outpoint
-        || input.sequence != Sequence::ENABLE_LOCKTIME_NO_RBF
-        || !input.script_sig.is_empty()
-    {
-        return mismatch("input is not Pay_i with sequence 0xfffffffe and no script sig");
+    for (input, (_, utxo, _)) in tx.input.iter().zip(&sources) {
+        if input.previous_output != utxo.outpoint
+            || input.sequence != Sequence::ENABLE_LOCKTIME_NO_RBF
+            || !input.script_sig.is_empty()
+        {
+            return mismatch(
+                "inputs are not Pay_i, Dep_i with sequence 0xfffffffe and no script sig",
+            );
+        }
     }
     if output.script_pubkey.as_script() != payout {
         return mismatch("output does not pay C_i");
     }
-    let fee = utxo
-        .value
+    let fee = slot
+        .value()
         .checked_sub(output.value)
         .ok_or(Error::AmountOverflow)?;
     if fee > max_fee {
@@ -63,19 +70,24 @@ pub fn check_presigned_charge(
         )));
     }
     check_not_dust(payout, output.value)?;
-    let escrow = EscrowOutput::new(params, index)?;
     let mut unsigned = tx.clone();
-    unsigned.input[0].witness = Witness::new();
-    let spend = EscrowSpend {
-        tx: unsigned,
-        prevouts: vec![TxOut {
+    let mut prevouts = Vec::new();
+    let mut inputs = Vec::new();
+    for (k, (escrow, utxo, leaf)) in sources.iter().enumerate() {
+        unsigned.input[k].witness = Witness::new();
+        prevouts.push(TxOut {
             value: utxo.value,
             script_pubkey: escrow.script_pubkey(),
-        }],
-        inputs: vec![SpendInput {
-            leaf: escrow.leaf(LeafKind::Charge)?.clone(),
-            control_block: escrow.control_block(LeafKind::Charge)?,
-        }],
+        });
+        inputs.push(SpendInput {
+            leaf: escrow.leaf(*leaf)?.clone(),
+            control_block: escrow.control_block(*leaf)?,
+        });
+    }
+    let spend = EscrowSpend {
+        tx: unsigned,
+        prevouts,
+        inputs,
         fee,
     };
     verify_escrow_signature(&spend, 0, &params.terms().outsourcer, o_sig)?;

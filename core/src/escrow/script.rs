@@ -1,22 +1,31 @@
 //! The tapscript leaves of Pay_i and its taproot tree.
 //!
-//! Pay_i is a P2TR output whose internal key is the BIP-341 NUMS point H (no
-//! key path: nobody knows its discrete log), so every spend reveals one leaf.
-//! Tree shape (fixed, so every party rebuilds the same output key):
+//! Pay_i (the fee d) and Dep_i (the deposit g) are P2TR outputs whose
+//! internal key is the BIP-341 NUMS point H (no key path: nobody knows its
+//! discrete log), so every spend reveals one leaf. Tree shapes (fixed, so
+//! every party rebuilds the same output keys):
 //!
 //! ```text
-//!            root
-//!           /    \
-//!      charge     *
-//!     (depth 1)  / \
-//!         dispute   traps: trap_1..trap_n, then threshold_1..threshold_n,
-//!        (depth 2)         a balanced subtree (depth >= 2)
+//!   Pay_i      root                    Dep_i     root
+//!             /    \                            /    \
+//!        charge     *                     reclaim    dispute
+//!       (depth 1)  / \                   (depth 1)  (depth 1)
+//!           dispute   traps: trap_1..trap_n, then threshold_1..threshold_n,
+//!          (depth 2)         a balanced subtree (depth >= 2)
 //! ```
 //!
-//! The cheap, frequent spends (Charge_i, Redeem_i) get the shortest control
-//! blocks (65 and 97 bytes).
+//! The honest spend (Charge_i: Pay_i's charge leaf and Dep_i's reclaim
+//! leaf) gets the shortest control blocks (65 bytes each). Dep_i has no
+//! trap leaf: O knows every message, so a trap over the deposits would let
+//! O with one sybil calculator take them. Its reclaim leaf,
+//! `<t> CHECKLOCKTIMEVERIFY DROP <C_i> CHECKSIG`, gives the deposit back to
+//! C_i alone from t on (also after a sweep of Pay_i, when Charge_i can no
+//! longer be mined); before t only O with T (Redeem_i) can move it. In the
+//! paper's variant (`trap_deposit`) there is no Dep_i: Pay_i holds d + g.
 
-use bitcoin::opcodes::all::{OP_CHECKSIG, OP_CHECKSIGADD, OP_CHECKSIGVERIFY, OP_NUMEQUAL};
+use bitcoin::opcodes::all::{
+    OP_CHECKSIG, OP_CHECKSIGADD, OP_CHECKSIGVERIFY, OP_CLTV, OP_DROP, OP_NUMEQUAL,
+};
 use bitcoin::script::Builder;
 use bitcoin::secp256k1::{Secp256k1, XOnlyPublicKey};
 use bitcoin::taproot::{ControlBlock, LeafVersion, TaprootBuilder, TaprootSpendInfo};
@@ -48,6 +57,8 @@ pub enum LeafKind {
     Trap(usize),
     /// `<C_j> CHECKSIGVERIFY <pk_m1> CHECKSIG <pk_m2> CHECKSIGADD ... <l> NUMEQUAL`.
     ThresholdTrap(usize),
+    /// Dep_i only: `<t> CHECKLOCKTIMEVERIFY DROP <C_i> CHECKSIG`.
+    Reclaim,
 }
 
 /// One leaf: its script and its signers in script execution order.
@@ -102,6 +113,17 @@ pub fn threshold_script(
     Ok(b.push_int(l).push_opcode(OP_NUMEQUAL).into_script())
 }
 
+/// `<t> OP_CHECKLOCKTIMEVERIFY OP_DROP <C_i> OP_CHECKSIG`.
+pub fn reclaim_script(t: u32, calculator: &XOnlyPublicKey) -> ScriptBuf {
+    Builder::new()
+        .push_int(i64::from(t))
+        .push_opcode(OP_CLTV)
+        .push_opcode(OP_DROP)
+        .push_x_only_key(calculator)
+        .push_opcode(OP_CHECKSIG)
+        .into_script()
+}
+
 /// Depths of `count` leaves in a balanced subtree whose root is at `base`,
 /// in depth-first order.
 fn balanced_depths(count: usize, base: usize, out: &mut Vec<usize>) {
@@ -123,11 +145,51 @@ pub struct EscrowOutput {
     pub leaves: Vec<Leaf>,
     /// The taproot tree (output key, control blocks).
     pub spend_info: TaprootSpendInfo,
-    /// The output value d + g.
+    /// The output value (Pay_i: d, or d + g in the paper's variant;
+    /// Dep_i: g).
     pub value: Amount,
 }
 
 impl EscrowOutput {
+    /// Builds Dep_{index+1}, C_i's deposit output: reclaim and dispute
+    /// leaves, both at depth 1. Refused in the paper's variant (no Dep_i).
+    pub fn deposit(params: &EscrowParams, index: usize) -> Result<Self> {
+        let t = params.terms();
+        let c_i = params.calculator(index)?;
+        let value = params.deposit_value().ok_or_else(|| {
+            Error::TermsMismatch("the deposit is in Pay_i (trap_deposit): no Dep_i".into())
+        })?;
+        let leaves = vec![
+            Leaf {
+                kind: LeafKind::Reclaim,
+                script: reclaim_script(t.timeout, &c_i),
+                signers: vec![c_i],
+                threshold: None,
+            },
+            Leaf {
+                kind: LeafKind::Dispute,
+                script: two_key_script(&t.outsourcer, &t.arbiter),
+                signers: vec![t.outsourcer, t.arbiter],
+                threshold: None,
+            },
+        ];
+        let mut builder = TaprootBuilder::new();
+        for leaf in &leaves {
+            builder = builder
+                .add_leaf(1, leaf.script.clone())
+                .map_err(|e| Error::Taproot(e.to_string()))?;
+        }
+        let spend_info = builder
+            .finalize(&Secp256k1::verification_only(), nums_point())
+            .map_err(|_| Error::Taproot("incomplete taproot tree".into()))?;
+        Ok(Self {
+            index,
+            leaves,
+            spend_info,
+            value,
+        })
+    }
+
     /// Builds Pay_{index+1} from the terms.
     pub fn new(params: &EscrowParams, index: usize) -> Result<Self> {
         let t = params.terms();

@@ -195,22 +195,45 @@ pub fn sign_funding_checked(
     sign_funding(psbt, params, keypair)
 }
 
+/// Checks funding input `i`'s key-path signature against its prevout (the
+/// PSBT's `witness_utxo`s): what O checks of each calculator's inputs
+/// before it signs its own.
+pub fn verify_funding_input(psbt: &Psbt, i: usize) -> Result<()> {
+    let prevouts = psbt_prevouts(psbt)?;
+    verify_key_spend(psbt, &prevouts, i).map(|_| ())
+}
+
+fn verify_key_spend(psbt: &Psbt, prevouts: &[TxOut], i: usize) -> Result<taproot::Signature> {
+    let inp = psbt.inputs.get(i).ok_or(Error::EscrowIndexOutOfRange {
+        index: i,
+        len: psbt.inputs.len(),
+    })?;
+    let sig = inp
+        .tap_key_sig
+        .ok_or_else(|| Error::MissingSignature(format!("funding input {i}")))?;
+    if sig.sighash_type != TapSighashType::Default {
+        return Err(Error::InvalidSignature(format!(
+            "funding input {i}: sighash {:?}, expected SIGHASH_DEFAULT",
+            sig.sighash_type
+        )));
+    }
+    let spk = &prevouts[i].script_pubkey;
+    let output_key = XOnlyPublicKey::from_slice(spk.as_bytes().get(2..34).unwrap_or(&[]))
+        .map_err(|_| Error::TermsMismatch(format!("funding input {i} is not P2TR")))?;
+    let msg = key_spend_message(&psbt.unsigned_tx, prevouts, i)?;
+    Secp256k1::verification_only()
+        .verify_schnorr(&sig.signature, &msg, &output_key)
+        .map_err(|_| Error::InvalidSignature(format!("funding input {i}")))?;
+    Ok(sig)
+}
+
 /// Extracts the signed funding transaction once every input has its
 /// key-path signature; each signature is verified against its prevout.
 pub fn finalize_funding(psbt: &Psbt) -> Result<Transaction> {
     let prevouts = psbt_prevouts(psbt)?;
-    let secp = Secp256k1::verification_only();
     let mut tx = psbt.unsigned_tx.clone();
-    for (i, inp) in psbt.inputs.iter().enumerate() {
-        let sig = inp
-            .tap_key_sig
-            .ok_or_else(|| Error::MissingSignature(format!("funding input {i}")))?;
-        let spk = &prevouts[i].script_pubkey;
-        let output_key = XOnlyPublicKey::from_slice(spk.as_bytes().get(2..34).unwrap_or(&[]))
-            .map_err(|_| Error::TermsMismatch(format!("funding input {i} is not P2TR")))?;
-        let msg = key_spend_message(&psbt.unsigned_tx, &prevouts, i)?;
-        secp.verify_schnorr(&sig.signature, &msg, &output_key)
-            .map_err(|_| Error::InvalidSignature(format!("funding input {i}")))?;
+    for i in 0..psbt.inputs.len() {
+        let sig = verify_key_spend(psbt, &prevouts, i)?;
         tx.input[i].witness = Witness::p2tr_key_spend(&sig);
     }
     Ok(tx)

@@ -1,5 +1,8 @@
-//! Builders of the transactions that spend Pay_i: Charge_i, Redeem_i, the
-//! Pay -> Pay' conversion, and the collusion sweep.
+//! Builders of the transactions that spend a calculator's escrow (Pay_i
+//! and, split off by default, Dep_i): Charge_i (Pay_i's charge leaf with
+//! Dep_i's reclaim leaf), Redeem_i (both through the dispute leaf), the
+//! reclaim of Dep_i alone (after a sweep took Pay_i), the Pay -> Pay'
+//! conversion (Pay_i only), and the collusion sweep (every Pay_j).
 //!
 //! Each builder returns an unsigned [`EscrowSpend`]: the transaction, the
 //! prevouts (needed for BIP-341 sighashes), and per input the leaf and its
@@ -29,6 +32,50 @@ pub struct EscrowUtxo {
     pub outpoint: OutPoint,
     /// Its value (d + g for Pay_i, less the conversion fee for Pay'_i).
     pub value: Amount,
+}
+
+/// One calculator's escrow on chain: Pay_i and, unless the job uses the
+/// paper's variant (`trap_deposit`), its deposit output Dep_i.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotEscrow {
+    /// Pay_i (or Pay'_i after the conversion).
+    pub pay: EscrowUtxo,
+    /// Dep_i.
+    pub deposit: Option<EscrowUtxo>,
+}
+
+impl SlotEscrow {
+    /// d + g as on chain.
+    pub fn value(&self) -> Amount {
+        self.pay.value + self.deposit.map(|d| d.value).unwrap_or(Amount::ZERO)
+    }
+}
+
+/// The (output, utxo, leaf) sources of a spend of `slot` through `pay_leaf`
+/// on Pay_i and `deposit_leaf` on Dep_i.
+pub(crate) fn slot_sources(
+    params: &EscrowParams,
+    index: usize,
+    slot: &SlotEscrow,
+    pay_leaf: LeafKind,
+    deposit_leaf: LeafKind,
+) -> Result<Vec<(EscrowOutput, EscrowUtxo, LeafKind)>> {
+    let mut sources = vec![(EscrowOutput::new(params, index)?, slot.pay, pay_leaf)];
+    match (params.split(), slot.deposit) {
+        (true, Some(d)) => sources.push((EscrowOutput::deposit(params, index)?, d, deposit_leaf)),
+        (false, None) => {}
+        (true, None) => {
+            return Err(Error::TermsMismatch(
+                "the terms split the deposit off: Dep_i is missing".into(),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::TermsMismatch(
+                "the deposit is in Pay_i (trap_deposit): no Dep_i".into(),
+            ))
+        }
+    }
+    Ok(sources)
 }
 
 /// How an input of an [`EscrowSpend`] is unlocked.
@@ -125,24 +172,28 @@ fn build_spend(
     })
 }
 
-/// Charge_i: Pay_i -> C_i's `payout` through the charge leaf, nLockTime = t,
-/// nSequence 0xFFFFFFFE. Refused unless t > `current_height` (the tip).
-pub fn build_charge(
-    params: &EscrowParams,
-    index: usize,
-    utxo: EscrowUtxo,
-    payout: ScriptBuf,
-    fee_rate: FeeRate,
-    current_height: u32,
-) -> Result<EscrowSpend> {
+fn timeout_lock(params: &EscrowParams, current_height: u32) -> Result<LockTime> {
     let t = params.terms().timeout;
     if t <= current_height {
         return Err(Error::InvalidTimeout { t, current_height });
     }
-    let lock = LockTime::from_height(t).map_err(|_| Error::InvalidTimeout { t, current_height })?;
-    let escrow = EscrowOutput::new(params, index)?;
+    LockTime::from_height(t).map_err(|_| Error::InvalidTimeout { t, current_height })
+}
+
+/// Charge_i: Pay_i (charge leaf: O and C_i) and Dep_i (reclaim leaf: C_i)
+/// -> C_i's `payout`, nLockTime = t, nSequence 0xFFFFFFFE. O signs input 0
+/// only. Refused unless t > `current_height` (the tip).
+pub fn build_charge(
+    params: &EscrowParams,
+    index: usize,
+    slot: SlotEscrow,
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+    current_height: u32,
+) -> Result<EscrowSpend> {
+    let lock = timeout_lock(params, current_height)?;
     build_spend(
-        vec![(escrow, utxo, LeafKind::Charge)],
+        slot_sources(params, index, &slot, LeafKind::Charge, LeafKind::Reclaim)?,
         lock,
         Sequence::ENABLE_LOCKTIME_NO_RBF,
         payout,
@@ -150,18 +201,42 @@ pub fn build_charge(
     )
 }
 
-/// Redeem_i: Pay_i -> O's `payout` through the dispute leaf (O and T sign),
-/// nLockTime 0: valid at once.
+/// Dep_i alone -> C_i's `payout` through the reclaim leaf, nLockTime = t:
+/// C_i's deposit back once Pay_i can no longer be charged (a sweep took
+/// it). Refused in the paper's variant (no Dep_i).
+pub fn build_reclaim(
+    params: &EscrowParams,
+    index: usize,
+    deposit: EscrowUtxo,
+    payout: ScriptBuf,
+    fee_rate: FeeRate,
+    current_height: u32,
+) -> Result<EscrowSpend> {
+    let lock = timeout_lock(params, current_height)?;
+    build_spend(
+        vec![(
+            EscrowOutput::deposit(params, index)?,
+            deposit,
+            LeafKind::Reclaim,
+        )],
+        lock,
+        Sequence::ENABLE_LOCKTIME_NO_RBF,
+        payout,
+        fee_rate,
+    )
+}
+
+/// Redeem_i: Pay_i and Dep_i -> O's `payout` through their dispute leaves
+/// (O and T sign each input), nLockTime 0: valid at once.
 pub fn build_redeem(
     params: &EscrowParams,
     index: usize,
-    utxo: EscrowUtxo,
+    slot: SlotEscrow,
     payout: ScriptBuf,
     fee_rate: FeeRate,
 ) -> Result<EscrowSpend> {
-    let escrow = EscrowOutput::new(params, index)?;
     build_spend(
-        vec![(escrow, utxo, LeafKind::Dispute)],
+        slot_sources(params, index, &slot, LeafKind::Dispute, LeafKind::Dispute)?,
         LockTime::ZERO,
         Sequence::ENABLE_RBF_NO_LOCKTIME,
         payout,

@@ -43,6 +43,13 @@ pub struct EscrowTerms {
     pub timeout: u32,
     /// Optional threshold trap leaves.
     pub threshold: Option<ThresholdTrap>,
+    /// The paper's variant: the deposit sits in Pay_i with the fee, so the
+    /// trap reaches it too. Default (false): the deposit has an output of
+    /// its own, Dep_i, that no trap leaf reaches (see `docs/bitcoin-escrow.md`:
+    /// O knows every message, so O with one sybil calculator could spring
+    /// the trap and take every honest deposit).
+    #[serde(default)]
+    pub trap_deposit: bool,
 }
 
 /// Validated job terms. (De)serializes as [`EscrowTerms`], validating on
@@ -87,9 +94,16 @@ impl EscrowParams {
             .fee
             .checked_add(terms.deposit)
             .ok_or(Error::AmountOverflow)?;
-        if value < P2TR_DUST {
+        // Every escrow output must be above dust: Pay_i (d, or d + g in the
+        // paper's variant) and Dep_i (g).
+        let outputs = if terms.trap_deposit {
+            vec![value]
+        } else {
+            vec![terms.fee, terms.deposit]
+        };
+        if let Some(low) = outputs.into_iter().find(|v| *v < P2TR_DUST) {
             return Err(Error::Dust {
-                value: value.to_sat(),
+                value: low.to_sat(),
                 limit: P2TR_DUST.to_sat(),
             });
         }
@@ -145,13 +159,45 @@ impl EscrowParams {
         self.terms.calculators.len()
     }
 
-    /// Value of each Pay_i output: d + g (checked at construction).
+    /// Does each calculator's deposit have an output of its own (Dep_i)?
+    pub fn split(&self) -> bool {
+        !self.terms.trap_deposit
+    }
+
+    /// Value of each Pay_i output: d, or d + g in the paper's variant
+    /// (overflow was refused in `new`).
     pub fn pay_value(&self) -> Amount {
-        // Overflow was refused in `new`.
+        if self.split() {
+            self.terms.fee
+        } else {
+            self.terms
+                .fee
+                .checked_add(self.terms.deposit)
+                .unwrap_or(Amount::MAX)
+        }
+    }
+
+    /// Value of each Dep_i output (g), if the deposit is split off.
+    pub fn deposit_value(&self) -> Option<Amount> {
+        self.split().then_some(self.terms.deposit)
+    }
+
+    /// d + g: what one calculator's escrow holds in all.
+    pub fn slot_value(&self) -> Amount {
         self.terms
             .fee
             .checked_add(self.terms.deposit)
             .unwrap_or(Amount::MAX)
+    }
+
+    /// Escrow outputs of the funding transaction: n (Pay_i) plus n (Dep_i)
+    /// when the deposits are split off.
+    pub fn escrow_outputs(&self) -> usize {
+        if self.split() {
+            2 * self.n()
+        } else {
+            self.n()
+        }
     }
 
     /// C_{index+1}'s key, or `EscrowIndexOutOfRange`.
@@ -197,6 +243,7 @@ impl EscrowParams {
             && a.fee == b.fee
             && a.deposit == b.deposit
             && a.timeout == b.timeout
+            && a.trap_deposit == b.trap_deposit
             && a.threshold.as_ref().map(|t| t.l) == b.threshold.as_ref().map(|t| t.l)
     }
 }

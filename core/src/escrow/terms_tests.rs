@@ -13,7 +13,15 @@ use crate::Error;
 fn valid_terms_accepted() {
     let p = EscrowParams::new(terms(3)).unwrap();
     assert_eq!(p.n(), 3);
+    assert_eq!(p.pay_value(), Amount::from_sat(100_000));
+    assert_eq!(p.deposit_value(), Some(Amount::from_sat(50_000)));
+    assert_eq!(p.slot_value(), Amount::from_sat(150_000));
+    assert_eq!(p.escrow_outputs(), 6);
+    let mut paper = terms(3);
+    paper.trap_deposit = true;
+    let p = EscrowParams::new(paper).unwrap();
     assert_eq!(p.pay_value(), Amount::from_sat(150_000));
+    assert_eq!((p.deposit_value(), p.escrow_outputs()), (None, 3));
     assert!(matches!(
         p.calculator(3),
         Err(Error::EscrowIndexOutOfRange { index: 3, len: 3 })
@@ -53,7 +61,9 @@ fn duplicate_keys_refused() {
 
 #[test]
 fn dust_escrow_refused() {
+    // The paper's variant: d + g in one output.
     let mut t = terms(2);
+    t.trap_deposit = true;
     t.fee = Amount::from_sat(200);
     t.deposit = Amount::from_sat(129);
     assert_eq!(
@@ -63,6 +73,22 @@ fn dust_escrow_refused() {
             limit: 330
         })
     );
+    // Split off: Pay_i (d) and Dep_i (g) each above dust.
+    let mut t = terms(2);
+    t.deposit = Amount::from_sat(329);
+    assert_eq!(
+        EscrowParams::new(t),
+        Err(Error::Dust {
+            value: 329,
+            limit: 330
+        })
+    );
+    let mut t = terms(2);
+    t.fee = Amount::from_sat(100);
+    assert!(matches!(
+        EscrowParams::new(t),
+        Err(Error::Dust { value: 100, .. })
+    ));
 }
 
 #[test]

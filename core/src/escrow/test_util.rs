@@ -6,7 +6,7 @@ use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, TxOut, Txid};
 
 use super::funding::{CalculatorFunding, FundingInput};
 use super::p2tr_key_spend_script;
-use super::spend::EscrowUtxo;
+use super::spend::{EscrowUtxo, SlotEscrow};
 use super::terms::{EscrowParams, EscrowTerms};
 
 /// Keypair number `seed` (deterministic).
@@ -35,6 +35,7 @@ pub fn terms(n: u32) -> EscrowTerms {
         deposit: Amount::from_sat(50_000),
         timeout: 200,
         threshold: None,
+        trap_deposit: false,
     }
 }
 
@@ -61,6 +62,16 @@ pub fn escrow_utxo(tag: &[u8], vout: u32, value: u64) -> EscrowUtxo {
             vout,
         },
         value: Amount::from_sat(value),
+    }
+}
+
+/// Calculator `i`'s escrow in a made-up funding transaction of 3
+/// calculators (txid from `tag`): Pay_i at vout i with `pay` sat, Dep_i at
+/// vout 3 + i with `deposit` sat.
+pub fn slot(tag: &[u8], i: u32, pay: u64, deposit: u64) -> SlotEscrow {
+    SlotEscrow {
+        pay: escrow_utxo(tag, i, pay),
+        deposit: Some(escrow_utxo(tag, 3 + i, deposit)),
     }
 }
 

@@ -9,9 +9,11 @@
 //! one slot never stops the others. When no dispute is open any more →
 //! AWAITING_PAYOUT.
 
+use bapay_core::auth;
 use bapay_daemon::codec;
 use bapay_proto::arbiter::v1 as arb;
 use bapay_proto::common::v1 as common;
+use prost::Message;
 
 use super::verify::has_evidence;
 use crate::record::{JobRecord, JobState, Slot, SlotState, StoredDispute};
@@ -79,7 +81,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let root = codec::commitment("commitment", Some(&pc), chain.commit_chain())?
         .commitment
         .root;
-    let req = arb::DisputeRequest {
+    let mut req = arb::DisputeRequest {
         job_id: rec.id_bytes()?.to_vec(),
         chain: chain.chain() as i32,
         calculator_index: i,
@@ -92,7 +94,14 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
                 openings: evidence(s, &root)?,
             },
         )),
+        outsourcer_key: o.key.x_only_public_key().serialize().to_vec(),
+        outsourcer_signature: Vec::new(),
     };
+    // T acts only on a request the terms' outsourcer signed (deterministic
+    // signature: a retry files the same dispute id).
+    req.outsourcer_signature = auth::sign(auth::DISPUTE_TAG, &req.encode_to_vec(), o.key.keypair())
+        .serialize()
+        .to_vec();
     let d = match o.arbiter()?.dispute(req).await {
         Ok(r) => r.into_inner().dispute.unwrap_or_default(),
         Err(e)

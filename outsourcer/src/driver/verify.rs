@@ -1,5 +1,6 @@
-//! VERIFYING: for each committed slot O derives the sample (m indices from
-//! the committed root, `bapay_core::sampling`), asks C_i to open it
+//! VERIFYING: for each committed slot O draws and stores a challenge c_i,
+//! derives the sample (m indices from the committed root and c_i,
+//! `bapay_core::sampling`), asks C_i to open it
 //! (OpenLeaves), stores the openings (evidence for T), and checks them and
 //! the whole result with its kind secret (search: hits; linear:
 //! Freivalds). Pass → VERIFIED, fail → FAULTY. Then DISPUTING if any slot
@@ -90,18 +91,55 @@ pub fn has_evidence(s: &Slot) -> bool {
         && s.openings_hex.is_some()
 }
 
+/// c_i: drawn once, after C_i's commitment is stored, and persisted before
+/// it is revealed, so a retry or a restart asks the same sample. C_i cannot
+/// grind its root against indices it cannot predict.
+async fn challenge(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<[u8; 32]> {
+    if let Some(c) = s.challenge()? {
+        return Ok(c);
+    }
+    let mut c = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut c);
+    let i = s.index;
+    let stored = o
+        .update(&rec.job_id, |r| {
+            let slot = &mut r.slots[i as usize];
+            if slot.challenge.is_some() {
+                return Ok(vec![]);
+            }
+            slot.challenge = Some(hex::encode(c));
+            Ok(vec![Note::slot(
+                i,
+                format!("calculator {i}: sample challenge drawn"),
+            )])
+        })
+        .await?;
+    stored.slots[i as usize]
+        .challenge()?
+        .ok_or_else(|| ServiceError::internal("challenge", "not stored"))
+}
+
 async fn sample(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let i = s.index;
     let pc = s.commitment()?;
     let chain = settlement::of(rec).commit_chain();
     let signed = codec::commitment("commitment", Some(&pc), chain)?;
     let c = &signed.commitment;
-    let indices = sample_indices(&rec.id_bytes()?, i, &c.root, c.leaf_count, rec.m)
-        .map_err(|e| ServiceError::internal("sample", e))?;
+    let challenge = challenge(o, rec, s).await?;
+    let indices = sample_indices(
+        &rec.id_bytes()?,
+        i,
+        &c.root,
+        &challenge,
+        c.leaf_count,
+        rec.m,
+    )
+    .map_err(|e| ServiceError::internal("sample", e))?;
     let req = calc::OpenLeavesRequest {
         job_id: rec.id_bytes()?.to_vec(),
         job_token: s.token(),
         indices: indices.clone(),
+        challenge: challenge.to_vec(),
     };
     let opened = match o.calculator(&s.endpoint)?.open_leaves(req).await {
         Ok(r) => r.into_inner(),

@@ -2,7 +2,7 @@
 //! transaction (per job); each calculator's coins, the presigned Charge_i,
 //! its signed funding PSBT and, after a verdict, Redeem_i (per slot).
 
-use bapay_core::escrow::{EscrowParams, EscrowTerms};
+use bapay_core::escrow::{slot_escrow, EscrowParams, EscrowTerms, SlotEscrow};
 use bitcoin::{Amount, XOnlyPublicKey};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,9 @@ pub struct BtcJob {
     pub fee_sat: u64,
     /// g, sat.
     pub deposit_sat: u64,
+    /// The paper's variant: g in Pay_i (no Dep_i).
+    #[serde(default)]
+    pub trap_deposit: bool,
     /// Fee rate, sat/vB.
     pub fee_rate: u64,
     /// The funding transaction.
@@ -96,6 +99,22 @@ pub struct StoredFundingTx {
     pub o_signing: bool,
     /// The fully signed transaction, hex, stored before broadcast.
     pub signed_hex: Option<String>,
+    /// Why the signed funding can never be mined (an input spent
+    /// elsewhere), and O's void of its own coins, hex, stored before
+    /// broadcast (`bapay_core::escrow::build_void`).
+    #[serde(default)]
+    pub void: Option<StoredVoid>,
+}
+
+/// O's void of its funding coins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredVoid {
+    /// What killed the funding.
+    pub reason: String,
+    /// The signed void, hex (empty: none of O's coins was left to void).
+    pub tx_hex: String,
+    /// Its txid.
+    pub txid: String,
 }
 
 fn hex_key(what: &str, h: &str) -> Result<XOnlyPublicKey> {
@@ -103,9 +122,10 @@ fn hex_key(what: &str, h: &str) -> Result<XOnlyPublicKey> {
 }
 
 impl BtcJob {
-    /// Value of each escrow output d + g.
-    pub fn pay_sat(&self) -> u64 {
-        self.fee_sat + self.deposit_sat
+    /// d + g: what one calculator's escrow holds in all (checked at
+    /// SubmitJob).
+    pub fn slot_sat(&self) -> u64 {
+        self.fee_sat.saturating_add(self.deposit_sat)
     }
 
     /// The fee rate.
@@ -134,7 +154,23 @@ impl JobRecord {
             deposit: Amount::from_sat(b.deposit_sat),
             timeout,
             threshold: None,
+            trap_deposit: b.trap_deposit,
         })
         .map_err(|e| ServiceError::internal("escrow terms", e))
+    }
+
+    /// Slot `i`'s escrow on chain (Pay_i and Dep_i) once the funding txid
+    /// is known.
+    pub fn slot_escrow(&self, i: u32) -> Result<SlotEscrow> {
+        let txid = self
+            .btc()?
+            .funding
+            .as_ref()
+            .map(|f| f.txid.clone())
+            .ok_or_else(|| ServiceError::internal("funding", "no funding transaction yet"))?
+            .parse()
+            .map_err(|e| ServiceError::internal("funding txid", e))?;
+        slot_escrow(&self.escrow_params()?, txid, i as usize)
+            .map_err(|e| ServiceError::internal("slot escrow", e))
     }
 }

@@ -15,7 +15,7 @@ use bapay_proto::common::v1::SignedCommitment;
 use serde::{Deserialize, Serialize};
 
 pub use self::bitcoin::{
-    BtcJob, BtcSlot, StoredCharge, StoredFunding, StoredFundingTx, StoredRedeem,
+    BtcJob, BtcSlot, StoredCharge, StoredFunding, StoredFundingTx, StoredRedeem, StoredVoid,
 };
 pub use self::ethereum::{EthJob, EthSlot};
 use crate::Result;
@@ -104,6 +104,13 @@ pub struct Slot {
     pub job_token: String,
     /// m_i canonical bytes, hex.
     pub sub_task_hex: String,
+    /// s_i: 32 random bytes, hex, sent only to C_i (PROTOCOL.md §4 "salted
+    /// keys"): without it nobody else can derive pk_{m_i} or pk_{r_i}.
+    pub salt: String,
+    /// c_i: 32 random bytes, hex, drawn and stored once C_i's commitment is
+    /// in, before the sample is asked (docs/commitments.md "challenge").
+    #[serde(default)]
+    pub challenge: Option<String>,
     /// C_i's x-only key (hex), from GetInfo.
     pub key: Option<String>,
     /// Where the slot is.
@@ -283,6 +290,25 @@ impl Slot {
     /// m_i's canonical bytes.
     pub fn sub_task_bytes(&self) -> Result<Vec<u8>> {
         unhex("sub task", &self.sub_task_hex)
+    }
+
+    /// s_i.
+    pub fn salt(&self) -> Result<[u8; 32]> {
+        unhex("salt", &self.salt)?
+            .try_into()
+            .map_err(|_| ServiceError::internal("stored salt", "not 32 bytes"))
+    }
+
+    /// c_i, if drawn.
+    pub fn challenge(&self) -> Result<Option<[u8; 32]>> {
+        self.challenge
+            .as_deref()
+            .map(|c| {
+                unhex("challenge", c)?
+                    .try_into()
+                    .map_err(|_| ServiceError::internal("stored challenge", "not 32 bytes"))
+            })
+            .transpose()
     }
 
     /// The job token bytes.

@@ -113,7 +113,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
         0 => o.config.offer_timeout_ms,
         ms => ms.min(24 * 3600 * 1000),
     };
-    let mut terms = chain.terms(o, &req, timeouts).await?;
+    let mut terms = chain.terms(o, &req, timeouts, n).await?;
 
     // Split, draw R and the id, derive the message keys.
     let mut rng = rand::thread_rng();
@@ -125,9 +125,18 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     let mut job_id = [0u8; 32];
     rng.fill_bytes(&mut job_id);
     let secp = Secp256k1::new();
+    let salts: Vec<[u8; 32]> = subs
+        .iter()
+        .map(|_| {
+            let mut s = [0u8; 32];
+            rng.fill_bytes(&mut s);
+            s
+        })
+        .collect();
     let secrets = subs
         .iter()
-        .map(|s| message_secret(&s.to_bytes(), &job_random))
+        .zip(&salts)
+        .map(|(s, salt)| message_secret(&s.to_bytes(), salt, &job_random))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| ServiceError::internal("message keys", e))?;
     let keys = PublishedKeys::from_secrets(&secp, &secrets)
@@ -137,8 +146,9 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     let slots = subs
         .iter()
         .zip(&endpoints)
+        .zip(&salts)
         .enumerate()
-        .map(|(i, (s, e))| {
+        .map(|(i, ((s, e), salt))| {
             let mut token = [0u8; 32];
             rng.fill_bytes(&mut token);
             Slot {
@@ -146,6 +156,8 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
                 endpoint: e.0.clone(),
                 job_token: hex::encode(token),
                 sub_task_hex: hex::encode(s.to_bytes()),
+                salt: hex::encode(salt),
+                challenge: None,
                 key: e.1.clone(),
                 state: SlotState::Pending,
                 reason: String::new(),

@@ -67,6 +67,7 @@ pub trait Settlement: Send + Sync {
         o: &Outsourcer,
         req: &pb::SubmitJobRequest,
         timeouts: &pb::Timeouts,
+        n: usize,
     ) -> Result<Terms>;
     /// Fills in the collusion key of the terms once the message keys are
     /// known.

@@ -106,3 +106,25 @@ async fn cancel_works_until_o_signs_then_is_refused() {
         .expect_err("money is locked");
     assert_eq!(e.code, bapay_daemon::ErrorCode::FailedPrecondition);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swept_pay_output_is_trapped_and_the_job_completes() {
+    let w = World::new(&[Behaviour::Honest, Behaviour::Honest]).await;
+    let id = w
+        .submit(search_job("btc-swept", 2, common::Chain::Bitcoin))
+        .await;
+    let rec = w
+        .until(&id, 400, |r| r.state == JobState::AwaitingPayout)
+        .await;
+    // Colluders sweep Pay_1 before t (the trap leaf); Dep_1 stays.
+    let slot = rec.slot_escrow(1).expect("slot");
+    w.btc.spend(slot.pay.outpoint);
+    let rec = w.until(&id, 100, |r| r.state.is_terminal()).await;
+    assert_eq!(rec.state, JobState::Completed);
+    assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Trapped]);
+    // C_1 took its deposit back alone through the reclaim leaf.
+    let dep = slot.deposit.expect("Dep_1");
+    let reclaim = w.btc.spender(&dep.outpoint).expect("Dep_1 reclaimed");
+    assert_eq!(reclaim.input.len(), 1);
+    assert_eq!(reclaim.output[0].script_pubkey, w.calcs[1].own_script());
+}

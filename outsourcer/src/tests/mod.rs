@@ -8,6 +8,7 @@
 
 mod bitcoin;
 mod ethereum;
+mod funding;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,10 @@ impl World {
         let store = || Arc::new(MemoryStore::new(clock.clone()));
 
         let t_key = SecretKey::generate();
+        let trusted = vec![
+            t_key.x_only_public_key().to_string(),
+            t_key.eth_address().to_string(),
+        ];
         let mut t_cfg = bapay_arbiter::Config {
             sample_size: 14,
             ..Default::default()
@@ -98,6 +103,7 @@ impl World {
             let key = SecretKey::generate();
             let mut cfg = bapay_calculator::Config::default();
             cfg.ethereum.deployment.contract = CONTRACT.to_string();
+            cfg.trusted_arbiters = trusted.clone();
             if *b == Behaviour::Lazy {
                 cfg.misbehave.lazy_fraction = 0.5;
             }
@@ -253,6 +259,7 @@ pub fn search_job(id: &str, n: u32, chain: common::Chain) -> pb::SubmitJobReques
         assumed_honest_fraction: Some(0.5),
         fee_rate_sat_per_vb: (chain == common::Chain::Bitcoin).then_some(2.0),
         threshold_l: 0,
+        trap_deposit: false,
     }
 }
 

@@ -80,6 +80,7 @@ fn job(net: &Net, name: &str, calculators: &[usize], seed: u8) -> pb::SubmitJobR
         assumed_honest_fraction: Some(0.5),
         fee_rate_sat_per_vb: Some(2.0),
         threshold_l: 0,
+        trap_deposit: false,
     }
 }
 

@@ -58,6 +58,7 @@ pub fn search_job(
         assumed_honest_fraction: Some(0.5),
         fee_rate_sat_per_vb: Some(2.0),
         threshold_l: 0,
+        trap_deposit: false,
     }
 }
 

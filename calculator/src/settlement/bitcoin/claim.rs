@@ -12,12 +12,22 @@
 //!   way back, and O had until t to redeem through T);
 //! - CLAIMING: the stored claim is rebroadcast until it is at depth → PAID;
 //!   a Charge_i that lost to a confirmed conversion is replaced by Charge'_i.
+//!
+//! What the claim takes is read on chain first: the whole escrow
+//! (Charge_i); only Dep_i if a sweep took Pay_i (the reclaim leaf, C_i
+//! alone: the deposit comes back, the slot ends TRAPPED); nothing if
+//! Redeem_i took both (LOST).
 
 use std::sync::Arc;
 
-use bapay_core::escrow::{check_presigned_charge, sign_escrow_input, EscrowParams, EscrowUtxo};
+use bapay_core::escrow::{
+    build_reclaim, check_presigned_charge, sign_escrow_input, EscrowOutput, EscrowParams,
+    EscrowUtxo,
+};
 use bapay_daemon::{codec, ServiceError, StoreExt};
-use bitcoin::{Amount, OutPoint, ScriptBuf, Txid};
+use bitcoin::{Amount, ScriptBuf};
+
+use crate::record::bitcoin::coin_of;
 
 use tracing::Instrument;
 
@@ -88,7 +98,8 @@ pub async fn escrow_at_depth(c: &Calculator, b: &BtcSub) -> Result<bool> {
 }
 
 /// Rebuilds a stored presigned charge with the core check (deterministic),
-/// signs its input with own key and finalizes it.
+/// signs each of its inputs with own key (Pay_i's charge leaf with O's
+/// signature, Dep_i's reclaim leaf alone) and finalizes it.
 pub fn finalize_charge(
     c: &Calculator,
     params: &EscrowParams,
@@ -104,29 +115,114 @@ pub fn finalize_charge(
         &record::unhex("signature", &stored.outsourcer_sig_hex)?,
     )
     .map_err(|e| internal(&e))?;
-    let txid: Txid = stored.utxo_txid.parse().map_err(|e| internal(&e))?;
-    let utxo = EscrowUtxo {
-        outpoint: OutPoint {
-            txid,
-            vout: stored.utxo_vout,
-        },
-        value: Amount::from_sat(stored.utxo_value_sat),
-    };
     let max_fee = Amount::from_sat(c.config.limits.max_charge_fee_sat);
-    let spend = check_presigned_charge(params, index, utxo, &tx, &o_sig, payout, max_fee)
+    let spend = check_presigned_charge(params, index, stored.slot()?, &tx, &o_sig, payout, max_fee)
         .map_err(|e| internal(&e))?;
-    let own = sign_escrow_input(&spend, 0, c.key.keypair()).map_err(|e| internal(&e))?;
-    spend
-        .finalize(&[vec![
-            (params.terms().outsourcer, o_sig),
-            (c.key.x_only_public_key(), own),
-        ]])
-        .map_err(|e| internal(&e))
+    let me = c.key.x_only_public_key();
+    let mut sigs = Vec::new();
+    for k in 0..spend.inputs.len() {
+        let own = sign_escrow_input(&spend, k, c.key.keypair()).map_err(|e| internal(&e))?;
+        let mut input = vec![(me, own)];
+        if k == 0 {
+            input.push((params.terms().outsourcer, o_sig));
+        }
+        sigs.push(input);
+    }
+    spend.finalize(&sigs).map_err(|e| internal(&e))
 }
 
-/// tip >= t: completes the right charge, stores it (CLAIMING), then
-/// broadcasts it (journaled).
+/// Is `utxo` (an output of `script`) still unspent on chain?
+async fn unspent(c: &Calculator, script: &ScriptBuf, utxo: &EscrowUtxo) -> Result<bool> {
+    let want = coin_of(utxo);
+    Ok(c.chain
+        .list_unspent(script.as_bytes())
+        .await?
+        .contains(&want))
+}
+
+/// What the claim at t can take, seen on chain.
+enum Claim {
+    /// The escrow is whole: Charge_i (or Charge'_i).
+    Charge(bitcoin::Transaction),
+    /// Pay_i was swept through a trap leaf but Dep_i is there: C_i takes
+    /// its deposit back alone (reclaim leaf).
+    Reclaim(bitcoin::Transaction),
+    /// Nothing is left for C_i (Redeem_i took it, or, with trap_deposit, a
+    /// sweep).
+    Gone(&'static str),
+}
+
+async fn what_to_claim(c: &Calculator, r: &SubTaskRecord, tip: u64) -> Result<Claim> {
+    let b = r.btc()?;
+    let payout = ScriptBuf::from_bytes(record::unhex("payout", &b.payout_script_hex)?);
+    let index = r.index as usize;
+    let converted_final = match &b.conversion_txid {
+        Some(t) => c
+            .chain
+            .tx_status(t)
+            .await?
+            .is_some_and(|s| s.confirmations >= 1),
+        None => false,
+    };
+    let (params, held) = match (&b.charge_prime, &b.converted_terms, converted_final) {
+        (Some(cp), Some(ct), true) => (
+            EscrowParams::new(ct.clone())
+                .map_err(|e| ServiceError::internal("stored Pay' terms", e))?,
+            cp.clone(),
+        ),
+        _ => (
+            b.params()?,
+            b.charge.clone().ok_or_else(|| {
+                ServiceError::internal("record", "committed without a held Charge_i")
+            })?,
+        ),
+    };
+    let slot = held.slot()?;
+    let pay_script = EscrowOutput::new(&params, index)
+        .map_err(|e| ServiceError::internal("escrow", e))?
+        .script_pubkey();
+    if unspent(c, &pay_script, &slot.pay).await? {
+        return Ok(Claim::Charge(finalize_charge(
+            c, &params, index, &held, &payout,
+        )?));
+    }
+    let Some(dep) = slot.deposit else {
+        return Ok(Claim::Gone(
+            "the escrow was spent by another transaction (a verdict or a trap)",
+        ));
+    };
+    let dep_script = EscrowOutput::deposit(&params, index)
+        .map_err(|e| ServiceError::internal("escrow", e))?
+        .script_pubkey();
+    if !unspent(c, &dep_script, &dep).await? {
+        return Ok(Claim::Gone(
+            "Pay_i and Dep_i were spent by Redeem_i (a verdict)",
+        ));
+    }
+    let rate = bitcoin::FeeRate::from_sat_per_vb(b.fee_rate_sat_per_vb.ceil() as u64)
+        .unwrap_or(bitcoin::FeeRate::BROADCAST_MIN);
+    let tip32 = u32::try_from(tip.saturating_sub(1)).unwrap_or(u32::MAX);
+    let spend = build_reclaim(
+        &params,
+        index,
+        dep,
+        payout,
+        rate,
+        tip32.min(params.terms().timeout - 1),
+    )
+    .map_err(|e| ServiceError::internal("reclaim", e))?;
+    let own = sign_escrow_input(&spend, 0, c.key.keypair())
+        .map_err(|e| ServiceError::internal("reclaim", e))?;
+    let tx = spend
+        .finalize(&[vec![(c.key.x_only_public_key(), own)]])
+        .map_err(|e| ServiceError::internal("reclaim", e))?;
+    Ok(Claim::Reclaim(tx))
+}
+
+/// tip >= t: completes the right claim, stores it (CLAIMING), then
+/// broadcasts it (journaled); or records that nothing is left (LOST).
 pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
+    let tip = c.chain.tip_height().await?;
     let (raw, job_id) = {
         let _g = c.lock.lock().await;
         let (mut r, v) = record::load(c.store.as_ref(), job)?
@@ -141,35 +237,27 @@ pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
         ) {
             return Ok(());
         }
-        let b = r.btc()?.clone();
-        let payout = ScriptBuf::from_bytes(record::unhex("payout", &b.payout_script_hex)?);
-        let index = r.index as usize;
-        let converted_final = match &b.conversion_txid {
-            Some(t) => c
-                .chain
-                .tx_status(t)
-                .await?
-                .is_some_and(|s| s.confirmations >= 1),
-            None => false,
-        };
-        let tx = match (&b.charge_prime, &b.converted_terms, converted_final) {
-            (Some(cp), Some(ct), true) => {
-                let params = EscrowParams::new(ct.clone())
-                    .map_err(|e| ServiceError::internal("stored Pay' terms", e))?;
-                finalize_charge(c, &params, index, cp, &payout)?
-            }
-            _ => {
-                let held = b.charge.clone().ok_or_else(|| {
-                    ServiceError::internal("record", "committed without a held Charge_i")
-                })?;
-                finalize_charge(c, &b.params()?, index, &held, &payout)?
+        let (tx, reclaim) = match what_to_claim(c, &r, tip).await? {
+            Claim::Charge(tx) => (tx, false),
+            Claim::Reclaim(tx) => (tx, true),
+            Claim::Gone(why) => {
+                r.state = State::Lost;
+                r.state_reason = why.into();
+                c.save(&mut r, Some(v))?;
+                tracing::warn!(job = %job, reason = why, "escrow lost");
+                return Ok(());
             }
         };
         let raw = bitcoin::consensus::serialize(&tx);
         let bm = r.btc_mut()?;
         bm.claim_tx_hex = Some(hex::encode(&raw));
         bm.claim_txid = Some(tx.compute_txid().to_string());
+        bm.reclaim = reclaim;
         r.state = State::Claiming;
+        if reclaim {
+            r.state_reason =
+                "Pay_i was swept through a trap leaf: reclaiming the deposit Dep_i".into();
+        }
         c.save(&mut r, Some(v))?;
         (raw, r.job_id.clone())
     };
@@ -203,7 +291,12 @@ async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
             c.update(&rec.job_id, |r| {
                 let claiming = r.state == State::Claiming;
                 if claiming {
-                    r.state = State::Paid;
+                    let reclaimed = r.btc()?.reclaim;
+                    r.state = if reclaimed {
+                        State::Trapped
+                    } else {
+                        State::Paid
+                    };
                 }
                 Ok(claiming)
             })
@@ -216,9 +309,42 @@ async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
             if switch_to_charge_prime(c, rec, &raw).await? {
                 return claim(c, &rec.job_id).await;
             }
-            broadcast(c, &rec.job_id, &raw).await
+            let out = c
+                .store
+                .record_then_async(
+                    &rec.job_id,
+                    "broadcast_claim",
+                    &serde_json::json!({ "raw_tx": hex::encode(&raw) }),
+                    c.chain.broadcast(&raw),
+                )
+                .await?;
+            if let Err(e) = out {
+                // A claim the node refuses may have lost its inputs (a
+                // sweep took Pay_i, Redeem_i took both): look again.
+                tracing::warn!(job = %rec.job_id, error = %e, "claim refused; checking the escrow");
+                return reconsider(c, rec).await;
+            }
+            Ok(())
         }
     }
+}
+
+/// The stored claim cannot be mined: back to the claimable state, so the
+/// next claim sees what is left on chain (reclaim, LOST) and builds anew.
+async fn reconsider(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
+    let tip = c.chain.tip_height().await?;
+    let Claim::Charge(_) = what_to_claim(c, rec, tip).await? else {
+        c.update(&rec.job_id, |r| {
+            let claiming = r.state == State::Claiming;
+            if claiming {
+                r.state = State::Committed;
+            }
+            Ok(claiming)
+        })
+        .await?;
+        return claim(c, &rec.job_id).await;
+    };
+    Ok(())
 }
 
 /// The claim spends Pay_i but the conversion (which spends Pay_i too) is

@@ -15,7 +15,8 @@
 //! configured `max_conversion_fee_sat` instead.
 
 use bapay_core::escrow::{
-    build_conversion, check_conversion, check_presigned_charge, sign_escrow_input, EscrowUtxo,
+    build_conversion, check_conversion, check_presigned_charge, sign_escrow_input, slot_escrow,
+    EscrowUtxo, SlotEscrow,
 };
 use bapay_core::keys::{aggregate_pubkey, check_offer_keys, result_secret, PublishedKeys};
 use bapay_daemon::{codec, ServiceError};
@@ -56,8 +57,9 @@ pub async fn sign(
             .ok_or_else(|| ServiceError::internal("record", "committed without r_i"))?,
     )?;
     let job_random = codec::bytes32("job_random", &record::unhex("R", &rec.job_random)?)?;
+    let salt = rec.salt()?;
     (|| {
-        let own = result_secret(&result, &job_random)?;
+        let own = result_secret(&result, &salt, &job_random)?;
         let aggregate = aggregate_pubkey(&keys)?;
         let published = PublishedKeys { keys, aggregate };
         check_offer_keys(&c.secp, &own, index, &published, &converted)
@@ -85,10 +87,19 @@ pub async fn sign(
         },
         value: prime_value,
     };
+    let held = b
+        .charge
+        .as_ref()
+        .ok_or_else(|| ServiceError::internal("record", "committed without Charge_i"))?;
+    let deposit = held.slot()?.deposit;
+    let prime_slot = SlotEscrow {
+        pay: prime_utxo,
+        deposit,
+    };
     let checked_charge = check_presigned_charge(
         &converted,
         index,
-        prime_utxo,
+        prime_slot,
         &charge_tx,
         &o_sig,
         &payout,
@@ -102,13 +113,9 @@ pub async fn sign(
         .ok_or_else(|| ServiceError::internal("record", "committed without a funding txid"))?
         .parse()
         .map_err(|e| ServiceError::internal("stored funding txid", e))?;
-    let pay_utxo = EscrowUtxo {
-        outpoint: OutPoint {
-            txid: funding_txid,
-            vout: rec.index,
-        },
-        value: params.pay_value(),
-    };
+    let slot = slot_escrow(&params, funding_txid, index)
+        .map_err(|e| ServiceError::internal("slot escrow", e))?;
+    let pay_utxo = slot.pay;
     // The leaf and control block come from the core builder; the
     // transaction is O's, checked by check_conversion.
     let mut proposal = build_conversion(
@@ -128,7 +135,7 @@ pub async fn sign(
         &params,
         &converted,
         index,
-        pay_utxo,
+        slot,
         &proposal,
         Amount::from_sat(c.config.limits.max_conversion_fee_sat),
         &checked_charge,
@@ -141,6 +148,7 @@ pub async fn sign(
         utxo_txid: conv_txid.to_string(),
         utxo_vout: 0,
         utxo_value_sat: prime_value.to_sat(),
+        deposit: deposit.as_ref().map(crate::record::bitcoin::coin_of),
     };
     match &b.charge_prime {
         Some(held) if *held != stored => {

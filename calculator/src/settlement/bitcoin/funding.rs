@@ -4,7 +4,8 @@
 //! `check_presigned_charge` against the stored terms, own payout script and
 //! the configured max charge fee (INVALID_ARGUMENT with the core reason);
 //! then **stores** Charge_i, O's signature and the funding txid (state
-//! CHARGE_HELD) and only then runs `sign_funding_checked` (outputs are the
+//! CHARGE_HELD), checks every input is an unspent coin of the stated value
+//! on chain, and only then runs `sign_funding_checked` (outputs are the
 //! agreed Pay_k, every input P2TR, own change back, at most g paid), journals
 //! the signing step, stores FUNDING_SIGNED and returns the PSBT.
 //! Repeating the call with the same Charge_i signs again (idempotent); a
@@ -16,11 +17,14 @@
 //! Not yet: requiring that every reserved coin is spent (the change check
 //! already bounds what C_i pays to g).
 
-use bapay_core::escrow::{check_presigned_charge, sign_funding_checked, EscrowUtxo};
-use bapay_daemon::{codec, ServiceError, StoreExt};
-use bapay_proto::calculator::v1 as pb;
-use bitcoin::{Amount, OutPoint, Psbt, ScriptBuf};
+use std::collections::HashMap;
 
+use bapay_core::escrow::{check_presigned_charge, sign_funding_checked, slot_escrow};
+use bapay_daemon::{codec, Coin, ServiceError, StoreExt};
+use bapay_proto::calculator::v1 as pb;
+use bitcoin::{Amount, Psbt, ScriptBuf};
+
+use crate::record::bitcoin::coin_of;
 use crate::record::{self, State, StoredCharge};
 use crate::service::Calculator;
 use crate::Result;
@@ -50,18 +54,13 @@ pub async fn sign(c: &Calculator, req: pb::SignFundingRequest) -> Result<pb::Sig
     let params = b.params()?;
     let index = rec.index as usize;
     let funding_txid = psbt.unsigned_tx.compute_txid();
-    let utxo = EscrowUtxo {
-        outpoint: OutPoint {
-            txid: funding_txid,
-            vout: rec.index,
-        },
-        value: params.pay_value(),
-    };
+    let slot = slot_escrow(&params, funding_txid, index)
+        .map_err(|e| ServiceError::internal("escrow", e))?;
     let payout = ScriptBuf::from_bytes(record::unhex("payout script", &b.payout_script_hex)?);
     check_presigned_charge(
         &params,
         index,
-        utxo,
+        slot,
         &charge_tx,
         &o_sig,
         &payout,
@@ -94,6 +93,7 @@ pub async fn sign(c: &Calculator, req: pb::SignFundingRequest) -> Result<pb::Sig
         utxo_txid: funding_txid.to_string(),
         utxo_vout: rec.index,
         utxo_value_sat: params.pay_value().to_sat(),
+        deposit: slot.deposit.as_ref().map(coin_of),
     };
     let version = match &b.charge {
         Some(held) if *held != stored => {
@@ -112,6 +112,11 @@ pub async fn sign(c: &Calculator, req: pb::SignFundingRequest) -> Result<pb::Sig
             c.save(&mut rec, Some(version))?
         }
     };
+    // Every input of the funding must exist unspent with the value the
+    // PSBT states: else the funding can never confirm (a made-up or spent
+    // coin of O's or another calculator's), and C_i's signed input would be
+    // frozen for nothing.
+    check_inputs_on_chain(c, &psbt).await?;
     let deposit = params.terms().deposit;
     let signed = c.store.record_then(
         &rec.job_id,
@@ -134,4 +139,36 @@ pub async fn sign(c: &Calculator, req: pb::SignFundingRequest) -> Result<pb::Sig
         funding_psbt: psbt.serialize(),
         funding_txid: funding_txid.to_string(),
     })
+}
+
+/// Every input of `psbt` is a confirmed unspent coin with the value its
+/// `witness_utxo` states (INVALID_ARGUMENT naming the input otherwise).
+async fn check_inputs_on_chain(c: &Calculator, psbt: &Psbt) -> Result<()> {
+    let mut by_script: HashMap<Vec<u8>, Vec<Coin>> = HashMap::new();
+    for (k, (txin, input)) in psbt.unsigned_tx.input.iter().zip(&psbt.inputs).enumerate() {
+        let prev = input.witness_utxo.as_ref().ok_or_else(|| {
+            ServiceError::invalid(&format!("funding_psbt.inputs[{k}]"), "no witness_utxo")
+        })?;
+        let script = prev.script_pubkey.to_bytes();
+        if !by_script.contains_key(&script) {
+            let coins = c.chain.list_unspent(&script).await?;
+            by_script.insert(script.clone(), coins);
+        }
+        let want = Coin {
+            txid: txin.previous_output.txid.to_string(),
+            vout: txin.previous_output.vout,
+            value_sat: prev.value.to_sat(),
+        };
+        if !by_script[&script].contains(&want) {
+            return Err(ServiceError::invalid(
+                &format!("funding_psbt.inputs[{k}]"),
+                format!(
+                    "{} is not an unspent coin of {} sat on chain",
+                    txin.previous_output,
+                    prev.value.to_sat()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }

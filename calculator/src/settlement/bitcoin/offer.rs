@@ -3,11 +3,15 @@
 //! calculator count, an outsourcer other than the terms', a fee rate below
 //! 1 sat/vB, a result deadline not below t. Then, in order, a failed check
 //! is a declined answer with its [`DeclineReason`]: own key =
-//! calculators[index] (NOT_MY_KEY); `check_offer_keys` with sk_{m_i} =
-//! H(m_i || R) (MESSAGE_KEY_MISMATCH); d >= min fee (FEE_TOO_LOW); g <= max
-//! deposit (DEPOSIT_TOO_HIGH); work <= max_work (TOO_MUCH_WORK);
-//! chain-adapter tip + min blocks <= result deadline (NOT_ENOUGH_TIME);
-//! unreserved own P2TR coins covering g (INSUFFICIENT_FUNDS).
+//! calculators[index] (NOT_MY_KEY); T one of `trusted_arbiters`, and for
+//! `trap_deposit` terms `accept_trap_on_deposit` with every co-calculator
+//! in `trusted_calculators` (UNTRUSTED_PARTY); `check_offer_keys` with
+//! sk_{m_i} = H(m_i || s_i || R) (MESSAGE_KEY_MISMATCH); d >= min fee
+//! (FEE_TOO_LOW); g <= max deposit (DEPOSIT_TOO_HIGH); work <= max_work
+//! (TOO_MUCH_WORK); chain-adapter tip + min blocks <= result deadline
+//! (NOT_ENOUGH_TIME); t at most `max_blocks_to_payout` above the tip
+//! (TIMEOUT_TOO_FAR); unreserved own P2TR coins covering g
+//! (INSUFFICIENT_FUNDS).
 
 use bapay_core::keys::{aggregate_pubkey, check_offer_keys, message_secret, PublishedKeys};
 use bapay_daemon::{codec, Coin, ServiceError};
@@ -67,6 +71,7 @@ pub fn parse(c: &Calculator, req: &pb::OfferRequest, offer: &CommonOffer) -> Res
         conversion_txid: None,
         claim_tx_hex: None,
         claim_txid: None,
+        reclaim: false,
     }))
 }
 
@@ -90,8 +95,38 @@ pub async fn decide(
             format!("calculators[{index}] is not this calculator's key"),
         );
     }
+    if !c.config.trusts_arbiter_key(&terms.arbiter) {
+        return decline(
+            DeclineReason::UntrustedParty,
+            format!(
+                "arbiter {} is not one of this calculator's trusted_arbiters",
+                terms.arbiter
+            ),
+        );
+    }
+    if terms.trap_deposit {
+        if !c.config.accept_trap_on_deposit {
+            return decline(
+                DeclineReason::UntrustedParty,
+                "trap_deposit terms (the trap reaches the deposit) and \
+                 accept_trap_on_deposit is off"
+                    .into(),
+            );
+        }
+        let me = c.key.x_only_public_key();
+        if let Some(k) = terms
+            .calculators
+            .iter()
+            .find(|k| **k != me && !c.config.trusts_calculator(k))
+        {
+            return decline(
+                DeclineReason::UntrustedParty,
+                format!("trap_deposit terms with calculator {k}, not in trusted_calculators"),
+            );
+        }
+    }
     let key_check = (|| {
-        let own = message_secret(&req.sub_task, &offer.job_random)?;
+        let own = message_secret(&req.sub_task, &offer.salt, &offer.job_random)?;
         let aggregate = aggregate_pubkey(&offer.keys)?;
         let published = PublishedKeys {
             keys: offer.keys.clone(),
@@ -133,6 +168,16 @@ pub async fn decide(
             format!(
                 "tip {tip} + {} blocks > result deadline {}",
                 l.min_blocks_to_result_deadline, b.result_deadline_height
+            ),
+        );
+    }
+    let far = u64::from(terms.timeout).saturating_sub(tip);
+    if far > l.max_blocks_to_payout {
+        return decline(
+            DeclineReason::TimeoutTooFar,
+            format!(
+                "t is {far} blocks away, more than max_blocks_to_payout = {}",
+                l.max_blocks_to_payout
             ),
         );
     }

@@ -7,7 +7,8 @@
 //! commitDeadline >= payoutTime. Then, in order, a failed check is a
 //! declined answer: deployment chain id / contract not the configured ones
 //! (BAD_CONTRACT_TERMS); job.worker or workers[index] not its address
-//! (NOT_MY_KEY); job.arbiter zero (BAD_CONTRACT_TERMS); sk_{m_i}·G not
+//! (NOT_MY_KEY); job.arbiter zero (BAD_CONTRACT_TERMS); job.arbiter not
+//! one of `trusted_arbiters` (UNTRUSTED_PARTY); sk_{m_i}·G not
 //! message_keys[index], or the collusion address not the address of the
 //! sum of the message keys (MESSAGE_KEY_MISMATCH); the job, its search
 //! terms or its id not what `bapay_fairpay::job_for` rebuilds from the
@@ -16,7 +17,8 @@
 //! (TOO_MUCH_WORK); the chain's id not the configured one
 //! (BAD_CONTRACT_TERMS); a commit deadline closer than
 //! `min_seconds_to_commit_deadline` to the latest block time
-//! (NOT_ENOUGH_TIME); `trappedTo(group)` != 0 (BAD_CONTRACT_TERMS).
+//! (NOT_ENOUGH_TIME); t more than `max_seconds_to_payout` away
+//! (TIMEOUT_TOO_FAR); `trappedTo(group)` != 0 (BAD_CONTRACT_TERMS).
 
 use alloy::primitives::{Address, B256};
 use bapay_core::keys::{aggregate_pubkey, check_own_message_key, message_secret, PublishedKeys};
@@ -153,8 +155,17 @@ pub async fn decide(c: &Calculator, req: &pb::OfferRequest, o: &CommonOffer) -> 
     if p.job.arbiter == Address::ZERO {
         return bad("job.arbiter is zero");
     }
+    if !c.config.trusts_arbiter_address(&p.job.arbiter) {
+        return Ok(Err((
+            DeclineReason::UntrustedParty,
+            format!(
+                "arbiter {} is not one of this calculator's trusted_arbiters",
+                p.job.arbiter
+            ),
+        )));
+    }
     let key_check = (|| {
-        let own = message_secret(&req.sub_task, &o.job_random)?;
+        let own = message_secret(&req.sub_task, &o.salt, &o.job_random)?;
         let aggregate = aggregate_pubkey(&o.keys)?;
         let published = PublishedKeys {
             keys: o.keys.clone(),
@@ -231,6 +242,16 @@ pub async fn decide(c: &Calculator, req: &pb::OfferRequest, o: &CommonOffer) -> 
             format!(
                 "block time {now} + {} s > commit deadline {}",
                 cfg.min_seconds_to_commit_deadline, p.job.commitDeadline
+            ),
+        )));
+    }
+    let far = p.job.payoutTime.saturating_sub(now);
+    if far > cfg.max_seconds_to_payout {
+        return Ok(Err((
+            DeclineReason::TimeoutTooFar,
+            format!(
+                "t is {far} s away, more than max_seconds_to_payout = {}",
+                cfg.max_seconds_to_payout
             ),
         )));
     }

@@ -10,7 +10,7 @@
 
 use bapay_core::escrow::{
     build_charge, build_funding, finalize_funding, sign_escrow_input, sign_funding_checked,
-    CalculatorFunding, FundingInput,
+    verify_funding_input, CalculatorFunding, FundingInput,
 };
 use bapay_daemon::ServiceError;
 use bapay_proto::calculator::v1 as calc;
@@ -69,7 +69,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         return plan(o, rec, tip).await;
     };
     if let Some(signed) = &f.signed_hex {
-        return confirm(o, rec, signed, &f.txid).await;
+        return super::confirm::step(o, rec, signed, &f.txid).await;
     }
     for s in &rec.slots {
         if s.state == SlotState::ChargePresigned {
@@ -144,11 +144,11 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
                 .map(|f| f.payout_hex.clone())
                 .unwrap_or_default(),
         )?);
-        let utxo = plan
-            .pay_utxo(s.index as usize)
-            .map_err(|e| ServiceError::internal("pay utxo", e))?;
+        let slot = plan
+            .slot_escrow(s.index as usize)
+            .map_err(|e| ServiceError::internal("slot escrow", e))?;
         let tip32 = u32::try_from(tip).map_err(|e| ServiceError::internal("tip", e))?;
-        let charge = build_charge(&params, s.index as usize, utxo, payout, rate, tip32)
+        let charge = build_charge(&params, s.index as usize, slot, payout, rate, tip32)
             .map_err(|e| ServiceError::internal("Charge_i", e))?;
         let sig = sign_escrow_input(&charge, 0, o.key.keypair())
             .map_err(|e| ServiceError::internal("sign Charge_i", e))?;
@@ -166,7 +166,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         .unsigned_tx
         .output
         .iter()
-        .skip(rec.slots.len())
+        .skip(params.escrow_outputs())
         .filter(|out| out.script_pubkey == own)
         .map(|out| out.value.to_sat())
         .sum();
@@ -181,6 +181,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
             txid: txid.clone(),
             o_signing: false,
             signed_hex: None,
+            void: None,
         });
         let mut notes =
             vec![
@@ -231,6 +232,9 @@ async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
                 )
                 .await;
             }
+            if let Err(why) = check_deposit(o, rec, i, &r.funding_psbt).await? {
+                return fail(o, rec, &format!("calculator {i}: {why}")).await;
+            }
             o.update(&rec.job_id, |r2| {
                 r2.slots[i as usize].btc_mut()?.signed_psbt_hex =
                     Some(hex::encode(&r.funding_psbt));
@@ -265,6 +269,59 @@ async fn collect(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
             .await
         }
     }
+}
+
+/// C_i's part of the funding, checked before O records that it signs:
+/// every one of its inputs carries a valid key-path signature over O's own
+/// PSBT (not the prevouts C_i sent back) and is an unspent coin of the
+/// stated value on chain. Err(why): the job fails with nothing locked.
+async fn check_deposit(
+    o: &Outsourcer,
+    rec: &JobRecord,
+    i: u32,
+    theirs: &[u8],
+) -> Result<std::result::Result<(), String>> {
+    let f = rec
+        .btc()?
+        .funding
+        .as_ref()
+        .ok_or_else(|| ServiceError::internal("funding", "none"))?;
+    let mut psbt = Psbt::deserialize(&unhex("psbt", &f.psbt_hex)?)
+        .map_err(|e| ServiceError::internal("stored psbt", e))?;
+    let Ok(theirs) = Psbt::deserialize(theirs) else {
+        return Ok(Err("unreadable signed PSBT".into()));
+    };
+    let coins = rec.slots[i as usize]
+        .btc()?
+        .funding
+        .as_ref()
+        .map(|f| f.inputs.clone())
+        .unwrap_or_default();
+    for (txid, vout, value, script) in &coins {
+        let at = format!("{txid}:{vout}");
+        let Some(k) = psbt
+            .unsigned_tx
+            .input
+            .iter()
+            .position(|x| x.previous_output.to_string() == at)
+        else {
+            return Ok(Err(format!("its coin {at} is not in the funding")));
+        };
+        psbt.inputs[k].tap_key_sig = theirs.inputs.get(k).and_then(|x| x.tap_key_sig);
+        if let Err(e) = verify_funding_input(&psbt, k) {
+            return Ok(Err(format!("bad signature on its coin {at}: {e}")));
+        }
+        let unspent = o.chain.list_unspent(&unhex("script", script)?).await?;
+        if !unspent
+            .iter()
+            .any(|u| &u.txid == txid && u.vout == *vout && u.value_sat == *value)
+        {
+            return Ok(Err(format!(
+                "its coin {at} is not an unspent coin of {value} sat on chain"
+            )));
+        }
+    }
+    Ok(Ok(()))
 }
 
 async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
@@ -327,32 +384,5 @@ async fn sign_and_store(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         ])
     })
     .await?;
-    Ok(())
-}
-
-async fn confirm(o: &Outsourcer, rec: &JobRecord, signed: &str, txid: &str) -> Result<()> {
-    let status = o.chain.tx_status(txid).await?;
-    let depth = status.map(|s| s.confirmations);
-    match depth {
-        None => {
-            let raw = unhex("funding", signed)?;
-            match o.chain.broadcast(&raw).await {
-                Ok(_) => tracing::info!(txid, "funding broadcast"),
-                Err(e) => tracing::warn!(txid, error = %e, "funding broadcast failed; retrying"),
-            }
-        }
-        Some(d) if d >= o.config.common.depth() => {
-            o.update(&rec.job_id, |r| {
-                let mut notes = vec![Note::job(format!("funding confirmed (depth {d})")).tx(txid)];
-                for i in 0..r.slots.len() {
-                    notes.push(set_slot(r, i as u32, SlotState::Escrowed, ""));
-                }
-                r.state = JobState::Computing;
-                Ok(notes)
-            })
-            .await?;
-        }
-        Some(_) => {}
-    }
     Ok(())
 }

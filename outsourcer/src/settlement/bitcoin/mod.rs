@@ -4,6 +4,7 @@
 //! Redeem_i), [`settle`] (Charge_i seen at t), [`view`] (amounts, heights
 //! and the money report).
 
+pub mod confirm;
 pub mod funding;
 pub mod redeem;
 pub mod settle;
@@ -46,8 +47,9 @@ impl Settlement for Bitcoin {
         o: &Outsourcer,
         req: &pb::SubmitJobRequest,
         timeouts: &pb::Timeouts,
+        n: usize,
     ) -> Result<Terms> {
-        terms::terms(o, req, timeouts).await
+        terms::terms(o, req, timeouts, n).await
     }
 
     fn set_collusion(&self, part: &mut JobSettlement, keys: &PublishedKeys) {

@@ -1,5 +1,5 @@
-//! Bitcoin disputes: the escrow T is asked to redeem (Pay_i of the
-//! funding), T's at-fault answer turned into Redeem_i (O rebuilds it from
+//! Bitcoin disputes: the escrow T is asked to redeem (Pay_i and Dep_i of
+//! the funding), T's at-fault answer turned into Redeem_i (O rebuilds it from
 //! the terms, checks T signed exactly it, adds its own signature and
 //! stores the finished transaction), and the broadcast of Redeem_i until
 //! it is at depth (REDEEMED). Redeem_i must be mined at height <= t.
@@ -9,62 +9,49 @@ use bapay_daemon::ServiceError;
 use bapay_proto::arbiter::v1 as arb;
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::schnorr::Signature;
-use bitcoin::{Amount, OutPoint};
 
 use crate::record::{unhex, JobRecord, Slot, SlotSettlement, SlotState, StoredRedeem};
 use crate::service::{set_slot, Outsourcer};
 use crate::settlement::AtFault;
 use crate::Result;
 
-/// Pay_i on chain.
-pub fn pay_utxo(rec: &JobRecord, i: u32) -> Result<EscrowUtxo> {
-    let b = rec.btc()?;
-    let txid = b
-        .funding
-        .as_ref()
-        .map(|f| f.txid.clone())
-        .unwrap_or_default();
-    Ok(EscrowUtxo {
-        outpoint: OutPoint {
-            txid: txid
-                .parse()
-                .map_err(|e| ServiceError::internal("funding txid", e))?,
-            vout: i,
-        },
-        value: Amount::from_sat(b.pay_sat()),
-    })
+fn proto_utxo(u: &EscrowUtxo) -> common::EscrowUtxo {
+    common::EscrowUtxo {
+        txid: u.outpoint.txid.to_string(),
+        vout: u.outpoint.vout,
+        value_sat: u.value.to_sat(),
+    }
 }
 
-/// T's Bitcoin settlement of a dispute about slot `i`.
+/// T's Bitcoin settlement of a dispute about slot `i`: the terms, Pay_i and
+/// Dep_i. Redeem_i pays O's key-path output: T takes the payout from the
+/// terms, not from O.
 pub fn dispute_settlement(
-    o: &Outsourcer,
+    _o: &Outsourcer,
     rec: &JobRecord,
     i: u32,
 ) -> Result<arb::dispute_request::Settlement> {
     let params = rec.escrow_params()?;
-    let utxo = pay_utxo(rec, i)?;
+    let slot = rec.slot_escrow(i)?;
     Ok(arb::dispute_request::Settlement::Bitcoin(
         arb::BitcoinDispute {
             terms: Some(bapay_daemon::codec::terms_to_proto(&params)),
-            escrow: Some(common::EscrowUtxo {
-                txid: utxo.outpoint.txid.to_string(),
-                vout: i,
-                value_sat: utxo.value.to_sat(),
-            }),
-            outsourcer_payout_script: o.own_script().to_bytes(),
+            escrow: Some(proto_utxo(&slot.pay)),
+            deposit: slot.deposit.as_ref().map(proto_utxo),
             fee_rate_sat_per_vb: rec.btc()?.fee_rate as f64,
             proposed_redeem_tx: Vec::new(),
         },
     ))
 }
 
-/// Rebuilds Redeem_i, checks T signed exactly it, adds O's signature.
+/// Rebuilds Redeem_i, checks T signed exactly it (one signature per
+/// input), adds O's signatures.
 pub fn at_fault(o: &Outsourcer, rec: &JobRecord, i: u32, d: &arb::Dispute) -> Result<AtFault> {
     let params = rec.escrow_params()?;
     let spend = build_redeem(
         &params,
         i as usize,
-        pay_utxo(rec, i)?,
+        rec.slot_escrow(i)?,
         o.own_script(),
         rec.btc()?.rate()?,
     )
@@ -75,13 +62,28 @@ pub fn at_fault(o: &Outsourcer, rec: &JobRecord, i: u32, d: &arb::Dispute) -> Re
             "the arbiter's Redeem_i differs from O's",
         ));
     }
-    let t_sig = Signature::from_slice(&d.arbiter_signature)
-        .map_err(|e| ServiceError::internal("arbiter signature", e))?;
-    let o_sig = sign_escrow_input(&spend, 0, o.key.keypair())
-        .map_err(|e| ServiceError::internal("sign Redeem_i", e))?;
+    if d.arbiter_signatures.len() != spend.inputs.len() {
+        return Err(ServiceError::internal(
+            "arbiter signatures",
+            format!(
+                "{} signatures for {} inputs",
+                d.arbiter_signatures.len(),
+                spend.inputs.len()
+            ),
+        ));
+    }
     let terms = params.terms();
+    let mut sigs = Vec::with_capacity(spend.inputs.len());
+    for (k, t) in d.arbiter_signatures.iter().enumerate() {
+        let t_sig =
+            Signature::from_slice(t).map_err(|e| ServiceError::internal("arbiter signature", e))?;
+        let o_sig = sign_escrow_input(&spend, k, o.key.keypair())
+            .map_err(|e| ServiceError::internal("sign Redeem_i", e))?;
+        sigs.push(vec![(terms.outsourcer, o_sig), (terms.arbiter, t_sig)]);
+    }
+    // finalize verifies every signature before it goes into the witness.
     let tx = spend
-        .finalize(&[vec![(terms.outsourcer, o_sig), (terms.arbiter, t_sig)]])
+        .finalize(&sigs)
         .map_err(|e| ServiceError::internal("finalize Redeem_i", e))?;
     let redeem = StoredRedeem {
         tx_hex: hex::encode(bitcoin::consensus::serialize(&tx)),

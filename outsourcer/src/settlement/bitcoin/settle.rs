@@ -1,8 +1,10 @@
 //! AWAITING_PAYOUT on Bitcoin: every slot not redeemed is C_i's at t. O
 //! does nothing but watch: Charge_i's txid is fixed (witness-independent)
 //! and known to O, so the slot is PAID once that transaction is at depth.
-//! When every slot is terminal the job is COMPLETED and its report final.
-//! Not yet: detecting a trap sweep of Pay_i (the slot would stay here).
+//! If Pay_i is gone and Charge_i is not on chain, a trap sweep took d
+//! (colluders who learned P_M; their deposits are in Dep_i, which only
+//! they can reclaim): the slot is TRAPPED. When every slot is terminal the
+//! job is COMPLETED and its report final.
 
 use crate::record::{JobRecord, JobState, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
@@ -14,14 +16,23 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         return Ok(());
     }
     let mut paid = Vec::new();
+    let mut trapped = Vec::new();
     for s in &rec.slots {
         if s.state.is_terminal() {
             continue;
         }
         let Some(c) = &s.btc()?.charge else { continue };
-        if let Some(st) = o.chain.tx_status(&c.txid).await? {
-            if st.confirmations >= o.config.common.depth() {
+        match o.chain.tx_status(&c.txid).await? {
+            Some(st) if st.confirmations >= o.config.common.depth() => {
                 paid.push((s.index, c.txid.clone(), c.value_sat));
+            }
+            Some(_) => {}
+            None => {
+                if pay_gone(o, rec, s.index).await?
+                    && o.chain.tx_status(&c.txid).await?.is_none()
+                {
+                    trapped.push(s.index);
+                }
             }
         }
     }
@@ -38,6 +49,14 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
                 .tx(txid.clone()),
             );
         }
+        for i in &trapped {
+            notes.push(set_slot(
+                r,
+                *i,
+                SlotState::Trapped,
+                "Pay_i was swept through a trap leaf (collusion): the fee went to a colluder",
+            ));
+        }
         if r.slots.iter().all(|s| s.state.is_terminal()) {
             r.state = JobState::Completed;
             notes.push(Note::job("every escrow settled; job complete"));
@@ -46,4 +65,15 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// Is Pay_i no longer in the confirmed UTXO set?
+async fn pay_gone(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<bool> {
+    let params = rec.escrow_params()?;
+    let pay = rec.slot_escrow(i)?.pay;
+    let script = bapay_core::escrow::EscrowOutput::new(&params, i as usize)
+        .map_err(|e| bapay_daemon::ServiceError::internal("escrow", e))?
+        .script_pubkey();
+    let unspent = o.chain.list_unspent(script.as_bytes()).await?;
+    Ok(!unspent.iter().any(|u| u.outpoint() == Some(pay.outpoint)))
 }

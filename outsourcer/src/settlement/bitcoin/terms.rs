@@ -1,5 +1,6 @@
 //! A Bitcoin job's terms (SubmitJob) and the offer that carries them:
-//! d and g in sat (d + g at least the P2TR dust limit, d >= 1), a fee rate
+//! d and g in sat (each at least the P2TR dust limit, as each is an
+//! output; the paper's `trap_deposit` variant: d + g, d >= 1), a fee rate
 //! in 1..=10,000 sat/vB, t and the result deadline as heights against the
 //! tip (t above tip + dispute margin + 2; the deadline above the tip and
 //! at most t - margin), T's x-only key from its GetInfo.
@@ -48,15 +49,40 @@ pub async fn terms(
     o: &Outsourcer,
     req: &pb::SubmitJobRequest,
     timeouts: &pb::Timeouts,
+    n: usize,
 ) -> Result<Terms> {
     let fee = sat("fee", req.fee.as_ref())?;
     let deposit = sat("deposit", req.deposit.as_ref())?;
-    let dust = P2TR_DUST.to_sat();
-    if fee.checked_add(deposit).is_none_or(|v| v < dust) {
+    // n·(d + g) must be an amount at all (21,000,000 BTC at most).
+    let max = bitcoin::Amount::MAX_MONEY.to_sat();
+    let total = fee
+        .checked_add(deposit)
+        .and_then(|v| v.checked_mul(n as u64))
+        .filter(|&v| v <= max);
+    if total.is_none() {
         return Err(ServiceError::invalid(
             "fee",
-            format!("d + g = {fee} + {deposit} sat is below the P2TR dust limit {dust}"),
+            format!("n·(d + g) = {n}·({fee} + {deposit}) sat exceeds 21,000,000 BTC"),
         ));
+    }
+    let dust = P2TR_DUST.to_sat();
+    if req.trap_deposit {
+        if fee.checked_add(deposit).is_none_or(|v| v < dust) {
+            return Err(ServiceError::invalid(
+                "fee",
+                format!("d + g = {fee} + {deposit} sat is below the P2TR dust limit {dust}"),
+            ));
+        }
+    } else {
+        // Pay_i holds d and Dep_i holds g: each must relay.
+        for (field, v) in [("fee", fee), ("deposit", deposit)] {
+            if v < dust {
+                return Err(ServiceError::invalid(
+                    field,
+                    format!("{v} sat is below the P2TR dust limit {dust} (each of Pay_i and Dep_i is an output)"),
+                ));
+            }
+        }
     }
     if fee == 0 {
         return Err(ServiceError::invalid("fee", "d must be at least 1 sat"));
@@ -106,6 +132,7 @@ pub async fn terms(
             collusion_key: String::new(),
             fee_sat: fee,
             deposit_sat: deposit,
+            trap_deposit: req.trap_deposit,
             fee_rate: rate,
             funding: None,
         }),
@@ -124,6 +151,7 @@ pub fn offer_request(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
         calculator_count: rec.slots.len() as u32,
         index: i,
         sub_task: s.sub_task_bytes()?,
+        sub_task_salt: s.salt()?.to_vec(),
         job_random: rec.job_random()?,
         message_keys: rec.message_key_bytes(),
         outsourcer: hex::decode(&b.outsourcer_key).unwrap_or_default(),

@@ -107,7 +107,7 @@ pub fn transfers(rec: &JobRecord, b: &BtcJob) -> Vec<common::Transfer> {
         &f.txid,
         escrowed,
     ));
-    let pay = b.pay_sat();
+    let pay = b.slot_sat();
     for s in &rec.slots {
         let Ok(sb) = s.btc() else { continue };
         match s.state {
@@ -169,7 +169,7 @@ pub fn totals(rec: &JobRecord, b: &BtcJob) -> Vec<common::PartyTotal> {
     let Some(f) = b.funding.as_ref().filter(|f| f.signed_hex.is_some()) else {
         return out;
     };
-    let pay = b.pay_sat();
+    let pay = b.slot_sat();
     let n = rec.slots.len() as u64;
     let (mut o_recv, mut o_fees) = (0, f.fee_sat);
     let mut chain = f.fee_sat;
@@ -239,13 +239,18 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         fee_rate_sat_per_vb: b.fee_rate as f64,
         result_deadline_height: rec.result_deadline,
     }));
-    let signed = b.funding.as_ref().filter(|f| f.signed_hex.is_some());
+    let signed = b.funding.as_ref().is_some_and(|f| f.signed_hex.is_some());
+    let utxo = |u: &bapay_core::escrow::EscrowUtxo| common::EscrowUtxo {
+        txid: u.outpoint.txid.to_string(),
+        vout: u.outpoint.vout,
+        value_sat: u.value.to_sat(),
+    };
     for (p, s) in job.slots.iter_mut().zip(&rec.slots) {
-        p.pay = signed.map(|f| common::EscrowUtxo {
-            txid: f.txid.clone(),
-            vout: s.index,
-            value_sat: b.pay_sat(),
-        });
+        let Some(e) = signed.then(|| rec.slot_escrow(s.index).ok()).flatten() else {
+            continue;
+        };
+        p.pay = Some(utxo(&e.pay));
+        p.deposit = e.deposit.as_ref().map(utxo);
     }
     job.transfers = transfers(rec, b);
     job.totals = totals(rec, b);

@@ -47,8 +47,9 @@ impl Settlement for Ethereum {
         o: &Outsourcer,
         req: &pb::SubmitJobRequest,
         timeouts: &pb::Timeouts,
+        n: usize,
     ) -> Result<Terms> {
-        terms::terms(o, req, timeouts).await
+        terms::terms(o, req, timeouts, n).await
     }
 
     fn set_collusion(&self, part: &mut JobSettlement, keys: &PublishedKeys) {

@@ -44,6 +44,7 @@ pub async fn terms(
     o: &Outsourcer,
     req: &pb::SubmitJobRequest,
     timeouts: &pb::Timeouts,
+    _n: usize,
 ) -> Result<Terms> {
     let reward = wei("fee", req.fee.as_ref())?;
     let bond = wei("deposit", req.deposit.as_ref())?;
@@ -55,6 +56,12 @@ pub async fn terms(
     }
     if req.fee_rate_sat_per_vb.is_some() {
         return Err(ServiceError::invalid("fee_rate_sat_per_vb", "Bitcoin only"));
+    }
+    if req.trap_deposit {
+        return Err(ServiceError::invalid(
+            "trap_deposit",
+            "Bitcoin only (FairPay's trap never reaches a bond)",
+        ));
     }
     let (sender, contract) = o.eth()?;
     let (chain_id, now) = sender.chain_time().await?;
@@ -134,6 +141,7 @@ pub fn offer_request(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
         calculator_count: rec.slots.len() as u32,
         index: i,
         sub_task: s.sub_task_bytes()?,
+        sub_task_salt: s.salt()?.to_vec(),
         job_random: rec.job_random()?,
         message_keys: rec.message_key_bytes(),
         outsourcer: slot.job.outsourcer.to_vec(),
