@@ -175,7 +175,8 @@ impl Net {
         .into_inner();
         let mut trusted = vec![hex::encode(&t_info.bitcoin_key)];
         if t_info.ethereum_address.len() == 20 {
-            trusted.push(alloy::primitives::Address::from_slice(&t_info.ethereum_address).to_string());
+            trusted
+                .push(alloy::primitives::Address::from_slice(&t_info.ethereum_address).to_string());
         }
         let mut calculators = Vec::new();
         for i in 0..opts.calculators {

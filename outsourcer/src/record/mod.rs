@@ -228,7 +228,10 @@ pub fn unhex(what: &str, s: &str) -> Result<Vec<u8>> {
     hex::decode(s).map_err(|e| ServiceError::internal(what, e))
 }
 
-pub(super) fn decode_stored<M: prost::Message + Default>(what: &str, hex: Option<&str>) -> Result<M> {
+pub(super) fn decode_stored<M: prost::Message + Default>(
+    what: &str,
+    hex: Option<&str>,
+) -> Result<M> {
     let b = unhex(what, hex.unwrap_or(""))?;
     M::decode(b.as_slice()).map_err(|e| ServiceError::internal(&format!("stored {what}"), e))
 }

@@ -28,9 +28,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
             }
             Some(_) => {}
             None => {
-                if pay_gone(o, rec, s.index).await?
-                    && o.chain.tx_status(&c.txid).await?.is_none()
-                {
+                if pay_gone(o, rec, s.index).await? && o.chain.tx_status(&c.txid).await?.is_none() {
                     trapped.push(s.index);
                 }
             }
