@@ -36,6 +36,22 @@ pub fn trap_tag() -> B256 {
 }
 
 /// Upper bound on the rounds k the contract recomputes (`FairPay.MAX_ROUNDS`).
+/// `state[id]` markers (FairPay.sol): a job is opened (reward escrowed, no
+/// bond yet); or, in a trapped group, its reward went to the trapper and
+/// the bond waits for its worker at t (`BOND_LEFT`), or the worker took
+/// its bond back at t and the reward waits for the trapper
+/// (`REWARD_LEFT`). Any other non-zero value is the committed root.
+pub const STATE_OPEN: B256 = B256::with_last_byte(1);
+/// See [`STATE_OPEN`].
+pub const STATE_BOND_LEFT: B256 = B256::with_last_byte(2);
+/// See [`STATE_OPEN`].
+pub const STATE_REWARD_LEFT: B256 = B256::with_last_byte(3);
+
+/// Is `state[id]` a committed root (not empty and not a marker)?
+pub fn is_root(state: B256) -> bool {
+    state > STATE_REWARD_LEFT
+}
+
 pub const MAX_ROUNDS: u32 = 20_000;
 
 /// The job id: `keccak256(abi.encode(job))`.

@@ -19,8 +19,8 @@ pub use bindings::FairPay;
 pub use client::{wallet_provider, FairPayClient};
 pub use error::Error;
 pub use job::{
-    group_id, job_for, job_id, job_ref, key_is_worker, search_terms, GroupTerms, JobParams,
-    SearchParams, SlotJob,
+    group_id, is_root, job_for, job_id, job_ref, key_is_worker, search_terms, GroupTerms,
+    JobParams, SearchParams, SlotJob, STATE_BOND_LEFT, STATE_OPEN, STATE_REWARD_LEFT,
 };
 
 /// Result type of this crate.
