@@ -462,6 +462,27 @@ async fn a_settled_job_is_lost_or_trapped() {
     assert_eq!(eth_state(&fx, &job_hex), State::Trapped);
 }
 
+/// The trapper took the reward (BOND_LEFT): the calculator waits for t and
+/// takes its bond back with payout; it ends TRAPPED, not PAID.
+#[tokio::test]
+async fn a_trapped_job_returns_the_bond_at_t() {
+    use crate::record::State;
+    let fx = fixture();
+    let (job, job_hex) = committed(&fx).await;
+    fx.eth
+        .set_state(bapay_fairpay::job_id(&job), bapay_fairpay::STATE_BOND_LEFT);
+    fx.eth.set_trap(job.group, Address::repeat_byte(0x22));
+    let sent = fx.eth.sent().len();
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Committed, "waits for t");
+    assert_eq!(fx.eth.sent().len(), sent);
+    fx.eth.set_time(fx.spec.payout_time);
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(eth_state(&fx, &job_hex), State::Trapped);
+    let last = fx.eth.sent().last().cloned().expect("payout sent");
+    assert_eq!(last.data, bapay_daemon::eth::payout_calldata(&job));
+}
+
 #[tokio::test]
 async fn an_unstarted_offer_is_withdrawn_at_the_commit_deadline() {
     let fx = fixture();

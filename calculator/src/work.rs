@@ -31,9 +31,13 @@ pub fn work(sub: &SubTask) -> u64 {
 }
 
 /// The result and tree of `sub` as this calculator commits to them.
-async fn commit(c: &Calculator, sub: SubTask) -> Result<(SubResult, MerkleTree)> {
+async fn commit(
+    c: &Calculator,
+    sub: SubTask,
+    slot: ([u8; 32], u32),
+) -> Result<(SubResult, MerkleTree)> {
     let misbehave = c.config.misbehave.clone();
-    tokio::task::spawn_blocking(move || crate::cheat::commit(&sub, &misbehave))
+    tokio::task::spawn_blocking(move || crate::cheat::commit(&sub, &misbehave, (&slot.0, slot.1)))
         .await
         .map_err(|e| ServiceError::internal("compute task", e))?
         .map_err(|e| ServiceError::internal("compute", e))
@@ -45,7 +49,7 @@ pub async fn compute_signed(
     rec: &SubTaskRecord,
 ) -> Result<(SubResult, MerkleTree, SignedCommitment)> {
     let sub = rec.sub_task()?;
-    let (res, tree) = commit(c, sub.clone()).await?;
+    let (res, tree) = commit(c, sub.clone(), (rec.job_id_bytes()?, rec.index)).await?;
     let commitment = Commitment::new(
         settlement::of(rec).commit_chain(),
         rec.job_id_bytes()?,
@@ -139,7 +143,7 @@ pub async fn tree_of(c: &Calculator, rec: &SubTaskRecord) -> Result<Arc<MerkleTr
             rec.state
         )));
     };
-    let (again, tree) = commit(c, rec.sub_task()?).await?;
+    let (again, tree) = commit(c, rec.sub_task()?, (rec.job_id_bytes()?, rec.index)).await?;
     if again != res || tree.root() != sc.commitment.root {
         return Err(ServiceError::internal(
             "rebuild",

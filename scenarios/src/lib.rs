@@ -6,6 +6,7 @@
 //! `bapay-demo` runner drive it; [`Net::advance`] plays the miner, mining
 //! only while a job waits for the chain so that no timing is guessed.
 
+pub mod attack;
 pub mod daemon;
 pub mod eth;
 mod miner;

@@ -12,13 +12,10 @@ use bapay_proto::common::v1 as c;
 use bapay_proto::common::v1::party::Role;
 use bapay_proto::outsourcer::v1 as pb;
 use bapay_scenarios::{eth, Net, NetOptions};
+use common::eth::{eth_balances as balances, eth_job, BOND, ETH, REWARD};
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(240);
-const ETH: u128 = 1_000_000_000_000_000_000;
-const REWARD: u128 = ETH / 10;
-const BOND: u128 = ETH / 100;
-
 async fn net(calculators: usize, lazy: Vec<usize>) -> Result<(Net, Vec<Vec<u8>>)> {
     net_with(NetOptions {
         calculators,
@@ -37,34 +34,6 @@ async fn net_with(opts: NetOptions) -> Result<(Net, Vec<Vec<u8>>)> {
     .await?;
     let addrs = net.fund_eth(100 * ETH).await?;
     Ok((net, addrs))
-}
-
-fn eth_job(net: &Net, id: &str, n: usize) -> pb::SubmitJobRequest {
-    let mut r = search_job(net, id, n, 0);
-    r.chain = c::Chain::Ethereum as i32;
-    r.fee = Some(c::Amount {
-        value: Some(c::amount::Value::Wei(REWARD.to_string())),
-    });
-    r.deposit = Some(c::Amount {
-        value: Some(c::amount::Value::Wei(BOND.to_string())),
-    });
-    r.fee_rate_sat_per_vb = None;
-    r.timeouts = Some(pb::Timeouts {
-        payout: Some(c::ChainTime {
-            value: Some(c::chain_time::Value::SecondsFromNow(900)),
-        }),
-        result_deadline: None,
-        offer_timeout_ms: 0,
-    });
-    r
-}
-
-async fn balances(net: &Net, addrs: &[Vec<u8>]) -> Result<Vec<i128>> {
-    let mut out = Vec::new();
-    for a in addrs {
-        out.push(eth::balance(&net.adapter.url(), a).await? as i128);
-    }
-    Ok(out)
 }
 
 fn wei_net(job: &pb::Job, role: Role, index: Option<u32>) -> i128 {

@@ -158,9 +158,8 @@ impl DisputeSettlement for Bitcoin {
         }
         if let Some(k) = (!r.outsourcer_key.is_empty()).then_some(&r.outsourcer_key) {
             if k.as_slice() != params.terms().outsourcer.serialize() {
-                return Err(ServiceError::invalid(
-                    "outsourcer_key",
-                    "not the terms' outsourcer key",
+                return Err(ServiceError::permission_denied(
+                    "outsourcer_key is not the terms' outsourcer key: only the terms' outsourcer may dispute",
                 ));
             }
         }

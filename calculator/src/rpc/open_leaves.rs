@@ -39,8 +39,16 @@ pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::Op
     }
     let tree = crate::work::tree_of(c, &rec).await?;
     let sub = rec.sub_task()?;
-    let openings = crate::cheat::open(&sub, &res, &tree, &req.indices, &c.config.misbehave)
-        .map_err(|e| ServiceError::internal("open", e))?;
+    let slot = rec.job_id_bytes()?;
+    let openings = crate::cheat::open(
+        &sub,
+        &res,
+        &tree,
+        &req.indices,
+        &c.config.misbehave,
+        (&slot, rec.index),
+    )
+    .map_err(|e| ServiceError::internal("open", e))?;
     Ok(pb::OpenLeavesResponse {
         openings: openings
             .into_iter()

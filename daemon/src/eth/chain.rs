@@ -106,40 +106,89 @@ struct FakeInner {
 }
 
 /// What a FairPay call does to the fake's job states; `false`: it reverts.
+/// The same state machine as FairPay.sol: OPEN, the committed root, and in
+/// a trapped group BOND_LEFT / REWARD_LEFT (the trap takes rewards only).
 fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
+    use bapay_fairpay::{is_root, STATE_BOND_LEFT, STATE_OPEN, STATE_REWARD_LEFT};
     let Ok(call) = FairPayCalls::abi_decode(&tx.data) else {
         return true;
     };
     let id = |j: &bapay_fairpay::JobParams| bapay_fairpay::job_id(j);
     let state = |g: &FakeInner, j| g.states.get(&id(j)).copied().unwrap_or_default();
-    let open = B256::with_last_byte(1);
-    let committed = |s: B256| s != B256::ZERO && s != open;
+    let trapped = |g: &FakeInner, j: &bapay_fairpay::JobParams| g.traps.contains_key(&j.group);
     match call {
         FairPayCalls::open(c) if state(g, &c.job) == B256::ZERO => {
-            g.states.insert(id(&c.job), open);
+            g.states.insert(id(&c.job), STATE_OPEN);
         }
-        FairPayCalls::commit(c) if state(g, &c.job) == open && g.time < c.job.commitDeadline => {
+        FairPayCalls::commit(c)
+            if state(g, &c.job) == STATE_OPEN
+                && g.time < c.job.commitDeadline
+                && is_root(c.root)
+                && !trapped(g, &c.job) =>
+        {
             g.states.insert(id(&c.job), c.root);
         }
-        FairPayCalls::payout(c) if committed(state(g, &c.job)) && g.time >= c.job.payoutTime => {
+        FairPayCalls::payout(c) if g.time >= c.job.payoutTime => {
+            let st = state(g, &c.job);
+            match (trapped(g, &c.job), st) {
+                (false, s) if is_root(s) => {
+                    g.states.remove(&id(&c.job));
+                }
+                (true, s) if is_root(s) => {
+                    g.states.insert(id(&c.job), STATE_REWARD_LEFT);
+                }
+                (true, s) if s == STATE_BOND_LEFT => {
+                    g.states.remove(&id(&c.job));
+                }
+                _ => return false,
+            }
+        }
+        FairPayCalls::judge(c)
+            if is_root(state(g, &c.job)) && !trapped(g, &c.job) && g.time < c.job.payoutTime =>
+        {
             g.states.remove(&id(&c.job));
         }
-        FairPayCalls::judge(c) if committed(state(g, &c.job)) && g.time < c.job.payoutTime => {
+        FairPayCalls::refund(c)
+            if state(g, &c.job) == STATE_OPEN
+                && g.time >= c.job.commitDeadline
+                && !trapped(g, &c.job) =>
+        {
             g.states.remove(&id(&c.job));
         }
-        FairPayCalls::refund(c) if state(g, &c.job) == open && g.time >= c.job.commitDeadline => {
-            g.states.remove(&id(&c.job));
-        }
-        FairPayCalls::disputeSearch(c) if committed(state(g, &c.job)) => {
+        FairPayCalls::disputeSearch(c) if is_root(state(g, &c.job)) && !trapped(g, &c.job) => {
             g.states.remove(&id(&c.job));
         }
         FairPayCalls::trap(c) => {
             let group = bapay_fairpay::group_id(c.collusion, &c.workers);
+            if g.traps.contains_key(&group) {
+                return false;
+            }
             g.traps.insert(group, tx.from);
         }
         FairPayCalls::claimTrapped(c) => {
+            if c.jobs
+                .iter()
+                .any(|j| g.traps.get(&j.group) != Some(&tx.from))
+            {
+                return false;
+            }
+            // All or nothing, as a reverted transaction.
+            let mut next = Vec::new();
             for j in &c.jobs {
-                g.states.remove(&id(j));
+                let st = state(g, j);
+                if st == STATE_OPEN || st == STATE_REWARD_LEFT {
+                    next.push((id(j), None));
+                } else if is_root(st) {
+                    next.push((id(j), Some(STATE_BOND_LEFT)));
+                } else {
+                    return false;
+                }
+            }
+            for (k, v) in next {
+                match v {
+                    Some(v) => g.states.insert(k, v),
+                    None => g.states.remove(&k),
+                };
             }
         }
         _ => return false,

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod eth;
+
 use bapay_proto::common::v1 as common;
 use bapay_proto::outsourcer::v1 as pb;
 use bapay_scenarios::Net;

@@ -2,10 +2,12 @@
 //! - ACCEPTED and block time >= commitDeadline (no StartWork): WITHDRAWN;
 //! - COMPUTING: the computation is (re)started, or the stored commit
 //!   transaction resent (same bytes and nonce) until mined;
-//! - COMMITTED: FairPay `state(id)` zero means the escrow is gone: TRAPPED
-//!   if `trappedTo(group)` is set, else LOST (judged or disputeSearch);
-//!   block time >= payoutTime: the signed `payout(job)` is **stored**
-//!   (CLAIMING), then sent; a successful receipt → PAID;
+//! - COMMITTED: FairPay `state(id)` zero means the escrow is gone: LOST
+//!   (judged or disputeSearch; TRAPPED if the group is trapped and the
+//!   bond already came back); block time >= payoutTime: the signed
+//!   `payout(job)` is **stored** (CLAIMING), then sent; a successful
+//!   receipt → PAID, or, in a trapped group (the trapper takes the reward
+//!   only), TRAPPED with the bond returned;
 //! - CLAIMING: the stored payout is resent / its receipt read → PAID; a
 //!   reverted payout goes back to COMMITTED (which finds LOST / TRAPPED).
 //!
@@ -76,12 +78,13 @@ async fn set_state(c: &Calculator, job: &str, from: State, to: State, why: &str)
     Ok(())
 }
 
-/// The escrow is gone from FairPay: trapped or taken by O.
+/// The escrow is gone from FairPay: taken by O, or (trapped group) both
+/// halves settled.
 async fn gone(c: &Calculator, rec: &SubTaskRecord, from: State) -> Result<()> {
     let (contract, eth) = c.ethereum()?;
     let trap = eth.trapped_to(contract, rec.eth()?.job.group).await?;
     if trap != Address::ZERO {
-        let why = format!("group trapped to {trap}");
+        let why = format!("group trapped to {trap}: the reward went to it, the bond came back");
         set_state(c, &rec.job_id, from, State::Trapped, &why).await
     } else {
         let why = "the job was settled to O (judge or disputeSearch)";
@@ -92,7 +95,10 @@ async fn gone(c: &Calculator, rec: &SubTaskRecord, from: State) -> Result<()> {
 async fn committed(c: &Calculator, rec: &SubTaskRecord, now: u64) -> Result<()> {
     let (contract, eth) = c.ethereum()?;
     let e = rec.eth()?;
-    if eth.state(contract, e.contract_job_id).await? == B256::ZERO {
+    let st = eth.state(contract, e.contract_job_id).await?;
+    // REWARD_LEFT: our bond-only payout of a trapped job already went
+    // through (the record was not saved after it).
+    if st == B256::ZERO || st == bapay_fairpay::STATE_REWARD_LEFT {
         return gone(c, rec, State::Committed).await;
     }
     if now < e.job.payout_time {
@@ -113,7 +119,8 @@ async fn committed(c: &Calculator, rec: &SubTaskRecord, now: u64) -> Result<()> 
     r.state = State::Claiming;
     let v = c.save(&mut r, Some(v))?;
     let receipt = eth.send_signed(&tx).await?;
-    finish(c, r, v, receipt.success, receipt.hash)
+    let trapped = eth.trapped_to(contract, e.job.group).await?;
+    finish(c, r, v, receipt.success, receipt.hash, trapped)
 }
 
 async fn claiming(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
@@ -131,14 +138,30 @@ async fn claiming(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
     if r.state != State::Claiming {
         return Ok(());
     }
-    if !receipt.success && eth.state(contract, r.eth()?.contract_job_id).await? == B256::ZERO {
-        return gone(c, rec, State::Claiming).await;
+    if !receipt.success {
+        let st = eth.state(contract, r.eth()?.contract_job_id).await?;
+        if st == B256::ZERO || st == bapay_fairpay::STATE_REWARD_LEFT {
+            return gone(c, rec, State::Claiming).await;
+        }
     }
-    finish(c, r, v, receipt.success, receipt.hash)
+    let trapped = eth.trapped_to(contract, r.eth()?.job.group).await?;
+    finish(c, r, v, receipt.success, receipt.hash, trapped)
 }
 
-fn finish(c: &Calculator, mut r: SubTaskRecord, v: u64, ok: bool, hash: B256) -> Result<()> {
-    if ok {
+fn finish(
+    c: &Calculator,
+    mut r: SubTaskRecord,
+    v: u64,
+    ok: bool,
+    hash: B256,
+    trapped: Address,
+) -> Result<()> {
+    if ok && trapped != Address::ZERO {
+        r.state = State::Trapped;
+        r.state_reason = format!(
+            "group trapped to {trapped}: the reward is the trapper's; payout {hash} returned the bond"
+        );
+    } else if ok {
         r.state = State::Paid;
         r.state_reason = format!("payout {hash} mined");
     } else {

@@ -2,7 +2,7 @@
 //! (T sends `judge` itself; O polls GetDispute until JUDGED → REDEEMED or
 //! EXPIRED → DISPUTE_REJECTED), and AWAITING_PAYOUT: a job never committed
 //! is refunded once the commit deadline has passed (`refund`, stored
-//! first); a trapped group's jobs that left the contract are TRAPPED; from
+//! first); a trapped group's jobs are TRAPPED (the reward is the trapper's, the bond stays the worker's); from
 //! t on, a job that left the contract without a judgement was paid out to
 //! its calculator.
 
@@ -108,13 +108,13 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, now: u64) -> Result<()> {
         }
         let trapped = sender.trapped_to(contract, slot.job.group).await?;
         if trapped != Address::ZERO {
-            if sender.state(contract, slot.id).await? == B256::ZERO {
-                let why = format!("collusion: claimed through the trap by {trapped}");
-                o.update(&rec.job_id, |r| {
-                    Ok(vec![set_slot(r, i, SlotState::Trapped, &why)])
-                })
-                .await?;
-            }
+            // The reward is the trapper's from the trap on (refund and judge
+            // revert); the bond stays the worker's.
+            let why = format!("collusion: the group was trapped by {trapped}: the reward is its");
+            o.update(&rec.job_id, |r| {
+                Ok(vec![set_slot(r, i, SlotState::Trapped, &why)])
+            })
+            .await?;
             continue;
         }
         if now >= rec.payout && sender.state(contract, slot.id).await? == B256::ZERO {

@@ -186,15 +186,27 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 o_recv += won;
             }
             SlotState::Trapped => {
-                let won = reward + if se.commit_tx.is_empty() { 0 } else { bond };
+                // The trap takes the reward; a posted bond goes back to its
+                // worker at t (payout).
                 transfers.push(transfer(
                     Kind::TrapClaim,
                     None,
                     party(Role::Colluder, None),
-                    won,
+                    reward,
                     i,
                     "",
                 ));
+                if !se.commit_tx.is_empty() {
+                    transfers.push(transfer(
+                        Kind::Payout,
+                        None,
+                        party(Role::Calculator, Some(i)),
+                        bond,
+                        i,
+                        "",
+                    ));
+                    c_recv += bond;
+                }
             }
             SlotState::Refunded => {
                 let tx = se
