@@ -71,6 +71,14 @@ enum Cmd {
         #[arg(long)]
         wei: Option<u128>,
     },
+    /// Print an arbiter's identity as a calculator pins it:
+    /// `<x-only key hex>,<Ethereum address>`, ready for the calculator's
+    /// `trusted_arbiters` (e.g. `BAPAY_CALCULATOR__TRUSTED_ARBITERS`).
+    ArbiterId {
+        /// The arbiter's gRPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:50063")]
+        arbiter: String,
+    },
     /// Anvil only: deploy FairPay through the chain-adapter and print its
     /// address (give it to every daemon as `ethereum.contract`).
     DeployFairpay {
@@ -216,6 +224,20 @@ async fn main() -> Result<()> {
             println!("balance        {} sat", i.bitcoin_balance_sat);
             println!("arbiter        {}", i.arbiter_endpoint);
             println!("pool           {}", i.pool.join(", "));
+            Ok(())
+        }
+        Cmd::ArbiterId { arbiter } => {
+            use bapay_proto::arbiter::v1 as arb;
+            let i = arb::arbiter_service_client::ArbiterServiceClient::new(channel(&arbiter)?)
+                .get_info(arb::GetInfoRequest {})
+                .await
+                .map_err(status)?
+                .into_inner();
+            let mut id = vec![hex::encode(&i.bitcoin_key)];
+            if i.ethereum_address.len() == 20 {
+                id.push(format!("0x{}", hex::encode(&i.ethereum_address)));
+            }
+            println!("{}", id.join(","));
             Ok(())
         }
         Cmd::DeployFairpay { chain_adapter } => {

@@ -126,6 +126,15 @@ pub fn render(job: &pb::Job) -> String {
                 b.funding_txid, b.fee_rate_sat_per_vb
             );
         }
+        if b.honest_vbytes_per_calculator > 0 {
+            let _ = writeln!(
+                s,
+                "  honest settlement: {} vB per calculator (paper's one-output escrow: {} vB, ratio {:.2})",
+                b.honest_vbytes_per_calculator,
+                b.paper_vbytes_per_calculator,
+                b.honest_vbytes_per_calculator as f64 / b.paper_vbytes_per_calculator.max(1) as f64
+            );
+        }
     }
     let _ = writeln!(s, "  calculators:");
     for c in &job.slots {

@@ -82,6 +82,7 @@
 //! ```
 
 pub mod check;
+pub mod cost;
 pub mod fee;
 pub mod funding;
 pub mod limits;
@@ -94,6 +95,7 @@ pub mod terms;
 pub mod void;
 
 pub use check::{check_conversion, check_redeem, SpendFault};
+pub use cost::{honest_vbytes, HonestVbytes};
 pub use fee::{dust_limit, fee_for_weight};
 pub use funding::{
     build_funding, check_funding_change, check_funding_outputs, escrow_txouts, slot_escrow,

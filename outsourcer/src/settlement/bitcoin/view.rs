@@ -238,6 +238,8 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         funding_txid,
         fee_rate_sat_per_vb: b.fee_rate as f64,
         result_deadline_height: rec.result_deadline,
+        honest_vbytes_per_calculator: vbytes(rec, None),
+        paper_vbytes_per_calculator: vbytes(rec, Some(true)),
     }));
     let signed = b.funding.as_ref().is_some_and(|f| f.signed_hex.is_some());
     let utxo = |u: &bapay_core::escrow::EscrowUtxo| common::EscrowUtxo {
@@ -254,4 +256,20 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
     }
     job.transfers = transfers(rec, b);
     job.totals = totals(rec, b);
+}
+
+/// Slot 0's honest settlement in vbytes under the job's terms, or with
+/// `trap_deposit` forced (0 before every calculator key is known).
+fn vbytes(rec: &JobRecord, trap_deposit: Option<bool>) -> u64 {
+    let Ok(params) = rec.escrow_params() else {
+        return 0;
+    };
+    let mut t = params.terms().clone();
+    if let Some(v) = trap_deposit {
+        t.trap_deposit = v;
+    }
+    bapay_core::escrow::EscrowParams::new(t)
+        .and_then(|p| bapay_core::escrow::honest_vbytes(&p, 0))
+        .map(|v| v.total())
+        .unwrap_or(0)
 }
