@@ -6,19 +6,33 @@ pragma solidity 0.8.30;
 /// reward for one sub-task; W posts a bond and commits the Merkle root of its
 /// results; W is paid reward + bond from time t on unless the arbiter T judged
 /// it at fault before t (then O gets reward + bond), O proved a wrong search
-/// leaf on chain (same), or the group's collusion trap moved the job.
+/// leaf on chain (same), or the group's collusion trap moved the reward.
 ///
 /// Storage: ONE slot per job. The job's parameters are never stored; every
 /// call passes them in calldata and the contract re-hashes them:
 ///   id = keccak256(abi.encode(job))
-///   state[id] = 0      no such job, or settled (the slot is cleared, refund)
-///             = OPEN   opened, reward escrowed, no bond/commitment yet
-///             = root   bond posted and results committed (root not 0 or 1)
+///   state[id] = 0            no such job, or settled (the slot is cleared, refund)
+///             = OPEN        (1) opened, reward escrowed, no bond/commitment yet
+///             = BOND_LEFT   (2) group trapped, the trapper took the reward; the
+///                               bond waits for its worker at t
+///             = REWARD_LEFT (3) group trapped, the worker took its bond back at
+///                               t; the reward waits for the trapper
+///             = root        (> 3) bond posted and results committed
 /// Plus one slot per trapped collusion group (trappedTo[group]).
 ///
 /// Collusion group: group = keccak256(abi.encode(collusionAddress, workers)),
 /// fixed in every job of the group. A worker checks the group (and every
 /// other field) before it posts its bond.
+///
+/// The trap reaches rewards only (O's money), never a bond. O knows every
+/// message, hence the collusion secret: O plus one sybil worker of the group
+/// can spring the trap. If the trap took bonds, that pair would take every
+/// honest worker's bond of the group. So a trapped job's reward goes to the
+/// trapper (claimTrapped) and its bond back to its worker at t (payout), in
+/// either order; and commit refuses a trapped group, so no bond is posted
+/// after a trap. The price: once trapped, no job of the group can be judged
+/// or disputed (its reward is gone), so a worker's bond is no longer at stake
+/// for a fault.
 contract FairPay {
     /// @notice Everything that defines a job. Hashed into the job id.
     struct Job {
@@ -52,6 +66,8 @@ contract FairPay {
     }
 
     bytes32 internal constant OPEN = bytes32(uint256(1));
+    bytes32 internal constant BOND_LEFT = bytes32(uint256(2));
+    bytes32 internal constant REWARD_LEFT = bytes32(uint256(3));
     /// @notice Upper bound on k for the on-chain recomputation of f (bounds gas:
     /// about 200 gas per round).
     uint32 public constant MAX_ROUNDS = 20_000;
@@ -67,6 +83,7 @@ contract FairPay {
     event JobOpened(bytes32 indexed id, address indexed worker, bytes32 indexed group);
     event Committed(bytes32 indexed id, bytes32 root);
     event PaidOut(bytes32 indexed id, uint256 amount);
+    event BondReturned(bytes32 indexed id, address indexed worker, uint256 amount);
     event Judged(bytes32 indexed id, address indexed outsourcer, uint256 amount);
     event Refunded(bytes32 indexed id, address indexed outsourcer, uint256 amount);
     event DisputeWon(bytes32 indexed id, address indexed outsourcer, uint64 position, uint256 amount);
@@ -118,33 +135,49 @@ contract FairPay {
     }
 
     /// @notice W posts the bond (msg.value == job.bond) and commits its Merkle
-    /// root, strictly before the commit deadline.
+    /// root (any value above the markers: uint256(root) > 3), strictly before
+    /// the commit deadline, and only while the group is not trapped: a bond
+    /// posted after a trap must never be within the trapper's reach.
     function commit(Job calldata job, bytes32 root) external payable {
         if (msg.sender != job.worker) revert WrongCaller();
         if (msg.value != job.bond) revert WrongValue();
         if (block.timestamp >= job.commitDeadline) revert TooLate();
-        if (root == 0 || root == OPEN) revert BadRoot();
+        if (!_isRoot(root)) revert BadRoot();
         bytes32 id = _id(job);
         if (state[id] != OPEN) revert WrongState();
+        if (trappedTo[job.group] != address(0)) revert GroupTrapped();
         state[id] = root;
         emit Committed(id, root);
     }
 
-    /// @notice W takes reward + bond from time t on, unless the job was judged,
-    /// disputed or trapped.
+    /// @notice W is paid from time t on. Group not trapped: a committed job
+    /// (not judged or disputed) pays reward + bond (PaidOut). Group trapped:
+    /// the bond only (BondReturned), whether or not the trapper has already
+    /// taken the reward: root -> REWARD_LEFT, BOND_LEFT -> settled.
     function payout(Job calldata job) external nonReentrant {
         if (msg.sender != job.worker) revert WrongCaller();
         if (block.timestamp < job.payoutTime) revert TooEarly();
-        bytes32 id = _committed(job);
-        if (trappedTo[job.group] != address(0)) revert GroupTrapped();
-        delete state[id];
-        uint256 amount = uint256(job.reward) + job.bond;
-        emit PaidOut(id, amount);
+        bytes32 id = _id(job);
+        bytes32 st = state[id];
+        uint256 amount;
+        if (trappedTo[job.group] == address(0)) {
+            if (!_isRoot(st)) revert WrongState();
+            delete state[id];
+            amount = uint256(job.reward) + job.bond;
+            emit PaidOut(id, amount);
+        } else {
+            if (_isRoot(st)) state[id] = REWARD_LEFT;
+            else if (st == BOND_LEFT) delete state[id];
+            else revert WrongState();
+            amount = job.bond;
+            emit BondReturned(id, msg.sender, amount);
+        }
         _send(msg.sender, amount);
     }
 
     /// @notice T (only the job's arbiter, only before t) judges W at fault:
-    /// reward + bond go to O.
+    /// reward + bond go to O. Only a committed job (a root, not a trap
+    /// marker) of a group that is not trapped.
     function judge(Job calldata job) external nonReentrant {
         if (msg.sender != job.arbiter || msg.sender == address(0)) revert WrongCaller();
         if (block.timestamp >= job.payoutTime) revert TooLate();
@@ -189,7 +222,7 @@ contract FairPay {
         if (s.rounds == 0 || s.rounds > MAX_ROUNDS) revert TooManyRounds();
         bytes32 id = _id(job);
         bytes32 root = state[id];
-        if (root == 0 || root == OPEN) revert WrongState();
+        if (!_isRoot(root)) revert WrongState();
         if (trappedTo[job.group] != address(0)) revert GroupTrapped();
         if (position >= s.leafCount) revert BadProof();
         bytes32 h = sha256(abi.encodePacked(bytes1(0x00), leaf.index, leaf.x, leaf.fx));
@@ -205,11 +238,13 @@ contract FairPay {
 
     /// @notice Collusion trap. A signature by the group's collusion key over
     /// (TRAP_TAG, chain id, this contract, group, recipient), sent by the
-    /// recipient itself, one of the group's workers, moves every open job of
-    /// the group to the recipient (O alone knows the collusion secret too,
-    /// so the recipient must be the sender, as C_j's signature is required in
-    /// the Bitcoin trap leaf). One slot per group; jobs are then collected with
-    /// claimTrapped, immediately, whatever t.
+    /// recipient itself, one of the group's workers, moves the reward of every
+    /// job of the group to the recipient (O knows the collusion secret too, so
+    /// the recipient must be the sender, as C_j's signature is required in the
+    /// Bitcoin trap leaf). One slot per group; rewards are then collected with
+    /// claimTrapped, immediately, whatever t. Bonds stay their workers' (payout
+    /// at t), and the group's jobs can no longer be committed, judged, disputed
+    /// or refunded.
     function trap(address collusion, address[] calldata workers, uint8 v, bytes32 r, bytes32 s) external {
         bytes32 group = keccak256(abi.encode(collusion, workers));
         bool member;
@@ -228,8 +263,11 @@ contract FairPay {
         emit Trapped(group, msg.sender);
     }
 
-    /// @notice The trap recipient collects open jobs of trapped groups: the
-    /// reward, plus the bond if it was posted. One transfer for the batch.
+    /// @notice The trap recipient collects the rewards of jobs of groups
+    /// trapped to it, never a bond, any time. Per job: OPEN -> settled;
+    /// root -> BOND_LEFT (the bond waits for its worker at t); REWARD_LEFT ->
+    /// settled; anything else (settled, BOND_LEFT) reverts. One transfer for
+    /// the batch.
     function claimTrapped(Job[] calldata jobs) external nonReentrant {
         uint256 total;
         for (uint256 i; i < jobs.length; ++i) {
@@ -237,11 +275,11 @@ contract FairPay {
             if (trappedTo[job.group] != msg.sender) revert NotTrapped();
             bytes32 id = _id(job);
             bytes32 st = state[id];
-            if (st == 0) revert WrongState();
-            delete state[id];
-            uint256 amount = st == OPEN ? job.reward : uint256(job.reward) + job.bond;
-            total += amount;
-            emit TrapClaimed(id, msg.sender, amount);
+            if (st == OPEN || st == REWARD_LEFT) delete state[id];
+            else if (_isRoot(st)) state[id] = BOND_LEFT;
+            else revert WrongState();
+            total += job.reward;
+            emit TrapClaimed(id, msg.sender, job.reward);
         }
         _send(msg.sender, total);
     }
@@ -280,10 +318,16 @@ contract FairPay {
         }
     }
 
+    /// @dev The job's id, reverting WrongState unless it holds a committed root
+    /// (0, OPEN, BOND_LEFT and REWARD_LEFT are not committed).
     function _committed(Job calldata job) internal view returns (bytes32 id) {
         id = _id(job);
-        bytes32 st = state[id];
-        if (st == 0 || st == OPEN) revert WrongState();
+        if (!_isRoot(state[id])) revert WrongState();
+    }
+
+    /// @dev A committed root, not one of the markers 0..3.
+    function _isRoot(bytes32 st) internal pure returns (bool) {
+        return uint256(st) > uint256(REWARD_LEFT);
     }
 
     /// @dev `h` is the leaf hash (SHA256(0x00 || leaf_data)).

@@ -67,7 +67,8 @@ impl<P: Provider<Ethereum> + Clone> FairPayClient<P> {
         &self.contract
     }
 
-    /// The stored state of a job: 0 none/settled, 1 open, else the root.
+    /// The stored state of a job: 0 none/settled, 1 open, 2 BOND_LEFT, 3
+    /// REWARD_LEFT (a trapped group's half-settled job), else the root.
     pub async fn state(&self, id: B256) -> Result<B256> {
         self.contract.state(id).call().await.map_err(from_contract)
     }
@@ -140,7 +141,8 @@ impl<P: Provider<Ethereum> + Clone> FairPayClient<P> {
         finish(call.send().await).await
     }
 
-    /// The trap recipient collects open jobs of trapped groups.
+    /// The trap recipient collects the rewards (never the bonds) of the
+    /// jobs of its trapped group.
     pub async fn claim_trapped(&self, jobs: Vec<JobParams>) -> Result<TransactionReceipt> {
         finish(self.contract.claimTrapped(jobs).send().await).await
     }

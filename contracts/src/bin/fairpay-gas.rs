@@ -1,10 +1,15 @@
 //! `make gas`: FairPay's gas per operation next to the paper's Table 1.
 //!
 //! Deploys FairPay on a fresh anvil, runs one honest job (open, bond & commit,
-//! payout) and one judged job (open, bond & commit, judge) with real
-//! transactions, and prints one table of receipt gas (base cost included)
-//! beside the Ethereum paper's figures. Deployment is a one-off shared by
-//! every job and is reported separately, outside the per-job totals.
+//! payout), one judged job (open, bond & commit, judge), a refund, and a
+//! trapped group (trap; claimTrapped of a committed, an open and a
+//! REWARD_LEFT job; the bond-only payout from a committed and a BOND_LEFT
+//! job) with real transactions, and prints one table of receipt gas (base
+//! cost included) beside the Ethereum paper's figures. Table 1 lists no
+//! trap operation, so the trap rows have no paper figure; the trapped
+//! job's total is compared with the honest total of the same run instead.
+//! Deployment is a one-off shared by every job and is reported separately,
+//! outside the per-job totals.
 
 #[path = "../../tests/common/anvil.rs"]
 mod anvil;
@@ -15,6 +20,7 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result};
 use bapay_fairpay::job::opaque_terms;
+use bapay_fairpay::trap::{collusion_address, sign_trap};
 use bapay_fairpay::{group_id, FairPay, FairPayClient, JobParams};
 
 const PAPER_CREATE: u64 = 267_202;
@@ -62,16 +68,27 @@ impl Chain {
     }
 }
 
+/// Any valid secp256k1 scalar: the trapped group's collusion secret.
+const COLLUSION_SECRET: [u8; 32] = [0x5a; 32];
+
 struct Parties {
     o: FairPayClient<DynProvider>,
     w: FairPayClient<DynProvider>,
     t: FairPayClient<DynProvider>,
-    addrs: [Address; 3],
+    /// A second worker of the trapped group, who springs the trap.
+    s: FairPayClient<DynProvider>,
+    addrs: [Address; 4],
 }
 
+/// A job of the untrapped group [w].
 async fn job(chain: &Chain, p: &Parties, tag: u8) -> Result<JobParams> {
+    let group = group_id(Address::repeat_byte(0xcc), &[p.addrs[1]]);
+    job_in(chain, p, tag, group).await
+}
+
+async fn job_in(chain: &Chain, p: &Parties, tag: u8, group: B256) -> Result<JobParams> {
     let now = chain.now().await?;
-    let [o, w, t] = p.addrs;
+    let [o, w, t, _] = p.addrs;
     Ok(JobParams {
         outsourcer: o,
         worker: w,
@@ -80,7 +97,7 @@ async fn job(chain: &Chain, p: &Parties, tag: u8) -> Result<JobParams> {
         payoutTime: now + 2_000,
         reward: 10u128.pow(17),
         bond: 5 * 10u128.pow(16),
-        group: group_id(Address::repeat_byte(0xcc), &[w]),
+        group,
         terms: opaque_terms("linear", B256::repeat_byte(tag)),
     })
 }
@@ -112,7 +129,7 @@ async fn main() -> Result<()> {
         .contract_address
         .context("deployment has no contract address")?;
 
-    let signers: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
+    let signers: Vec<PrivateKeySigner> = (0..4).map(|_| PrivateKeySigner::random()).collect();
     let mut clients = Vec::new();
     for s in &signers {
         let _: serde_json::Value = chain
@@ -126,19 +143,22 @@ async fn main() -> Result<()> {
         clients.push(FairPayClient::new(contract, p));
     }
     let mut it = clients.into_iter();
-    let (o, w, t) = (
+    let (o, w, t, s) = (
         it.next().context("o")?,
         it.next().context("w")?,
         it.next().context("t")?,
+        it.next().context("s")?,
     );
     let p = Parties {
         o,
         w,
         t,
+        s,
         addrs: [
             signers[0].address(),
             signers[1].address(),
             signers[2].address(),
+            signers[3].address(),
         ],
     };
 
@@ -158,22 +178,26 @@ async fn main() -> Result<()> {
     p.o.open(&j).await?;
     chain.warp_to(j.commitDeadline).await?;
     let refund = gas(&p.o.refund(&j).await?);
+    let trap = trapped_group(&chain, &p, contract).await?;
 
     let honest = open + commit + payout;
     let judged = open2 + commit2 + judge;
+    // One trapped job, either order (open and commit cost as in the honest job).
+    let trapped_claim_first = open + commit + trap.claim_committed + trap.bond_after_claim;
+    let trapped_bond_first = open + commit + trap.bond_first + trap.claim_reward_left;
     let row = |op: &str, paper_op: &str, paper: Option<u64>, ours: u64| match paper {
         Some(pg) => println!(
-            "| {op:<16} | {paper_op:<26} | {pg:>9} | {ours:>8} | {:>6} |",
+            "| {op:<29} | {paper_op:<26} | {pg:>9} | {ours:>8} | {:>6} |",
             ratio(ours, pg)
         ),
         None => println!(
-            "| {op:<16} | {paper_op:<26} | {:>9} | {ours:>8} | {:>6} |",
+            "| {op:<29} | {paper_op:<26} | {:>9} | {ours:>8} | {:>6} |",
             "-", "-"
         ),
     };
     println!("FairPay gas per operation (receipt gasUsed, 21,000 base included; anvil, one long-lived contract)");
-    println!("| FairPay op       | paper op (Table 1)         |     paper |  FairPay |  ratio |");
-    println!("|------------------|----------------------------|-----------|----------|--------|");
+    println!("| FairPay op                    | paper op (Table 1)         |     paper |  FairPay |  ratio |");
+    println!("|-------------------------------|----------------------------|-----------|----------|--------|");
     row(
         "open",
         "create + reward deposit",
@@ -189,6 +213,22 @@ async fn main() -> Result<()> {
         judge,
     );
     row("refund", "-", None, refund);
+    row("trap (once per group)", "-", None, trap.trap);
+    row(
+        "claimTrapped root->BOND_LEFT",
+        "-",
+        None,
+        trap.claim_committed,
+    );
+    row("claimTrapped OPEN->0", "-", None, trap.claim_open);
+    row(
+        "claimTrapped REWARD_LEFT->0",
+        "-",
+        None,
+        trap.claim_reward_left,
+    );
+    row("payout bond root->REWARD_LEFT", "-", None, trap.bond_first);
+    row("payout bond BOND_LEFT->0", "-", None, trap.bond_after_claim);
     row(
         "honest total",
         "create+reward+bond+pay",
@@ -208,6 +248,58 @@ async fn main() -> Result<()> {
         "judged total: {judged} gas (paper {PAPER_DISPUTE}, ratio {})",
         ratio(judged, PAPER_DISPUTE)
     );
+    println!(
+        "trapped job (open + bond & commit + claimTrapped + bond-only payout): \
+         {trapped_claim_first} gas claim first, {trapped_bond_first} gas bond first \
+         (honest total of this run {honest}, ratios {} and {}; the trap itself, once per group, not included)",
+        ratio(trapped_claim_first, honest),
+        ratio(trapped_bond_first, honest)
+    );
     drop(node);
     Ok(())
+}
+
+/// Gas of the trap paths, one transaction (and one job) each.
+struct TrapGas {
+    trap: u64,
+    claim_committed: u64,
+    claim_open: u64,
+    claim_reward_left: u64,
+    bond_first: u64,
+    bond_after_claim: u64,
+}
+
+/// A group [w, s] with three jobs of w: a and b committed, c only opened.
+/// s springs the trap, claims a (root -> BOND_LEFT) and c (OPEN -> 0); at
+/// t w takes a's bond (BOND_LEFT -> 0) and b's (root -> REWARD_LEFT), then
+/// s claims b (REWARD_LEFT -> 0).
+async fn trapped_group(chain: &Chain, p: &Parties, contract: Address) -> Result<TrapGas> {
+    let collusion = collusion_address(&COLLUSION_SECRET)?;
+    let workers = vec![p.addrs[1], p.addrs[3]];
+    let group = group_id(collusion, &workers);
+    let a = job_in(chain, p, 4, group).await?;
+    let b = job_in(chain, p, 5, group).await?;
+    let c = job_in(chain, p, 6, group).await?;
+    for j in [&a, &b, &c] {
+        p.o.open(j).await?;
+    }
+    p.w.commit(&a, B256::repeat_byte(0xab)).await?;
+    p.w.commit(&b, B256::repeat_byte(0xab)).await?;
+    let chain_id = chain.reader.get_chain_id().await?;
+    let sig = sign_trap(&COLLUSION_SECRET, chain_id, contract, group, p.addrs[3])?;
+    let trap = gas(&p.s.trap(collusion, workers, sig).await?);
+    let claim_committed = gas(&p.s.claim_trapped(vec![a.clone()]).await?);
+    let claim_open = gas(&p.s.claim_trapped(vec![c]).await?);
+    chain.warp_to(a.payoutTime).await?;
+    let bond_after_claim = gas(&p.w.payout(&a).await?);
+    let bond_first = gas(&p.w.payout(&b).await?);
+    let claim_reward_left = gas(&p.s.claim_trapped(vec![b]).await?);
+    Ok(TrapGas {
+        trap,
+        claim_committed,
+        claim_open,
+        claim_reward_left,
+        bond_first,
+        bond_after_claim,
+    })
 }

@@ -6,7 +6,7 @@ use alloy::primitives::{Address, B256};
 use bapay_core::merkle::{leaf_hash, MerkleTree};
 use bapay_fairpay::proof::{proof_calldata, search_f};
 use bapay_fairpay::trap::trap_digest;
-use bapay_fairpay::{group_id, job_id, FairPay};
+use bapay_fairpay::{group_id, job_id, FairPay, STATE_OPEN};
 
 use crate::common::{job, Env, ETH};
 
@@ -70,7 +70,7 @@ async fn job_id_search_f_and_trap_digest_match_the_contract() -> anyhow::Result<
     let ev = r.decoded_log::<FairPay::JobOpened>().expect("JobOpened");
     assert_eq!(ev.id, job_id(&j));
     assert_eq!(ev.group, group);
-    assert_eq!(c.state(job_id(&j)).call().await?, B256::with_last_byte(1));
+    assert_eq!(c.state(job_id(&j)).call().await?, STATE_OPEN);
 
     for rounds in [1u32, 2, 17] {
         let seed = [rounds as u8; 32];

@@ -7,7 +7,10 @@ mod common;
 
 mod dispute;
 mod encoding;
+mod group;
 mod misuse;
 mod reentrancy;
 mod settle;
 mod trap;
+mod trap_markers;
+mod trap_settle;

@@ -2,7 +2,7 @@
 //! and a revert moves no money.
 
 use alloy::primitives::{Address, B256};
-use bapay_fairpay::job_id;
+use bapay_fairpay::{is_root, job_id, STATE_BOND_LEFT, STATE_OPEN, STATE_REWARD_LEFT};
 
 use crate::assert_revert;
 use crate::common::{commit_paying, fee, open_paying, Env, Scenario, ETH};
@@ -60,7 +60,9 @@ async fn open_rejects_wrong_caller_value_times_and_duplicates() -> anyhow::Resul
 async fn commit_rejects_wrong_caller_bond_root_state_and_tampered_params() -> anyhow::Result<()> {
     let sc = Scenario::new().await?;
     let (env, o, w, t, j) = (&sc.env, &sc.o, &sc.w, &sc.t, &sc.job);
-    let root = B256::repeat_byte(9);
+    // The smallest root: every value up to 3 is a state marker.
+    let root = B256::with_last_byte(4);
+    assert!(is_root(root));
 
     // Not opened yet.
     assert_revert!(w.fairpay.commit(j, root), WrongState);
@@ -69,8 +71,10 @@ async fn commit_rejects_wrong_caller_bond_root_state_and_tampered_params() -> an
     assert_revert!(t.fairpay.commit(j, root), WrongCaller);
     assert_revert!(commit_paying(w, j, root, j.bond - 1), WrongValue);
     assert_revert!(commit_paying(w, j, root, j.bond + 1), WrongValue);
-    assert_revert!(w.fairpay.commit(j, B256::ZERO), BadRoot);
-    assert_revert!(w.fairpay.commit(j, B256::with_last_byte(1)), BadRoot);
+    for marker in [B256::ZERO, STATE_OPEN, STATE_BOND_LEFT, STATE_REWARD_LEFT] {
+        assert!(!is_root(marker));
+        assert_revert!(w.fairpay.commit(j, marker), BadRoot);
+    }
     // Same job with a smaller bond: a different id, never opened.
     let cheaper = bapay_fairpay::JobParams {
         bond: 1,

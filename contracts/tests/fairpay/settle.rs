@@ -2,7 +2,7 @@
 
 use alloy::primitives::B256;
 use bapay_fairpay::job::opaque_terms;
-use bapay_fairpay::{job_id, FairPay};
+use bapay_fairpay::{job_id, FairPay, STATE_OPEN};
 
 use crate::assert_revert;
 use crate::common::{fee, Scenario, ETH};
@@ -17,7 +17,7 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
     let r_open = sc.open().await?;
     assert_eq!(env.balance(o.address).await?, ETH - j.reward - fee(&r_open));
     assert_eq!(env.balance(env.contract).await?, j.reward);
-    assert_eq!(o.fairpay.state(id).await?, B256::with_last_byte(1));
+    assert_eq!(o.fairpay.state(id).await?, STATE_OPEN);
     let opened = r_open
         .decoded_log::<FairPay::JobOpened>()
         .expect("JobOpened");
@@ -48,6 +48,7 @@ async fn honest_job_pays_worker_reward_plus_bond_from_t() -> anyhow::Result<()> 
     assert_eq!(w.fairpay.state(id).await?, B256::ZERO);
     let paid = r_pay.decoded_log::<FairPay::PaidOut>().expect("PaidOut");
     assert_eq!((paid.id, paid.amount.to::<u128>()), (id, j.reward + j.bond));
+    assert!(r_pay.decoded_log::<FairPay::BondReturned>().is_none());
 
     // Double payout, and the arbiter or O after settlement.
     assert_revert!(w.fairpay.payout(j), WrongState);

@@ -172,24 +172,19 @@ fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
             {
                 return false;
             }
-            // All or nothing, as a reverted transaction.
-            let mut next = Vec::new();
+            // In order, all or nothing (a revert undoes the batch).
+            let mut states = g.states.clone();
             for j in &c.jobs {
-                let st = state(g, j);
+                let st = states.get(&id(j)).copied().unwrap_or_default();
                 if st == STATE_OPEN || st == STATE_REWARD_LEFT {
-                    next.push((id(j), None));
+                    states.remove(&id(j));
                 } else if is_root(st) {
-                    next.push((id(j), Some(STATE_BOND_LEFT)));
+                    states.insert(id(j), STATE_BOND_LEFT);
                 } else {
                     return false;
                 }
             }
-            for (k, v) in next {
-                match v {
-                    Some(v) => g.states.insert(k, v),
-                    None => g.states.remove(&k),
-                };
-            }
+            g.states = states;
         }
         _ => return false,
     }

@@ -53,3 +53,23 @@ async fn a_calculator_silent_after_the_open_is_refunded() {
     assert_eq!(rec.state, JobState::Completed);
     assert_eq!(slots(&rec), vec![SlotState::Refunded]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_trapped_before_open_is_never_funded() {
+    let w = World::new(&[Behaviour::Honest, Behaviour::Honest]).await;
+    let id = w
+        .submit(search_job("eth-trapped-early", 2, common::Chain::Ethereum))
+        .await;
+    // The calculators pool their offers at once and spring the trap
+    // before O opens anything.
+    let rec = w.until(&id, 100, |r| r.state == JobState::Funding).await;
+    let group = rec.slot_job(0).expect("job").job.group;
+    w.eth.set_trap(group, Address::repeat_byte(0x77));
+    let rec = w.until(&id, 50, |r| r.state.is_terminal()).await;
+    assert_eq!(rec.state, JobState::Failed, "{}", rec.state_reason);
+    assert!(rec.state_reason.contains("trapped"));
+    assert!(rec
+        .slots
+        .iter()
+        .all(|s| s.eth().is_ok_and(|e| e.open_tx.is_none())));
+}

@@ -1,6 +1,7 @@
 //! Opening an Ethereum job: `open(job_i)` with the reward for every slot,
 //! signed and **stored** (with its nonce) before it is sent, resent as the
-//! same bytes after a restart; every job opened → COMPUTING. Also the
+//! same bytes after a restart; every job opened → COMPUTING. Never into a
+//! group already trapped (the reward would go to the trapper). Also the
 //! check that a fetched result's root is the one FairPay holds (what
 //! `judge` and `disputeSearch` check against), and the stored-then-sent
 //! helper every O transaction uses.
@@ -46,6 +47,9 @@ pub async fn fund(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         let i = s.index;
         let job = rec.slot_job(i as usize)?.job;
         let stored = s.eth()?.open_tx.clone();
+        if stored.is_none() && trapped(o, &job).await? {
+            return stop_opening(o, rec).await;
+        }
         let receipt = send_stored(
             o,
             rec,
@@ -88,6 +92,44 @@ pub async fn fund(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+async fn trapped(o: &Outsourcer, job: &bapay_fairpay::JobParams) -> Result<bool> {
+    let (sender, contract) = o.eth()?;
+    Ok(sender.trapped_to(contract, job.group).await? != alloy::primitives::Address::ZERO)
+}
+
+/// The group was trapped before every job was opened (calculators pooled
+/// their offers at once): an `open` now would hand the reward straight to
+/// the trapper. Nothing more is opened: with nothing opened the job FAILs;
+/// otherwise the unopened slots are DECLINED and the opened ones settle
+/// (TRAPPED).
+async fn stop_opening(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+    let why = "the collusion group was trapped before its jobs were opened";
+    o.update(&rec.job_id, |r| {
+        let opened = r
+            .slots
+            .iter()
+            .any(|s| s.eth().is_ok_and(|e| e.open_tx.is_some()));
+        let mut notes = Vec::new();
+        for i in 0..r.slots.len() {
+            let unopened = r.slots[i].eth().is_ok_and(|e| e.open_tx.is_none());
+            if unopened {
+                notes.push(set_slot(r, i as u32, SlotState::Declined, why));
+            }
+        }
+        if opened {
+            r.state = JobState::AwaitingPayout;
+            notes.push(Note::job(format!("{why}: not opening the rest")));
+        } else {
+            r.state = JobState::Failed;
+            r.state_reason = why.to_string();
+            notes.push(Note::job(format!("failed: {why}; nothing opened")));
+        }
+        Ok(notes)
+    })
+    .await?;
     Ok(())
 }
 
