@@ -91,3 +91,125 @@ pub async fn broadcast(net: &Net, tx: &Transaction) -> Result<(), tonic::Status>
     .await
     .map(|_| ())
 }
+
+/// `sk_{m}` of a stored slot (`sub_task_hex`, `salt`) under `r`.
+pub fn slot_secret(slot: &serde_json::Value, r: &[u8; 32]) -> Result<SecretKey> {
+    Ok(bapay_core::keys::message_secret(
+        &hex_field(slot, "sub_task_hex")?,
+        &hex32(slot, "salt")?,
+        r,
+    )?)
+}
+
+/// The collusion secret sum sk_{m_j} as O knows it (its own record).
+pub fn outsourcer_collusion_secret(net: &Net, job_hex: &str) -> Result<SecretKey> {
+    let o = outsourcer_record(net, job_hex)?;
+    let r = hex32(&o, "job_random")?;
+    let slots = o["slots"].as_array().context("slots")?;
+    let secrets = slots
+        .iter()
+        .map(|s| slot_secret(s, &r))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bapay_core::keys::aggregate_secret(&secrets)?)
+}
+
+/// The collusion secret the first `n` calculators get by pooling their
+/// stored offers (m_i, s_i, R).
+pub fn pooled_collusion_secret(net: &Net, job_hex: &str, n: usize) -> Result<SecretKey> {
+    let secrets = (0..n)
+        .map(|i| {
+            let rec = calculator_record(net, i, job_hex)?;
+            slot_secret(&rec, &hex32(&rec, "job_random")?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bapay_core::keys::aggregate_secret(&secrets)?)
+}
+
+/// The key file of calculator `i`.
+pub fn calculator_key(net: &Net, i: usize) -> Result<bapay_daemon::SecretKey> {
+    Ok(bapay_daemon::keys::load(
+        &net.dir.join(format!("calculator-{i}/calculator.key")),
+    )?)
+}
+
+/// The collusion group of an Ethereum job: (collusion address, workers).
+fn group_of(
+    job: &bapay_proto::outsourcer::v1::Job,
+) -> Result<(alloy::primitives::Address, Vec<alloy::primitives::Address>)> {
+    use alloy::primitives::Address;
+    let Some(bapay_proto::outsourcer::v1::job::ChainDetails::Ethereum(info)) = &job.chain_details
+    else {
+        anyhow::bail!("not an Ethereum job")
+    };
+    let group = info.group.as_ref().context("group")?;
+    let workers = group
+        .workers
+        .iter()
+        .map(|w| Address::try_from(w.as_slice()))
+        .collect::<Result<_, _>>()?;
+    Ok((
+        Address::try_from(group.collusion_address.as_slice())?,
+        workers,
+    ))
+}
+
+/// Sends FairPay's `trap` for `job`'s group, signed with `secret`, from
+/// calculator `from`; true if it was mined without a revert.
+pub async fn send_trap(
+    net: &Net,
+    job: &bapay_proto::outsourcer::v1::Job,
+    secret: &SecretKey,
+    from: usize,
+) -> Result<bool> {
+    use alloy::sol_types::SolCall;
+    let (collusion, workers) = group_of(job)?;
+    let (chain_id, contract) = net.fairpay.context("FairPay")?;
+    let group = bapay_fairpay::group_id(collusion, &workers);
+    let sender =
+        bapay_daemon::eth::EthSender::new(&net.adapter.url(), &calculator_key(net, from)?)?;
+    let sig = bapay_fairpay::trap::sign_trap(
+        &secret.secret_bytes(),
+        chain_id,
+        contract,
+        group,
+        sender.address(),
+    )?;
+    let call = bapay_fairpay::FairPay::trapCall {
+        collusion,
+        workers,
+        v: sig.v,
+        r: sig.r,
+        s: sig.s,
+    }
+    .abi_encode();
+    Ok(
+        matches!(sender.send(contract, alloy::primitives::U256::ZERO, call).await, Ok(r) if r.success),
+    )
+}
+
+/// Sends `claimTrapped` for every job of `job` from calculator `from`;
+/// true if mined without a revert.
+pub async fn claim_trapped(
+    net: &Net,
+    job: &bapay_proto::outsourcer::v1::Job,
+    from: usize,
+) -> Result<bool> {
+    use alloy::sol_types::SolCall;
+    let jobs = job
+        .slots
+        .iter()
+        .map(|s| {
+            Ok(bapay_daemon::codec::eth_job(
+                "job",
+                s.ethereum_job.as_ref().context("job")?,
+            )?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (_, contract) = net.fairpay.context("FairPay")?;
+    let sender =
+        bapay_daemon::eth::EthSender::new(&net.adapter.url(), &calculator_key(net, from)?)?;
+    let call = bapay_fairpay::FairPay::claimTrappedCall { jobs }.abi_encode();
+    Ok(
+        matches!(sender.send(contract, alloy::primitives::U256::ZERO, call).await, Ok(r) if r.success),
+    )
+}

@@ -16,20 +16,16 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
-use alloy::sol_types::SolCall;
 use anyhow::{ensure, Context, Result};
 use bapay_core::escrow::{
     build_sweep, p2tr_key_spend_script, sign_escrow_input, EscrowParams, EscrowUtxo, TrapKind,
 };
 use bapay_core::keys::{aggregate_secret, message_secret};
 use bapay_core::task::SubTask;
-use bapay_daemon::eth::EthSender;
-use bapay_fairpay::FairPay;
 use bapay_proto::outsourcer::v1 as pb;
 use bapay_scenarios::attack::{
-    broadcast, calculator_record, forge, hex32, hex_field, outsourcer_record, raw_sign,
-    unsalted_message_secret,
+    broadcast, calculator_key, calculator_record, claim_trapped, forge, hex32, hex_field,
+    outsourcer_collusion_secret, outsourcer_record, raw_sign, send_trap, unsalted_message_secret,
 };
 use bapay_scenarios::{eth, Net, NetOptions};
 use bitcoin::secp256k1::{Keypair, PublicKey, Secp256k1, SecretKey};
@@ -143,12 +139,6 @@ async fn sweep(
     Ok(broadcast(net, &forge(&spend, &sigs)).await)
 }
 
-fn key_of(net: &Net, i: usize) -> Result<bapay_daemon::SecretKey> {
-    Ok(bapay_daemon::keys::load(
-        &net.dir.join(format!("calculator-{i}/calculator.key")),
-    )?)
-}
-
 async fn lone_calculator_on_bitcoin(net: &Net, keys: &[Vec<u8>]) -> Result<()> {
     let before = balances(net, keys).await?;
     let id = net.submit(search_job(net, "guess-btc", N, 40)).await?;
@@ -160,7 +150,7 @@ async fn lone_calculator_on_bitcoin(net: &Net, keys: &[Vec<u8>]) -> Result<()> {
     let secp = Secp256k1::new();
     let guessed = Keypair::from_secret_key(&secp, &guess);
     ensure!(guessed.x_only_public_key().0 != params.terms().collusion_key);
-    let c0 = key_of(net, 0)?;
+    let c0 = calculator_key(net, 0)?;
     let pays = outputs(funding_txid(&job)?, 0..N as u32, FEE);
     let refused = sweep(net, &params, 0, &pays, &guessed, c0.keypair()).await?;
     let e = refused.err().context("Bitcoin Core accepted C_0's sweep")?;
@@ -195,24 +185,12 @@ async fn sybil_on_bitcoin(net: &Net, keys: &[Vec<u8>]) -> Result<()> {
         .await?;
     let job_hex = hex::encode(&job.job_id);
     // O knows every (m_j, s_j): the real collusion key.
-    let o = outsourcer_record(net, &job_hex)?;
-    let r = hex32(&o, "job_random")?;
-    let secrets = (0..N)
-        .map(|j| {
-            let s = &o["slots"][j];
-            Ok(message_secret(
-                &hex_field(s, "sub_task_hex")?,
-                &hex32(s, "salt")?,
-                &r,
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
     let secp = Secp256k1::new();
-    let pm = Keypair::from_secret_key(&secp, &aggregate_secret(&secrets)?);
+    let pm = Keypair::from_secret_key(&secp, &outsourcer_collusion_secret(net, &job_hex)?);
     let params = params_of(net, &job, 0)?;
     ensure!(pm.x_only_public_key().0 == params.terms().collusion_key);
     let sybil = N - 1;
-    let cs = key_of(net, sybil)?;
+    let cs = calculator_key(net, sybil)?;
     let txid = funding_txid(&job)?;
     // The deposits first: Dep_j has no trap leaf, Bitcoin Core refuses.
     let deps = outputs(txid, N as u32..2 * N as u32, DEPOSIT);
@@ -256,39 +234,6 @@ async fn sybil_on_bitcoin(net: &Net, keys: &[Vec<u8>]) -> Result<()> {
     Ok(())
 }
 
-/// Sends FairPay's `trap` signed with `secret` as `from`; true if mined.
-async fn try_trap(net: &Net, job: &pb::Job, secret: &SecretKey, from: usize) -> Result<bool> {
-    let Some(pb::job::ChainDetails::Ethereum(info)) = &job.chain_details else {
-        anyhow::bail!("not Ethereum")
-    };
-    let group = info.group.as_ref().context("group")?;
-    let collusion = Address::try_from(group.collusion_address.as_slice())?;
-    let workers: Vec<Address> = group
-        .workers
-        .iter()
-        .map(|w| Address::try_from(w.as_slice()))
-        .collect::<Result<_, _>>()?;
-    let (chain_id, contract) = net.fairpay.context("FairPay")?;
-    let g = bapay_fairpay::group_id(collusion, &workers);
-    let sender = EthSender::new(&net.adapter.url(), &key_of(net, from)?)?;
-    let sig = bapay_fairpay::trap::sign_trap(
-        &secret.secret_bytes(),
-        chain_id,
-        contract,
-        g,
-        sender.address(),
-    )?;
-    let call = FairPay::trapCall {
-        collusion,
-        workers,
-        v: sig.v,
-        r: sig.r,
-        s: sig.s,
-    }
-    .abi_encode();
-    Ok(matches!(sender.send(contract, U256::ZERO, call).await, Ok(r) if r.success))
-}
-
 fn committed(j: &pb::Job) -> bool {
     (0..N).all(|i| slot(j, i) >= pb::SlotState::Committed) || settled(j)
 }
@@ -299,7 +244,7 @@ async fn lone_calculator_on_ethereum(net: &Net, addrs: &[Vec<u8>]) -> Result<()>
     let job = net.advance(&id, WAIT, committed).await?;
     let guess = lone_guess(net, &job)?;
     ensure!(
-        !try_trap(net, &job, &guess, 0).await?,
+        !send_trap(net, &job, &guess, 0).await?,
         "FairPay accepted C_0's guessed trap"
     );
     let job = net.advance(&id, WAIT, settled).await?;
@@ -323,41 +268,13 @@ async fn sybil_on_ethereum(net: &Net, addrs: &[Vec<u8>]) -> Result<()> {
     let before = eth_balances(net, addrs).await?;
     let id = net.submit(eth_job(net, "sybil-eth", N)).await?;
     let job = net.advance(&id, WAIT, committed).await?;
-    let o = outsourcer_record(net, &hex::encode(&job.job_id))?;
-    let r = hex32(&o, "job_random")?;
-    let secrets = (0..N)
-        .map(|j| {
-            let s = &o["slots"][j];
-            Ok(message_secret(
-                &hex_field(s, "sub_task_hex")?,
-                &hex32(s, "salt")?,
-                &r,
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let secret = aggregate_secret(&secrets)?;
+    let secret = outsourcer_collusion_secret(net, &hex::encode(&job.job_id))?;
     let sybil = N - 1;
     ensure!(
-        try_trap(net, &job, &secret, sybil).await?,
+        send_trap(net, &job, &secret, sybil).await?,
         "O's sybil traps"
     );
-    let jobs = job
-        .slots
-        .iter()
-        .map(|s| {
-            Ok(bapay_daemon::codec::eth_job(
-                "job",
-                s.ethereum_job.as_ref().context("job")?,
-            )?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let (_, contract) = net.fairpay.context("FairPay")?;
-    let sender = EthSender::new(&net.adapter.url(), &key_of(net, sybil)?)?;
-    let claim = FairPay::claimTrappedCall { jobs }.abi_encode();
-    ensure!(
-        sender.send(contract, U256::ZERO, claim).await?.success,
-        "claimTrapped"
-    );
+    ensure!(claim_trapped(net, &job, sybil).await?, "claimTrapped");
     // t: every worker takes its bond back (the calculators' drivers).
     let job = net.advance(&id, WAIT, settled).await?;
     ensure!(

@@ -16,10 +16,9 @@ use bapay_core::escrow::{
     build_sweep, p2tr_key_spend_script, sign_escrow_input, EscrowParams, EscrowTerms, EscrowUtxo,
     TrapKind,
 };
-use bapay_core::keys::{aggregate_secret, message_secret};
-use bapay_daemon::{SqliteStore, StoreExt, SystemClock};
 use bapay_proto::chain::v1 as chain;
 use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::attack::{calculator_key, calculator_record, pooled_collusion_secret};
 use bapay_scenarios::{Net, NetOptions};
 use bitcoin::secp256k1::{Keypair, Secp256k1};
 use bitcoin::{Amount, FeeRate, OutPoint};
@@ -44,30 +43,12 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
         .await?;
     let job_hex = hex::encode(&job.job_id);
 
-    // The colluders pool their stored offers: m_k, R and the terms.
-    let mut secrets = Vec::new();
-    let mut terms: Option<EscrowTerms> = None;
-    for i in 0..3 {
-        let store = SqliteStore::open(
-            &net.dir.join(format!("calculator-{i}/calculator.sqlite")),
-            std::sync::Arc::new(SystemClock),
-        )?;
-        let (rec, _) = store
-            .get_job_as::<serde_json::Value>(&job_hex)?
-            .context("offer stored")?;
-        let m = hex::decode(rec["sub_task_hex"].as_str().context("m_i")?)?;
-        let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("R"))?;
-        let salt: [u8; 32] = hex::decode(rec["salt"].as_str().context("s_i")?)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("s_i"))?;
-        secrets.push(message_secret(&m, &salt, &r)?);
-        terms = Some(serde_json::from_value(rec["settlement"]["terms"].clone())?);
-    }
-    let params = EscrowParams::new(terms.context("terms")?)?;
+    // The colluders pool their stored offers: m_k, s_k, R and the terms.
+    let rec = calculator_record(&net, 0, &job_hex)?;
+    let terms: EscrowTerms = serde_json::from_value(rec["settlement"]["terms"].clone())?;
+    let params = EscrowParams::new(terms)?;
     let secp = Secp256k1::new();
-    let pm = Keypair::from_secret_key(&secp, &aggregate_secret(&secrets)?);
+    let pm = Keypair::from_secret_key(&secp, &pooled_collusion_secret(&net, &job_hex, 3)?);
     ensure!(
         pm.x_only_public_key().0 == params.terms().collusion_key,
         "pooled key is P_M"
@@ -75,8 +56,7 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
 
     // C_2 grabs first: its own key signs with P_M.
     let grabber = 2usize;
-    let cj =
-        bapay_daemon::keys::load(&net.dir.join(format!("calculator-{grabber}/calculator.key")))?;
+    let cj = calculator_key(&net, grabber)?;
     let txid: bitcoin::Txid = match &job.chain_details {
         Some(pb::job::ChainDetails::Bitcoin(b)) => b.funding_txid.parse()?,
         _ => anyhow::bail!("no funding"),

@@ -10,23 +10,15 @@ mod common;
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
-use alloy::sol_types::SolCall;
+use alloy::primitives::Address;
 use anyhow::{ensure, Context, Result};
-use bapay_core::keys::{aggregate_secret, message_secret};
-use bapay_daemon::eth::EthSender;
-use bapay_daemon::{SqliteStore, StoreExt, SystemClock};
-use bapay_fairpay::{FairPay, JobParams};
 use bapay_proto::common::v1 as c;
 use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::attack::{claim_trapped, pooled_collusion_secret, send_trap};
 use bapay_scenarios::{eth, Net, NetOptions};
 use common::*;
 
 const ETH: u128 = 1_000_000_000_000_000_000;
-
-fn params(j: &c::EthereumJob) -> Result<JobParams> {
-    Ok(bapay_daemon::codec::eth_job("job", j)?)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_colluder_claims_every_fairpay_job_of_the_group() -> Result<()> {
@@ -65,67 +57,22 @@ async fn one_colluder_claims_every_fairpay_job_of_the_group() -> Result<()> {
         before.push(eth::balance(&url, a).await? as i128);
     }
 
-    // Pool the offers.
+    // Pool the offers (m_k, s_k, R from each calculator's store).
     let job_hex = hex::encode(&job.job_id);
-    let mut secrets = Vec::new();
-    for i in 0..3 {
-        let store = SqliteStore::open(
-            &net.dir.join(format!("calculator-{i}/calculator.sqlite")),
-            std::sync::Arc::new(SystemClock),
-        )?;
-        let (rec, _) = store
-            .get_job_as::<serde_json::Value>(&job_hex)?
-            .context("offer stored")?;
-        let m = hex::decode(rec["sub_task_hex"].as_str().context("m_i")?)?;
-        let r: [u8; 32] = hex::decode(rec["job_random"].as_str().context("R")?)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("R"))?;
-        let salt: [u8; 32] = hex::decode(rec["salt"].as_str().context("s_i")?)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("s_i"))?;
-        secrets.push(message_secret(&m, &salt, &r)?);
-    }
-    let secret = aggregate_secret(&secrets)?.secret_bytes();
+    let secret = pooled_collusion_secret(&net, &job_hex, 3)?;
     let Some(pb::job::ChainDetails::Ethereum(info)) = &job.chain_details else {
         anyhow::bail!("not Ethereum")
     };
     let group = info.group.as_ref().context("group")?;
     let collusion = Address::try_from(group.collusion_address.as_slice())?;
     ensure!(
-        bapay_fairpay::trap::collusion_address(&secret)? == collusion,
+        bapay_fairpay::trap::collusion_address(&secret.secret_bytes())? == collusion,
         "the pooled secret is the group's"
     );
-    let workers: Vec<Address> = group
-        .workers
-        .iter()
-        .map(|w| Address::try_from(w.as_slice()))
-        .collect::<Result<_, _>>()?;
-    let jobs: Vec<JobParams> = job
-        .slots
-        .iter()
-        .map(|s| params(s.ethereum_job.as_ref().context("job")?))
-        .collect::<Result<_>>()?;
-    let (chain_id, contract) = net.fairpay.context("FairPay")?;
 
     // C_2 grabs first.
-    let key = bapay_daemon::keys::load(&net.dir.join("calculator-2/calculator.key"))?;
-    let c2 = EthSender::new(&url, &key)?;
-    let sig =
-        bapay_fairpay::trap::sign_trap(&secret, chain_id, contract, jobs[0].group, c2.address())?;
-    let trap = FairPay::trapCall {
-        collusion,
-        workers,
-        v: sig.v,
-        r: sig.r,
-        s: sig.s,
-    }
-    .abi_encode();
-    ensure!(c2.send(contract, U256::ZERO, trap).await?.success, "trap");
-    let claim = FairPay::claimTrappedCall { jobs }.abi_encode();
-    ensure!(
-        c2.send(contract, U256::ZERO, claim).await?.success,
-        "claimTrapped"
-    );
+    ensure!(send_trap(&net, &job, &secret, 2).await?, "trap");
+    ensure!(claim_trapped(&net, &job, 2).await?, "claimTrapped");
 
     let mut after = Vec::new();
     for a in &addrs {

@@ -71,7 +71,7 @@ pub struct FundingPlan {
     split: bool,
 }
 
-/// Escrow output `vout` of the funding transaction `txid` holding `value`.
+/// Escrow output `vout` of the funding transaction `tx`, as it is on chain.
 fn escrow_utxo(tx: &Transaction, vout: usize) -> Result<EscrowUtxo> {
     let len = tx.output.len();
     let out = tx

@@ -36,7 +36,11 @@ pub fn check_presigned_charge(
     }
     let sources = slot_sources(params, index, &slot, LeafKind::Charge, LeafKind::Reclaim)?;
     if tx.input.len() != sources.len() {
-        return mismatch("must spend exactly Pay_i and Dep_i");
+        return mismatch(if params.split() {
+            "must spend exactly Pay_i and Dep_i"
+        } else {
+            "must spend exactly Pay_i"
+        });
     }
     let [output] = tx.output.as_slice() else {
         return mismatch("must have one output");

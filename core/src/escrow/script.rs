@@ -136,7 +136,22 @@ fn balanced_depths(count: usize, base: usize, out: &mut Vec<usize>) {
     balanced_depths(count - left, base + 1, out);
 }
 
-/// The escrow output Pay_i (or Pay'_i) of calculator `index`.
+/// The Taproot tree of `leaves` at `depths` (depth-first order) under the
+/// NUMS internal key.
+fn tree(leaves: &[Leaf], depths: Vec<usize>) -> Result<TaprootSpendInfo> {
+    let mut builder = TaprootBuilder::new();
+    for (leaf, depth) in leaves.iter().zip(depths) {
+        let depth = u8::try_from(depth).map_err(|_| Error::Taproot("tree too deep".into()))?;
+        builder = builder
+            .add_leaf(depth, leaf.script.clone())
+            .map_err(|e| Error::Taproot(e.to_string()))?;
+    }
+    builder
+        .finalize(&Secp256k1::verification_only(), nums_point())
+        .map_err(|_| Error::Taproot("incomplete taproot tree".into()))
+}
+
+/// An escrow output of calculator `index`: Pay_i (or Pay'_i), or Dep_i.
 #[derive(Debug, Clone)]
 pub struct EscrowOutput {
     /// 0-based calculator index i.
@@ -173,15 +188,7 @@ impl EscrowOutput {
                 threshold: None,
             },
         ];
-        let mut builder = TaprootBuilder::new();
-        for leaf in &leaves {
-            builder = builder
-                .add_leaf(1, leaf.script.clone())
-                .map_err(|e| Error::Taproot(e.to_string()))?;
-        }
-        let spend_info = builder
-            .finalize(&Secp256k1::verification_only(), nums_point())
-            .map_err(|_| Error::Taproot("incomplete taproot tree".into()))?;
+        let spend_info = tree(&leaves, vec![1, 1])?;
         Ok(Self {
             index,
             leaves,
@@ -230,16 +237,7 @@ impl EscrowOutput {
         }
         let mut depths = vec![1, 2];
         balanced_depths(leaves.len() - 2, 2, &mut depths);
-        let mut builder = TaprootBuilder::new();
-        for (leaf, depth) in leaves.iter().zip(depths) {
-            let depth = u8::try_from(depth).map_err(|_| Error::Taproot("tree too deep".into()))?;
-            builder = builder
-                .add_leaf(depth, leaf.script.clone())
-                .map_err(|e| Error::Taproot(e.to_string()))?;
-        }
-        let spend_info = builder
-            .finalize(&Secp256k1::verification_only(), nums_point())
-            .map_err(|_| Error::Taproot("incomplete taproot tree".into()))?;
+        let spend_info = tree(&leaves, depths)?;
         Ok(Self {
             index,
             leaves,
@@ -253,7 +251,7 @@ impl EscrowOutput {
         ScriptBuf::new_p2tr_tweaked(self.spend_info.output_key())
     }
 
-    /// The funding output `TxOut { d + g, Pay_i }`.
+    /// The funding output `TxOut { value, script }` (Pay_i or Dep_i).
     pub fn txout(&self) -> TxOut {
         TxOut {
             value: self.value,

@@ -28,9 +28,9 @@ use crate::{Error, Result};
 /// An escrow output on chain: Pay_i's outpoint and value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EscrowUtxo {
-    /// Where Pay_i is (funding txid, vout i).
+    /// Where the output is (funding txid; Pay_i at vout i, Dep_i at n + i).
     pub outpoint: OutPoint,
-    /// Its value (d + g for Pay_i, less the conversion fee for Pay'_i).
+    /// Its value (Pay_i: d, or d + g in the paper's variant; Dep_i: g; Pay'_i: less the conversion fee).
     pub value: Amount,
 }
 
