@@ -26,6 +26,7 @@ mod tests_eth;
 
 use std::sync::Arc;
 
+use bapay_daemon::tls::{Access, Policy, Role};
 use bapay_daemon::{AdapterClient, BoundServer, EthSender, ServiceError};
 use bapay_proto::arbiter::v1::arbiter_service_server::ArbiterServiceServer;
 use tonic::server::NamedService;
@@ -45,9 +46,10 @@ pub const ROLE: &str = "arbiter";
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Arbiter>)> {
     config.ethereum.address()?;
     let home = bapay_daemon::role::open(&config.common, ROLE)?;
-    let chain = AdapterClient::new(&config.common.chain_adapter_url)?;
-    let eth = EthSender::new(&config.common.chain_adapter_url, &home.key)?;
+    let chain = AdapterClient::new(&config.common.chain_adapter_url, &home.tls)?;
+    let eth = EthSender::new(&config.common.chain_adapter_url, &home.key, &home.tls)?;
     let listen = config.common.listen.clone();
+    let tls = home.tls.clone();
     let arb = Arc::new(
         Arbiter::new(home.store, home.key, Arc::new(chain), config, home.clock)
             .with_eth(Arc::new(eth))
@@ -56,6 +58,8 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Arbiter>)> {
     let svc = Service(arb.clone());
     let server = bapay_daemon::role::bind(
         &listen,
+        &tls,
+        policy(),
         bapay_proto::arbiter::v1::FILE_DESCRIPTOR_SET,
         <ArbiterServiceServer<Service> as NamedService>::NAME,
         move |r| r.add_service(ArbiterServiceServer::new(svc)),
@@ -67,6 +71,24 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Arbiter>)> {
         "arbiter ready"
     );
     Ok((server, arb))
+}
+
+/// Who may call what: disputes only from an outsourcer's certificate (the
+/// request must also be signed by the terms' outsourcer key); GetInfo
+/// answers every role.
+pub fn policy() -> Policy {
+    const S: &str = "/bapay.arbiter.v1.ArbiterService/";
+    Policy::new()
+        .allow(S, Access::Roles(vec![Role::Outsourcer]))
+        .allow(
+            &format!("{S}GetInfo"),
+            Access::Roles(vec![
+                Role::Outsourcer,
+                Role::Calculator,
+                Role::User,
+                Role::Admin,
+            ]),
+        )
 }
 
 /// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], then serve.

@@ -1,5 +1,8 @@
 //! Starts the real `arbiter` binary on 127.0.0.1:0 with a temporary data
-//! directory and calls GetInfo and the gRPC health check over the network.
+//! directory and a deployment PKI, runs its whole access table (plaintext
+//! refused, no certificate UNAUTHENTICATED, the wrong role
+//! PERMISSION_DENIED on every RPC, nothing stored), then calls GetInfo as
+//! an outsourcer and the gRPC health check without a certificate.
 
 use std::time::Duration;
 
@@ -14,8 +17,15 @@ use tonic_health::pb::HealthCheckRequest;
 // task must still answer the server's GOAWAY for a graceful stop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_serves_get_info_and_health() -> anyhow::Result<()> {
+    use bapay_daemon::tls::{pki, probe, Role, Tls};
     let dir = tempfile::tempdir()?;
+    let certs = dir.path().join("pki");
+    pki::deployment(&certs, "test", &Role::ALL, &["127.0.0.1".into()])?;
+    let (cert, key) = pki::paths(&certs, Role::Arbiter);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"));
+    cmd.env("BAPAY_ARBITER__TLS__CA_FILE", certs.join("ca.pem"))
+        .env("BAPAY_ARBITER__TLS__CERT_FILE", cert)
+        .env("BAPAY_ARBITER__TLS__KEY_FILE", key);
     cmd.args([
         "--listen",
         "127.0.0.1:0",
@@ -33,7 +43,27 @@ async fn binary_serves_get_info_and_health() -> anyhow::Result<()> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
         .collect();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+    let url = format!("https://{addr}");
+    let jobs = || -> anyhow::Result<usize> {
+        let store = bapay_daemon::SqliteStore::open(
+            &dir.path().join("data/arbiter.sqlite"),
+            std::sync::Arc::new(bapay_daemon::SystemClock),
+        )?;
+        Ok(bapay_daemon::Store::list_jobs(&store)?.len())
+    };
+    let checked = probe::check_table(
+        &url,
+        &certs,
+        bapay_proto::arbiter::v1::FILE_DESCRIPTOR_SET,
+        "bapay.arbiter.v1",
+        &bapay_arbiter::policy(),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    assert!(checked > 10, "{checked} calls checked");
+    assert_eq!(jobs()?, 0, "no refused call stored anything");
+    let channel = Tls::from_dir(&certs, Role::Outsourcer)?
+        .endpoint(&url)?
         .connect()
         .await?;
 
@@ -44,7 +74,11 @@ async fn binary_serves_get_info_and_health() -> anyhow::Result<()> {
     assert_eq!(info.bitcoin_key.len(), 32);
     assert_eq!(info.chains, vec![Chain::Bitcoin as i32]);
 
-    let status = HealthClient::new(channel)
+    let stranger = Tls::ca_only(&certs.join("ca.pem"))?
+        .endpoint(&url)?
+        .connect()
+        .await?;
+    let status = HealthClient::new(stranger)
         .check(HealthCheckRequest {
             service: "bapay.arbiter.v1.ArbiterService".into(),
         })

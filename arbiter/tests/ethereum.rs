@@ -48,6 +48,7 @@ async fn world() -> Result<World> {
     config.common.listen = "127.0.0.1:0".into();
     config.common.data_dir = dir.path().join("arbiter");
     config.common.chain_adapter_url = env.adapter_url.clone();
+    config.common.tls.insecure_plaintext = true;
     config.ethereum.chain_id = env.chain_id;
     config.ethereum.contract = env.contract.to_string();
     let (server, _arb) = bapay_arbiter::bind(config).await?;

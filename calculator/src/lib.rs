@@ -39,6 +39,7 @@ pub mod work;
 
 use std::sync::Arc;
 
+use bapay_daemon::tls::{Access, Policy, Role};
 use bapay_daemon::{AdapterClient, BoundServer, EthSender, ServiceError};
 use bapay_proto::calculator::v1::calculator_service_server::CalculatorServiceServer;
 use tonic::server::NamedService;
@@ -61,9 +62,10 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
         tracing::warn!("trusted_arbiters is empty: every offer will be declined (UNTRUSTED_PARTY)");
     }
     let home = bapay_daemon::role::open(&config.common, ROLE)?;
-    let chain = AdapterClient::new(&config.common.chain_adapter_url)?;
-    let eth = EthSender::new(&config.common.chain_adapter_url, &home.key)?;
+    let chain = AdapterClient::new(&config.common.chain_adapter_url, &home.tls)?;
+    let eth = EthSender::new(&config.common.chain_adapter_url, &home.key, &home.tls)?;
     let listen = config.common.listen.clone();
+    let tls = home.tls.clone();
     let calc = Arc::new(
         Calculator::new(home.store, home.key, Arc::new(chain), config, home.clock)
             .with_eth(Arc::new(eth))
@@ -72,6 +74,8 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
     let svc = Service(calc.clone());
     let server = bapay_daemon::role::bind(
         &listen,
+        &tls,
+        policy(),
         bapay_proto::calculator::v1::FILE_DESCRIPTOR_SET,
         <CalculatorServiceServer<Service> as NamedService>::NAME,
         move |r| r.add_service(CalculatorServiceServer::new(svc)),
@@ -79,6 +83,29 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
     .await?;
     tracing::info!(key = %calc.key.x_only_public_key(), "calculator ready");
     Ok((server, calc))
+}
+
+/// Who may call what (README, "Who may call what"): the protocol RPCs
+/// answer only an outsourcer's certificate (each then checks the job's
+/// token); the arbiter may also read a result and open leaves (unresponsive
+/// disputes); GetInfo answers every role.
+pub fn policy() -> Policy {
+    const S: &str = "/bapay.calculator.v1.CalculatorService/";
+    let reader = Access::Roles(vec![Role::Outsourcer, Role::Arbiter]);
+    Policy::new()
+        .allow(S, Access::Roles(vec![Role::Outsourcer]))
+        .allow(&format!("{S}FetchResult"), reader.clone())
+        .allow(&format!("{S}OpenLeaves"), reader.clone())
+        .allow(&format!("{S}GetStatus"), reader)
+        .allow(
+            &format!("{S}GetInfo"),
+            Access::Roles(vec![
+                Role::Outsourcer,
+                Role::Arbiter,
+                Role::User,
+                Role::Admin,
+            ]),
+        )
 }
 
 /// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], the background

@@ -153,6 +153,8 @@ impl Fx {
                 .map(|k| k.serialize().to_vec())
                 .collect(),
             outsourcer: self.o.x_only_public_key().0.serialize().to_vec(),
+            outsourcer_key: Vec::new(),
+            outsourcer_signature: Vec::new(),
             terms: Some(pb::offer_request::Terms::Bitcoin(pb::BitcoinOffer {
                 terms: Some(bapay_daemon::codec::terms_to_proto(&self.params)),
                 fee_rate_sat_per_vb: 2.0,
@@ -162,9 +164,7 @@ impl Fx {
     }
 
     async fn offer(&self) -> pb::OfferResponse {
-        rpc::offer::handle(&self.calc, self.offer_req())
-            .await
-            .expect("offer")
+        offer(self, self.offer_req()).await.expect("offer")
     }
 
     fn state(&self) -> State {
@@ -333,7 +333,7 @@ async fn offer_accepted_stored_and_idempotent() {
     // Same job, different fields.
     let mut other = fx.offer_req();
     other.job_token = vec![3; 32];
-    let e = rpc::offer::handle(&fx.calc, other).await.unwrap_err();
+    let e = offer(&fx, other).await.unwrap_err();
     assert!(matches!(
         e,
         ServiceError {
@@ -344,12 +344,24 @@ async fn offer_accepted_stored_and_idempotent() {
     // Its coin is reserved: another job is declined for funds.
     let mut second = fx.offer_req();
     second.job_id = vec![4; 32];
-    let d = rpc::offer::handle(&fx.calc, second).await.expect("answer");
+    let d = offer(&fx, second).await.expect("answer");
     assert_eq!(d.decline_reason, DeclineReason::InsufficientFunds as i32);
 }
 
+/// Sends `req` signed by O (its key named in it), as O does.
+async fn offer(fx: &Fx, mut req: pb::OfferRequest) -> crate::Result<pb::OfferResponse> {
+    use prost::Message;
+    req.outsourcer_key = fx.o.x_only_public_key().0.serialize().to_vec();
+    req.outsourcer_signature.clear();
+    req.outsourcer_signature =
+        bapay_core::auth::sign(bapay_core::auth::OFFER_TAG, &req.encode_to_vec(), &fx.o)
+            .serialize()
+            .to_vec();
+    rpc::offer::handle(&fx.calc, req).await
+}
+
 async fn decline_of(fx: &Fx, req: pb::OfferRequest) -> i32 {
-    let r = rpc::offer::handle(&fx.calc, req).await.expect("a response");
+    let r = offer(&fx, req).await.expect("a response");
     assert!(!r.accepted);
     r.decline_reason
 }
@@ -405,7 +417,7 @@ async fn offer_declines() {
     fx.chain.set_tip(100);
     let mut r = fx.offer_req();
     r.job_token = vec![6; 32];
-    assert!(rpc::offer::handle(&fx.calc, r).await.expect("ok").accepted);
+    assert!(offer(&fx, r).await.expect("ok").accepted);
 
     let fx = fixture(Config::default());
     let mut r = fx.offer_req();
@@ -414,6 +426,36 @@ async fn offer_declines() {
         pb::EthereumOffer::default(),
     ));
     assert_eq!(decline_of(&fx, r).await, DeclineReason::Unsupported as i32);
+}
+
+/// An offer not signed by the terms' outsourcer is refused, nothing stored:
+/// unsigned, signed by a stranger naming itself, or O's signature over
+/// other bytes.
+#[tokio::test]
+async fn an_offer_not_signed_by_the_terms_outsourcer_is_refused() {
+    let fx = fixture(Config::default());
+    let unsigned = rpc::offer::handle(&fx.calc, fx.offer_req()).await;
+    assert!(matches!(
+        unsigned,
+        Err(ServiceError {
+            code: ErrorCode::InvalidArgument,
+            ..
+        })
+    ));
+    let stranger = Keypair::new(&Secp256k1::new(), &mut thread_rng());
+    let mut r = fx.offer_req();
+    r.outsourcer_key = stranger.x_only_public_key().0.serialize().to_vec();
+    let e = rpc::offer::handle(&fx.calc, r).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    let mut r = fx.offer_req();
+    r.outsourcer_key = fx.o.x_only_public_key().0.serialize().to_vec();
+    r.outsourcer_signature = vec![7; 64];
+    let e = rpc::offer::handle(&fx.calc, r).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    assert!(record::load(fx.calc.store.as_ref(), &hex::encode(JOB))
+        .expect("store")
+        .is_none());
+    assert!(offer(&fx, fx.offer_req()).await.expect("signed").accepted);
 }
 
 fn btc_terms(r: &mut pb::OfferRequest) -> &mut common::BitcoinEscrowTerms {
@@ -445,9 +487,7 @@ async fn offer_declines_hostile_terms() {
     );
     let mut r = fx.offer_req();
     r.sub_task_salt = vec![0x41; 31];
-    let e = rpc::offer::handle(&fx.calc, r)
-        .await
-        .expect_err("short salt");
+    let e = offer(&fx, r).await.expect_err("short salt");
     assert_eq!(e.code, ErrorCode::InvalidArgument, "{e:?}");
 
     let fx = fixture(Config::default());
@@ -482,9 +522,7 @@ async fn offer_declines_hostile_terms() {
     let fx = fixture_with(cfg, |c, other| {
         c.trusted_calculators = vec![other.x_only_public_key().0.to_string()];
     });
-    let resp = rpc::offer::handle(&fx.calc, trap(&fx))
-        .await
-        .expect("offer");
+    let resp = offer(&fx, trap(&fx)).await.expect("offer");
     assert!(resp.accepted, "{resp:?}");
 }
 
@@ -517,7 +555,7 @@ async fn bad_offers_are_invalid_argument() {
     for (i, f) in cases.iter().enumerate() {
         let mut r = fx.offer_req();
         f(&mut r);
-        let e = rpc::offer::handle(&fx.calc, r).await.unwrap_err();
+        let e = offer(&fx, r).await.unwrap_err();
         assert!(
             matches!(
                 e,
@@ -538,9 +576,7 @@ async fn bad_offers_are_invalid_argument() {
 async fn chain_down_is_unavailable() {
     let fx = fixture(Config::default());
     fx.chain.set_down(true);
-    let e = rpc::offer::handle(&fx.calc, fx.offer_req())
-        .await
-        .unwrap_err();
+    let e = offer(&fx, fx.offer_req()).await.unwrap_err();
     let s: tonic::Status = e.into();
     assert_eq!(s.code(), tonic::Code::Unavailable);
 }

@@ -74,7 +74,7 @@ fn fixture_with(config: Config, eth_on: bool) -> Fx {
         index: 0,
         subs: vec![sub(0), sub(64)],
         workers: vec![me, Address::repeat_byte(0x22)],
-        outsourcer: Address::repeat_byte(0x0a),
+        outsourcer_secret: [0x0a; 32],
         arbiter: ARBITER,
         contract: CONTRACT,
         chain_id: 31337,
@@ -95,8 +95,11 @@ fn fixture() -> Fx {
 }
 
 impl Fx {
+    /// Sends `req` signed by O (so hand-edited offers reach the checks
+    /// after the signature).
     async fn offer(&self, req: pb::OfferRequest) -> Result<pb::OfferResponse, ServiceError> {
-        rpc::offer::handle(&self.calc, req).await
+        let o = eth_offer::outsourcer_keypair(&self.spec);
+        rpc::offer::handle(&self.calc, eth_offer::signed(req, &o)).await
     }
 
     async fn declined_with(&self, req: pb::OfferRequest) -> DeclineReason {

@@ -39,6 +39,7 @@ async fn ethereum_sub_task_offer_to_paid_on_anvil() -> Result<()> {
     config.common.data_dir = dir.path().join("calc");
     config.common.chain_adapter_url = env.adapter_url.clone();
     config.common.poll_interval_ms = 200;
+    config.common.tls.insecure_plaintext = true;
     config.ethereum.deployment.chain_id = env.chain_id;
     config.ethereum.deployment.contract = env.contract.to_string();
     config.trusted_arbiters = vec![alloy::primitives::Address::repeat_byte(0x7a).to_string()];
@@ -53,7 +54,7 @@ async fn ethereum_sub_task_offer_to_paid_on_anvil() -> Result<()> {
     let start_balance = 10 * ETH;
     env.set_balance(me, start_balance).await?;
 
-    let (o, o_addr) = env.dev_party(1)?;
+    let (o, _) = env.dev_party(1)?;
     let now = env.now().await?;
     let reward = ETH / 10;
     let bond = ETH / 100;
@@ -71,7 +72,9 @@ async fn ethereum_sub_task_offer_to_paid_on_anvil() -> Result<()> {
         index: 0,
         subs: vec![sub.clone()],
         workers: vec![me],
-        outsourcer: o_addr,
+        outsourcer_secret: hex::decode(bapay_harness::ANVIL_DEV_KEYS[1])?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("dev key"))?,
         arbiter: alloy::primitives::Address::repeat_byte(0x7a),
         contract: env.contract,
         chain_id: env.chain_id,

@@ -69,7 +69,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
         .context("no bitcoind: run `make test` or `eval \"$(scripts/install-tools.sh)\"`")?;
     let dir = tempfile::tempdir()?;
     let mut cmd = Command::new(adapter_exe);
-    cmd.args(["--listen", "127.0.0.1:0"])
+    cmd.args(["--listen", "127.0.0.1:0", "--insecure-plaintext"])
         .args(["--bitcoin-rpc-url", &bitcoind.rpc_url()])
         .arg("--bitcoin-cookie-file")
         .arg(bitcoind.cookie_file())
@@ -88,6 +88,7 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
     config.common.data_dir = dir.path().join("calc");
     config.common.chain_adapter_url = adapter_url.clone();
     config.common.poll_interval_ms = 200;
+    config.common.tls.insecure_plaintext = true;
     config.trusted_arbiters = vec![t_key.x_only_public_key().0.to_string()];
     let (server, calc) = bapay_calculator::bind(config).await?;
     let calc_url = format!("http://{}", server.local_addr());
@@ -153,36 +154,43 @@ async fn bitcoin_sub_task_end_to_end_on_regtest() -> Result<()> {
     })?;
     let job_id = vec![1u8; 32];
     let token = vec![2u8; 32];
-    let offer = client
-        .offer(pb::OfferRequest {
-            job_id: job_id.clone(),
-            job_token: token.clone(),
-            chain: common::Chain::Bitcoin as i32,
-            calculator_count: 1,
-            index: 0,
-            sub_task: sub.to_bytes(),
-            sub_task_salt: salt.to_vec(),
-            job_random: r.to_vec(),
-            message_keys: pm.keys.iter().map(|k| k.serialize().to_vec()).collect(),
-            outsourcer: o.x_only_public_key().0.serialize().to_vec(),
-            terms: Some(pb::offer_request::Terms::Bitcoin(pb::BitcoinOffer {
-                terms: Some(common::BitcoinEscrowTerms {
-                    outsourcer: o.x_only_public_key().0.serialize().to_vec(),
-                    arbiter: t_key.x_only_public_key().0.serialize().to_vec(),
-                    calculators: vec![me.serialize().to_vec()],
-                    collusion_key: pm.aggregate_x_only().serialize().to_vec(),
-                    fee_sat: 10_000,
-                    deposit_sat: 20_000,
-                    timeout_height: t,
-                    threshold: None,
-                    trap_deposit: false,
-                }),
-                fee_rate_sat_per_vb: 2.0,
-                result_deadline_height: tip + 10,
-            })),
-        })
-        .await?
-        .into_inner();
+    let mut req = pb::OfferRequest {
+        job_id: job_id.clone(),
+        job_token: token.clone(),
+        chain: common::Chain::Bitcoin as i32,
+        calculator_count: 1,
+        index: 0,
+        sub_task: sub.to_bytes(),
+        sub_task_salt: salt.to_vec(),
+        job_random: r.to_vec(),
+        message_keys: pm.keys.iter().map(|k| k.serialize().to_vec()).collect(),
+        outsourcer: o.x_only_public_key().0.serialize().to_vec(),
+        outsourcer_key: o.x_only_public_key().0.serialize().to_vec(),
+        outsourcer_signature: Vec::new(),
+        terms: Some(pb::offer_request::Terms::Bitcoin(pb::BitcoinOffer {
+            terms: Some(common::BitcoinEscrowTerms {
+                outsourcer: o.x_only_public_key().0.serialize().to_vec(),
+                arbiter: t_key.x_only_public_key().0.serialize().to_vec(),
+                calculators: vec![me.serialize().to_vec()],
+                collusion_key: pm.aggregate_x_only().serialize().to_vec(),
+                fee_sat: 10_000,
+                deposit_sat: 20_000,
+                timeout_height: t,
+                threshold: None,
+                trap_deposit: false,
+            }),
+            fee_rate_sat_per_vb: 2.0,
+            result_deadline_height: tip + 10,
+        })),
+    };
+    req.outsourcer_signature = bapay_core::auth::sign(
+        bapay_core::auth::OFFER_TAG,
+        &prost::Message::encode_to_vec(&req),
+        &o,
+    )
+    .serialize()
+    .to_vec();
+    let offer = client.offer(req).await?.into_inner();
     ensure!(offer.accepted, "declined: {offer:?}");
     let funding = offer.funding.context("funding")?;
 

@@ -49,6 +49,13 @@ pub struct Cli {
     /// Ethereum network: anvil, mainnet, sepolia, holesky, hoodi (`ethereum.network`).
     #[arg(long, value_name = "NET")]
     pub ethereum_network: Option<String>,
+    /// Directory of its TLS files made on first start (`data_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// No TLS and no per-role checks (`tls.insecure_plaintext`); refused
+    /// unless `--listen` is a loopback address.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 /// The whole adapter configuration.
@@ -63,6 +70,11 @@ pub struct Config {
     pub bitcoin: BitcoinConfig,
     /// Ethereum side.
     pub ethereum: EthereumConfig,
+    /// Where its TLS identity is made on first start (`<data_dir>/tls/`).
+    pub data_dir: PathBuf,
+    /// Transport security (`bapay_daemon::tls`): on by default; callers
+    /// need a role certificate, the regtest / anvil helpers the admin one.
+    pub tls: bapay_daemon::tls::TlsConfig,
 }
 
 /// `[bitcoin]` section.
@@ -114,6 +126,8 @@ impl Default for Config {
             spawn_nodes: false,
             bitcoin: BitcoinConfig::default(),
             ethereum: EthereumConfig::default(),
+            data_dir: "data/chain-adapter".into(),
+            tls: bapay_daemon::tls::TlsConfig::default(),
         }
     }
 }
@@ -178,6 +192,13 @@ impl Config {
         b = over(b, "ethereum.network", cli.ethereum_network.clone())?;
         if cli.spawn_nodes {
             b = b.set_override("spawn_nodes", true).map_err(err)?;
+        }
+        let dir = cli.data_dir.as_ref().map(|p| p.display().to_string());
+        b = over(b, "data_dir", dir)?;
+        if cli.insecure_plaintext {
+            b = b
+                .set_override("tls.insecure_plaintext", true)
+                .map_err(err)?;
         }
         let cfg: Config = b.build().map_err(err)?.try_deserialize().map_err(err)?;
         cfg.validate()?;

@@ -18,4 +18,4 @@ mod server;
 
 pub use config::{Cli, Config};
 pub use error::{Error, Result};
-pub use server::{bind, run, Server};
+pub use server::{bind, policy, run, Server};

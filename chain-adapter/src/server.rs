@@ -1,7 +1,8 @@
 //! Wiring: builds the services from the configuration (spawning regtest
 //! bitcoind and anvil through the harness with `spawn_nodes`), binds the
 //! listener (port 0 allowed; the bound address is logged as
-//! "listening on ADDR"), and serves them with gRPC health and reflection.
+//! "listening on ADDR"), and serves them over TLS with client certificates
+//! and the per-RPC [`policy`], with gRPC health and reflection.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -33,7 +34,7 @@ pub struct SpawnedNodes {
 pub struct Server {
     listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
-    router: tonic::transport::server::Router,
+    router: bapay_daemon::server::Router,
     nodes: Option<SpawnedNodes>,
 }
 
@@ -118,7 +119,23 @@ pub async fn bind(mut config: Config) -> Result<Server> {
         .build_v1alpha()
         .map_err(|e| Error::Server(format!("reflection: {e}")))?;
 
-    let router = tonic::transport::Server::builder()
+    let tls = bapay_daemon::tls::Tls::for_daemon(
+        &config.tls,
+        &config.data_dir,
+        bapay_daemon::tls::Role::ChainAdapter,
+        &config.listen,
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(cfg) = tls.server_config() {
+        builder = builder
+            .tls_config(cfg)
+            .map_err(|e| Error::Server(format!("tls: {e}")))?;
+    }
+    let router = builder
+        .layer(bapay_daemon::tls::PolicyLayer(
+            policy().enforcing(tls.is_on()),
+        ))
         .add_service(health_service)
         .add_service(refl_v1)
         .add_service(refl_v1alpha)
@@ -138,6 +155,31 @@ pub async fn bind(mut config: Config) -> Result<Server> {
         router,
         nodes,
     })
+}
+
+/// Who may call what: every role daemon (and the admin) may read the
+/// chains and send transactions; the regtest / anvil helpers (mining,
+/// the faucet, moving anvil's clock, setting balances) need the admin
+/// certificate.
+pub fn policy() -> bapay_daemon::tls::Policy {
+    use bapay_daemon::tls::{Access, Policy, Role};
+    let roles = Access::Roles(vec![
+        Role::Outsourcer,
+        Role::Calculator,
+        Role::Arbiter,
+        Role::Admin,
+    ]);
+    let admin = || Access::Roles(vec![Role::Admin]);
+    const B: &str = "/bapay.chain.v1.BitcoinService/";
+    const E: &str = "/bapay.chain.v1.EthereumService/";
+    Policy::new()
+        .allow(B, roles.clone())
+        .allow(E, roles)
+        .allow(&format!("{B}MineBlocks"), admin())
+        .allow(&format!("{B}FaucetPay"), admin())
+        .allow(&format!("{E}IncreaseTime"), admin())
+        .allow(&format!("{E}Mine"), admin())
+        .allow(&format!("{E}SetBalance"), admin())
 }
 
 /// [`bind`] then serve until Ctrl-C.

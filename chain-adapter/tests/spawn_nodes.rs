@@ -16,8 +16,13 @@ use pb::ethereum_service_client::EthereumServiceClient;
 async fn spawn_nodes_serves_and_cleans_up() -> anyhow::Result<()> {
     let dir = bapay_harness::temp_dir("bapay-spawn-test-")?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chain-adapter"));
-    cmd.args(["--spawn-nodes", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "info");
+    cmd.args([
+        "--spawn-nodes",
+        "--listen",
+        "127.0.0.1:0",
+        "--insecure-plaintext",
+    ])
+    .env("RUST_LOG", "info");
     let mut adapter = ChildProcess::spawn("chain-adapter", cmd, dir.path())?;
     let addr = adapter.wait_for_log("listening on ", WAIT).await?;
     let url = format!("http://{addr}");

@@ -10,11 +10,45 @@ pub mod regtest;
 pub mod report;
 pub mod watch;
 
-use tonic::transport::{Channel, Endpoint};
+use std::path::PathBuf;
+use std::sync::RwLock;
 
-/// A lazily connecting channel to `url`, with a clear error for a bad URL.
+use bapay_daemon::tls::{Role, Tls};
+use tonic::transport::Channel;
+
+/// Where the client's certificates are: a directory as `bapay certs` (or
+/// a daemon's first start, `<data_dir>/tls/`) writes it, with `ca.pem` and
+/// `<role>.pem` / `<role>-key.pem` for the roles it calls as (`user` for
+/// the outsourcer, `admin` for the chain-adapter's regtest helpers). `None`:
+/// plaintext (daemons started with `--insecure-plaintext`).
+static TLS_DIR: RwLock<Option<PathBuf>> = RwLock::new(None);
+
+/// Sets the certificate directory every [`channel`] uses (once, at start).
+pub fn set_tls_dir(dir: Option<PathBuf>) {
+    *TLS_DIR.write().unwrap_or_else(|p| p.into_inner()) = dir;
+}
+
+/// The transport for calls as `role`.
+pub fn tls_as(role: Role) -> anyhow::Result<Tls> {
+    let dir = TLS_DIR.read().unwrap_or_else(|p| p.into_inner()).clone();
+    match dir {
+        None => Ok(Tls::plaintext()),
+        Some(d) => Tls::from_dir(&d, role).map_err(|e| {
+            anyhow::anyhow!("{e} (certificates for the {role} role in {})", d.display())
+        }),
+    }
+}
+
+/// A lazily connecting channel to `url` as the user (the outsourcer's
+/// operator; calculators and the arbiter answer GetInfo to it).
 pub fn channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_string())
-        .map_err(|e| anyhow::anyhow!("bad URL {url:?}: {e}"))?
+    channel_as(Role::User, url)
+}
+
+/// A lazily connecting channel to `url` presenting `role`'s certificate.
+pub fn channel_as(role: Role, url: &str) -> anyhow::Result<Channel> {
+    Ok(tls_as(role)?
+        .endpoint(url)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
         .connect_lazy())
 }

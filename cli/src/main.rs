@@ -26,6 +26,14 @@ struct Cli {
         default_value = "http://127.0.0.1:50061"
     )]
     outsourcer: String,
+    /// Certificate directory (`ca.pem`, `user.pem`, `user-key.pem`, and
+    /// `admin.pem` / `admin-key.pem` for the regtest helpers), as `bapay
+    /// certs` or the outsourcer's first start (`<data_dir>/tls/`) made it.
+    #[arg(long, env = "BAPAY_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<std::path::PathBuf>,
+    /// Talk plaintext to daemons started with `--insecure-plaintext`.
+    #[arg(long)]
+    insecure_plaintext: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -78,6 +86,25 @@ enum Cmd {
         /// The arbiter's gRPC URL.
         #[arg(long, default_value = "http://127.0.0.1:50063")]
         arbiter: String,
+    },
+    /// Make a deployment's certificates in `--out`: a CA (`ca.pem`,
+    /// `ca-key.pem`) and one certificate per role (`<role>.pem`,
+    /// `<role>-key.pem`) for `--hosts`; with `--ca DIR`, issue `--role`
+    /// from that existing CA instead (one certificate per role and host).
+    Certs {
+        /// Output directory.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Hosts (DNS names or IPs) the certificates are valid for.
+        #[arg(long, value_delimiter = ',', default_value = "localhost,127.0.0.1")]
+        hosts: Vec<String>,
+        /// Issue from the CA in this directory (`ca.pem`, `ca-key.pem`).
+        #[arg(long)]
+        ca: Option<std::path::PathBuf>,
+        /// With `--ca`: the roles to issue (user, admin, outsourcer,
+        /// calculator, arbiter, chain-adapter).
+        #[arg(long, value_delimiter = ',')]
+        role: Vec<String>,
     },
     /// Anvil only: deploy FairPay through the chain-adapter and print its
     /// address (give it to every daemon as `ethereum.contract`).
@@ -145,6 +172,47 @@ fn finish(job: &pb::Job) -> Result<()> {
     Ok(())
 }
 
+/// `bapay certs`.
+fn certs(
+    out: &std::path::Path,
+    hosts: &[String],
+    ca: Option<&std::path::Path>,
+    roles: &[String],
+) -> Result<()> {
+    use bapay_daemon::tls::{pki, Role};
+    match ca {
+        None => {
+            pki::deployment(out, "deployment", &Role::ALL, hosts)?;
+            println!(
+                "CA and certificates for every role ({}) in {}",
+                Role::ALL.map(|r| r.as_str()).join(", "),
+                out.display()
+            );
+        }
+        Some(dir) => {
+            let read = |f: &str| {
+                std::fs::read_to_string(dir.join(f))
+                    .with_context(|| format!("reading {}", dir.join(f).display()))
+            };
+            let ca = pki::Ca::load(&read("ca.pem")?, &read("ca-key.pem")?)?;
+            if roles.is_empty() {
+                bail!("--ca needs --role");
+            }
+            pki::write_file(&out.join("ca.pem"), &ca.cert_pem, false)?;
+            for r in roles {
+                let role = Role::parse(r).with_context(|| format!("unknown role {r}"))?;
+                pki::write_identity(out, role, &ca.issue(role, hosts)?)?;
+                println!(
+                    "{role} certificate for {} in {}",
+                    hosts.join(", "),
+                    out.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn status(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{:?}: {}", e.code(), e.message())
 }
@@ -152,6 +220,24 @@ fn status(e: tonic::Status) -> anyhow::Error {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    if let Cmd::Certs {
+        out,
+        hosts,
+        ca,
+        role,
+    } = &cli.cmd
+    {
+        return certs(out, hosts, ca.as_deref(), role);
+    }
+    match (&cli.tls_dir, cli.insecure_plaintext) {
+        (Some(d), false) => bapay_cli::set_tls_dir(Some(d.clone())),
+        (None, true) => bapay_cli::set_tls_dir(None),
+        (Some(_), true) => bail!("--tls-dir and --insecure-plaintext exclude each other"),
+        (None, false) => bail!(
+            "set --tls-dir (BAPAY_TLS_DIR) to your certificates, e.g. the outsourcer's \
+             <data_dir>/tls, or --insecure-plaintext for daemons started that way"
+        ),
+    }
     let mut o = OutsourcerServiceClient::new(channel(&cli.outsourcer)?);
     match cli.cmd {
         Cmd::Submit(a) => {
@@ -240,6 +326,7 @@ async fn main() -> Result<()> {
             println!("{}", id.join(","));
             Ok(())
         }
+        Cmd::Certs { .. } => Ok(()),
         Cmd::DeployFairpay { chain_adapter } => {
             let (chain_id, addr) = regtest::deploy_fairpay(&chain_adapter).await?;
             println!("FairPay deployed at {addr} (chain id {chain_id})");

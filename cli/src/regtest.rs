@@ -1,5 +1,6 @@
 //! Local-chain conveniences through the chain-adapter's dev-only RPCs
-//! (MineBlocks, FaucetPay, SetBalance, IncreaseTime): fund a daemon, deploy
+//! (MineBlocks, FaucetPay, SetBalance, IncreaseTime; the admin
+//! certificate): fund a daemon, deploy
 //! FairPay on anvil, and mine blocks / move anvil's clock in the background
 //! so a demo job moves without a miner.
 
@@ -17,7 +18,8 @@ use bapay_proto::chain::v1::ethereum_service_client::EthereumServiceClient;
 /// Pays `sat` to the P2TR key-path output of `xonly` (32 bytes) and
 /// confirms it; matures the faucet first if the chain is young.
 pub async fn fund(adapter: &str, xonly: &[u8], sat: u64) -> Result<String> {
-    let mut btc = BitcoinServiceClient::new(crate::channel(adapter)?);
+    let mut btc =
+        BitcoinServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?);
     let tip = btc
         .get_tip(chain::GetTipRequest {})
         .await?
@@ -56,8 +58,10 @@ pub fn spawn_miner(
     every: Duration,
     anvil_seconds: u64,
 ) -> Result<tokio::task::JoinHandle<()>> {
-    let mut btc = BitcoinServiceClient::new(crate::channel(adapter)?);
-    let mut eth = EthereumServiceClient::new(crate::channel(adapter)?);
+    let mut btc =
+        BitcoinServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?);
+    let mut eth =
+        EthereumServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?);
     Ok(tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
@@ -80,7 +84,7 @@ pub fn spawn_miner(
 
 /// Sets `who`'s balance (anvil only).
 pub async fn set_balance(adapter: &str, who: &[u8], wei: u128) -> Result<()> {
-    EthereumServiceClient::new(crate::channel(adapter)?)
+    EthereumServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?)
         .set_balance(chain::SetBalanceRequest {
             address: who.to_vec(),
             balance_wei: wei.to_string(),
@@ -97,10 +101,11 @@ pub async fn deploy_fairpay(adapter: &str) -> Result<(u64, Address)> {
     let signer = key.eth_signer();
     set_balance(adapter, key.eth_address().as_slice(), 10u128.pow(20)).await?;
     let (chain_id, _) = {
-        let r = EthereumServiceClient::new(crate::channel(adapter)?)
-            .get_chain_info(chain::GetChainInfoRequest {})
-            .await?
-            .into_inner();
+        let r =
+            EthereumServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?)
+                .get_chain_info(chain::GetChainInfoRequest {})
+                .await?
+                .into_inner();
         (r.chain_id, r.block_timestamp)
     };
     let mut tx = TxEip1559 {
@@ -116,7 +121,7 @@ pub async fn deploy_fairpay(adapter: &str) -> Result<(u64, Address)> {
     };
     let sig = signer.sign_transaction_sync(&mut tx)?;
     let env = TxEnvelope::from(tx.into_signed(sig));
-    let r = EthereumServiceClient::new(crate::channel(adapter)?)
+    let r = EthereumServiceClient::new(crate::channel_as(bapay_daemon::tls::Role::Admin, adapter)?)
         .send_raw_transaction(chain::SendRawTransactionRequest {
             raw_tx: env.encoded_2718(),
             no_wait: false,

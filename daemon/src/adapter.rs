@@ -39,10 +39,11 @@ pub struct AdapterClient {
 }
 
 impl AdapterClient {
-    /// A client for `url` (e.g. `http://127.0.0.1:50051`).
-    pub fn new(url: &str) -> AdapterResult<Self> {
-        let endpoint = Channel::from_shared(url.to_string())
-            .map_err(|e| AdapterError(format!("bad URL {url}: {e}")))?;
+    /// A client for `url` (e.g. `http://127.0.0.1:50051`) over `tls`.
+    pub fn new(url: &str, tls: &crate::tls::Tls) -> AdapterResult<Self> {
+        let endpoint = tls
+            .endpoint(url)
+            .map_err(|e| AdapterError(format!("chain-adapter URL: {e}")))?;
         Ok(AdapterClient {
             client: BitcoinServiceClient::new(endpoint.connect_lazy()),
         })
@@ -113,6 +114,6 @@ mod tests {
     fn status_and_url_errors() {
         let e: AdapterError = tonic::Status::unavailable("down").into();
         assert_eq!(e.to_string(), "Unavailable: down");
-        assert!(AdapterClient::new("not a url\n").is_err());
+        assert!(AdapterClient::new("not a url\n", &crate::tls::Tls::plaintext()).is_err());
     }
 }

@@ -57,6 +57,8 @@ pub struct CommonConfig {
     pub finality_depth: u64,
     /// Period of the background driver, ms.
     pub poll_interval_ms: u64,
+    /// Transport security (`crate::tls`): on by default.
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl CommonConfig {
@@ -70,7 +72,14 @@ impl CommonConfig {
             chain_adapter_url: "http://127.0.0.1:50051".into(),
             finality_depth: 1,
             poll_interval_ms,
+            tls: crate::tls::TlsConfig::default(),
         }
+    }
+
+    /// The role's transport: [`crate::tls::Tls::for_daemon`] on this
+    /// configuration.
+    pub fn tls(&self, role: crate::tls::Role) -> Result<crate::tls::Tls> {
+        crate::tls::Tls::for_daemon(&self.tls, &self.data_dir, role, &self.listen)
     }
 
     /// `finality_depth`, at least 1.
@@ -166,11 +175,16 @@ pub struct CommonArgs {
     /// reaches the chains only through it.
     #[arg(long, value_name = "URL")]
     pub chain_adapter: Option<String>,
+    /// No TLS and no per-role checks (`tls.insecure_plaintext`); refused
+    /// unless `--listen` is a loopback address.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 impl CommonArgs {
     /// The flags that were given, as `(config key, value)` overrides for
-    /// [`load`]. Keys: `listen`, `data_dir`, `log_format`, `chain_adapter_url`.
+    /// [`load`]. Keys: `listen`, `data_dir`, `log_format`, `chain_adapter_url`,
+    /// `tls.insecure_plaintext`.
     pub fn overrides(&self) -> Vec<(String, Option<String>)> {
         vec![
             ("listen".into(), self.listen.clone()),
@@ -183,6 +197,10 @@ impl CommonArgs {
                 self.log_format.map(|f| f.as_str().to_string()),
             ),
             ("chain_adapter_url".into(), self.chain_adapter.clone()),
+            (
+                "tls.insecure_plaintext".into(),
+                self.insecure_plaintext.then(|| "true".to_string()),
+            ),
         ]
     }
 

@@ -41,6 +41,7 @@ pub mod server;
 pub mod service_error;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 pub use adapter::{AdapterClient, AdapterError};
 pub use btc::{BitcoinChain, Coin, FakeBitcoin, TxStatus};

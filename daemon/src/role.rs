@@ -1,7 +1,8 @@
 //! Opening a role daemon's home and its server, once for the three
 //! daemons: the data directory (0700) and its exclusive lock, the 0600 key
-//! file, the sqlite journal, and the gRPC server with health (the role's
-//! service marked SERVING) and reflection.
+//! file, the sqlite journal, its TLS identity (`crate::tls`), and the gRPC
+//! server with its per-RPC policy, health (the role's service marked
+//! SERVING) and reflection.
 //!
 //! The lock exists because two processes on one data directory would both
 //! believe they own its state: two arbiters could sign two Redeem_i for one
@@ -13,7 +14,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tonic::transport::server::Router;
+use crate::server::Router;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::CommonConfig;
@@ -83,6 +84,9 @@ pub struct RoleHome {
     pub store: Arc<SqliteStore>,
     /// The wall clock.
     pub clock: Arc<dyn Clock>,
+    /// Its transport (TLS identity, or plaintext): for its server and its
+    /// clients.
+    pub tls: crate::tls::Tls,
 }
 
 /// Opens `common.data_dir` for the role `name` (e.g. `"arbiter"`): takes
@@ -93,11 +97,15 @@ pub fn open(common: &CommonConfig, name: &str) -> Result<RoleHome> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = KeyStore::new(dir).load_or_create(name)?;
     let store = SqliteStore::open(&dir.join(format!("{name}.sqlite")), clock.clone())?;
+    let role = crate::tls::Role::parse(name)
+        .ok_or_else(|| Error::Config(format!("{name} is not a BAPay role")))?;
+    let tls = common.tls(role)?;
     Ok(RoleHome {
         lock,
         key,
         store: Arc::new(store),
         clock,
+        tls,
     })
 }
 
@@ -106,6 +114,8 @@ pub fn open(common: &CommonConfig, name: &str) -> Result<RoleHome> {
 /// gRPC name) reported SERVING.
 pub async fn bind<F>(
     listen: &str,
+    tls: &crate::tls::Tls,
+    policy: crate::tls::Policy,
     descriptor: &'static [u8],
     service: &str,
     add: F,
@@ -113,7 +123,7 @@ pub async fn bind<F>(
 where
     F: FnOnce(Router) -> Router,
 {
-    let server = crate::server::bind(listen, &[descriptor], add).await?;
+    let server = crate::server::bind(listen, tls, policy, &[descriptor], add).await?;
     server
         .health()
         .set_service_status(service, tonic_health::ServingStatus::Serving)

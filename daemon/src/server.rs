@@ -1,18 +1,26 @@
-//! The gRPC server every daemon runs, built the way the chain-adapter's is:
-//! standard health (`grpc.health.v1`) and reflection (v1 and v1alpha, so
-//! both old and new grpcurl can list and call everything), bound to
-//! `--listen` (port 0 allowed; `:PORT` means all interfaces), the bound
-//! address logged, and a graceful stop on SIGTERM, Ctrl-C or any future.
+//! The gRPC server every daemon runs: TLS with client certificates
+//! (`crate::tls`, unless plaintext was asked for), the daemon's per-RPC
+//! [`Policy`] in front of every service, standard health
+//! (`grpc.health.v1`, open to anyone) and reflection (v1 and v1alpha, so
+//! both old and new grpcurl can list and call everything; user and admin
+//! roles), bound to `--listen` (port 0 allowed; `:PORT` means all
+//! interfaces), the bound address logged, and a graceful stop on SIGTERM,
+//! Ctrl-C or any future.
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::server::Router;
 use tonic_health::server::HealthReporter;
 use tonic_health::ServingStatus;
 
 use crate::error::{Error, Result};
+use crate::tls::{Policy, PolicyLayer, Tls};
+
+/// The router every daemon adds its services to: the policy layer first.
+pub type Router = tonic::transport::server::Router<
+    tower::layer::util::Stack<PolicyLayer, tower::layer::util::Identity>,
+>;
 
 /// A bound, not yet serving, gRPC server.
 pub struct BoundServer {
@@ -39,6 +47,8 @@ impl std::fmt::Debug for BoundServer {
 /// through [`BoundServer::health`].
 pub async fn bind<F>(
     listen: &str,
+    tls: &Tls,
+    policy: Policy,
     file_descriptor_sets: &[&'static [u8]],
     add_services: F,
 ) -> Result<BoundServer>
@@ -65,7 +75,14 @@ where
     let refl_v1alpha = reflection(tonic_reflection::server::Builder::configure())
         .build_v1alpha()
         .map_err(|e| Error::Server(format!("reflection: {e}")))?;
-    let router = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(cfg) = tls.server_config() {
+        builder = builder
+            .tls_config(cfg)
+            .map_err(|e| Error::Server(format!("tls: {e}")))?;
+    }
+    let router = builder
+        .layer(PolicyLayer(policy.enforcing(tls.is_on())))
         .add_service(health_service)
         .add_service(refl_v1)
         .add_service(refl_v1alpha);
@@ -206,7 +223,9 @@ mod tests {
 
     #[tokio::test]
     async fn health_reflection_and_graceful_shutdown() {
-        let server = bind("127.0.0.1:0", &[], |r| r).await.expect("binds");
+        let server = bind("127.0.0.1:0", &Tls::plaintext(), Policy::new(), &[], |r| r)
+            .await
+            .expect("binds");
         let addr = server.local_addr();
         assert_ne!(addr.port(), 0);
         server
@@ -238,14 +257,24 @@ mod tests {
 
     #[tokio::test]
     async fn colon_port_and_bad_addresses() {
-        let server = bind(":0", &[], |r| r).await.expect("binds :0");
+        let plain = Tls::plaintext;
+        let server = bind(":0", &plain(), Policy::new(), &[], |r| r)
+            .await
+            .expect("binds :0");
         assert_ne!(server.local_addr().port(), 0);
         assert!(matches!(
-            bind("not an address", &[], |r| r).await,
+            bind("not an address", &plain(), Policy::new(), &[], |r| r).await,
             Err(Error::Server(_))
         ));
         assert!(matches!(
-            bind("127.0.0.1:0", &[b"garbage".as_slice()], |r| r).await,
+            bind(
+                "127.0.0.1:0",
+                &plain(),
+                Policy::new(),
+                &[b"garbage".as_slice()],
+                |r| r
+            )
+            .await,
             Err(Error::Server(_))
         ));
     }

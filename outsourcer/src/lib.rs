@@ -32,6 +32,7 @@ pub mod view;
 
 use std::sync::Arc;
 
+use bapay_daemon::tls::{Access, Policy};
 use bapay_daemon::{AdapterClient, BoundServer, EthSender, ServiceError};
 use bapay_proto::outsourcer::v1::outsourcer_service_server::OutsourcerServiceServer;
 use tonic::server::NamedService;
@@ -50,17 +51,22 @@ pub const ROLE: &str = "outsourcer";
 pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
     let contract = config.ethereum.address()?;
     let home = bapay_daemon::role::open(&config.common, ROLE)?;
-    let chain = AdapterClient::new(&config.common.chain_adapter_url)?;
+    let chain = AdapterClient::new(&config.common.chain_adapter_url, &home.tls)?;
     let eth = match contract {
         None => None,
         Some(c) => Some((
-            EthSender::new(&config.common.chain_adapter_url, &home.key)?,
+            EthSender::new(&config.common.chain_adapter_url, &home.key, &home.tls)?,
             c,
         )),
     };
     let listen = config.common.listen.clone();
+    let tls = home.tls.clone();
+    let token = bapay_daemon::tls::token_file(&bapay_daemon::tls::user_token_path(
+        &config.common.data_dir,
+    ))?;
     let mut o = Outsourcer::new(home.store, home.key, Arc::new(chain), config, home.clock)
-        .with_lock(home.lock);
+        .with_lock(home.lock)
+        .with_tls(tls.clone());
     if let Some((sender, contract)) = eth {
         o = o.with_ethereum(Arc::new(sender), contract);
     }
@@ -68,6 +74,8 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
     let svc = Service(o.clone());
     let server = bapay_daemon::role::bind(
         &listen,
+        &tls,
+        policy(token),
         bapay_proto::outsourcer::v1::FILE_DESCRIPTOR_SET,
         <OutsourcerServiceServer<Service> as NamedService>::NAME,
         move |r| r.add_service(OutsourcerServiceServer::new(svc)),
@@ -75,6 +83,18 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
     .await?;
     tracing::info!(key = %o.key.x_only_public_key(), addr = %server.local_addr(), "outsourcer ready");
     Ok((server, o))
+}
+
+/// Who may call what: the whole user API (SubmitJob spends O's coins,
+/// GetJob shows the secret input) answers only the user, by a `user`
+/// certificate or the bearer token in `<data_dir>/user.token`.
+pub fn policy(token: String) -> Policy {
+    Policy::new()
+        .allow(
+            "/bapay.outsourcer.v1.OutsourcerService/",
+            Access::UserOrToken,
+        )
+        .with_token(token)
 }
 
 /// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], the background

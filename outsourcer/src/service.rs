@@ -15,7 +15,7 @@ use bapay_proto::calculator::v1::calculator_service_client::CalculatorServiceCli
 use bapay_proto::outsourcer::v1 as pb;
 use bapay_proto::outsourcer::v1::outsourcer_service_server::OutsourcerService;
 use bitcoin::ScriptBuf;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -77,6 +77,8 @@ pub struct Outsourcer {
     pub(crate) eth: Option<(Arc<dyn EthChain>, alloy::primitives::Address)>,
     /// The data directory lock, held while the daemon runs.
     _dir_lock: Option<bapay_daemon::DataDirLock>,
+    /// Transport of O's calls to calculators and T (its identity).
+    tls: bapay_daemon::tls::Tls,
 }
 
 impl std::fmt::Debug for Outsourcer {
@@ -108,7 +110,14 @@ impl Outsourcer {
             changed: tokio::sync::broadcast::channel(256).0,
             eth: None,
             _dir_lock: None,
+            tls: bapay_daemon::tls::Tls::plaintext(),
         }
+    }
+
+    /// Calls calculators and T over `tls` (the daemon's identity).
+    pub fn with_tls(mut self, tls: bapay_daemon::tls::Tls) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Enables Ethereum jobs on the FairPay contract at `contract`.
@@ -155,8 +164,10 @@ impl Outsourcer {
             return Ok(c.clone());
         }
         let timeout = Duration::from_millis(self.config.rpc_timeout_ms.max(100));
-        let c = Endpoint::from_shared(url.to_string())
-            .map_err(|e| ServiceError::invalid("endpoint", format!("{url:?}: {e}")))?
+        let c = self
+            .tls
+            .endpoint(url)
+            .map_err(|e| ServiceError::invalid("endpoint", e))?
             .connect_timeout(timeout)
             .timeout(timeout)
             .connect_lazy();

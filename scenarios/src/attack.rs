@@ -165,8 +165,11 @@ pub async fn send_trap(
     let (collusion, workers) = group_of(job)?;
     let (chain_id, contract) = net.fairpay.context("FairPay")?;
     let group = bapay_fairpay::group_id(collusion, &workers);
-    let sender =
-        bapay_daemon::eth::EthSender::new(&net.adapter.url(), &calculator_key(net, from)?)?;
+    let sender = bapay_daemon::eth::EthSender::new(
+        &net.adapter.url(),
+        &calculator_key(net, from)?,
+        &bapay_cli::tls_as(bapay_daemon::tls::Role::Calculator)?,
+    )?;
     let sig = bapay_fairpay::trap::sign_trap(
         &secret.secret_bytes(),
         chain_id,
@@ -206,8 +209,11 @@ pub async fn claim_trapped(
         })
         .collect::<Result<Vec<_>>>()?;
     let (_, contract) = net.fairpay.context("FairPay")?;
-    let sender =
-        bapay_daemon::eth::EthSender::new(&net.adapter.url(), &calculator_key(net, from)?)?;
+    let sender = bapay_daemon::eth::EthSender::new(
+        &net.adapter.url(),
+        &calculator_key(net, from)?,
+        &bapay_cli::tls_as(bapay_daemon::tls::Role::Calculator)?,
+    )?;
     let call = bapay_fairpay::FairPay::claimTrappedCall { jobs }.abi_encode();
     Ok(
         matches!(sender.send(contract, alloy::primitives::U256::ZERO, call).await, Ok(r) if r.success),

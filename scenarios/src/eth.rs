@@ -10,7 +10,10 @@ use tonic::transport::Channel;
 
 /// A client of the adapter's Ethereum service.
 pub fn client(adapter: &str) -> Result<EthereumServiceClient<Channel>> {
-    Ok(EthereumServiceClient::new(bapay_cli::channel(adapter)?))
+    Ok(EthereumServiceClient::new(bapay_cli::channel_as(
+        bapay_daemon::tls::Role::Admin,
+        adapter,
+    )?))
 }
 
 /// Sets `who`'s balance (anvil only).

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod eth;
 mod miner;
 pub mod net;
+pub mod pki;
 
 pub use daemon::{exe, Daemon};
 pub use net::{Net, NetOptions};

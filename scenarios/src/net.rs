@@ -13,6 +13,7 @@ use bapay_proto::outsourcer::v1::outsourcer_service_client::OutsourcerServiceCli
 use tonic::transport::Channel;
 
 use crate::daemon::{exe, Daemon};
+use crate::pki::tls_env;
 
 /// What to start.
 #[derive(Debug, Clone, Default)]
@@ -105,11 +106,14 @@ impl Net {
             }
             (Some(b), args)
         };
+        use bapay_daemon::tls::Role;
+        let mut adapter_env = vec![(s("BAPAY_CHAIN__BITCOIN__WATCH_POLL_MS"), s("100"))];
+        adapter_env.extend(tls_env("BAPAY_CHAIN", Role::ChainAdapter)?);
         let adapter = Daemon::start(
             "chain-adapter",
             exe("chain-adapter")?,
             adapter_args,
-            vec![(s("BAPAY_CHAIN__BITCOIN__WATCH_POLL_MS"), s("100"))],
+            adapter_env,
             &dir,
         )
         .await?;
@@ -144,11 +148,16 @@ impl Net {
                 s("json"),
             ]
         };
+        let arbiter_env = || -> Result<Vec<(String, String)>> {
+            let mut e = eth_env("ARBITER");
+            e.extend(tls_env("BAPAY_ARBITER", Role::Arbiter)?);
+            Ok(e)
+        };
         let arbiter = Daemon::start(
             "arbiter",
             exe("arbiter")?,
             common("arbiter"),
-            eth_env("ARBITER"),
+            arbiter_env()?,
             &dir,
         )
         .await?;
@@ -158,7 +167,7 @@ impl Net {
                     "rogue-arbiter",
                     exe("arbiter")?,
                     common("rogue-arbiter"),
-                    eth_env("ARBITER"),
+                    arbiter_env()?,
                     &dir,
                 )
                 .await?,
@@ -185,6 +194,7 @@ impl Net {
                 (s("BAPAY_CALCULATOR__TRUSTED_ARBITERS"), trusted.join(",")),
             ];
             env.extend(eth_env("CALCULATOR"));
+            env.extend(tls_env("BAPAY_CALCULATOR", Role::Calculator)?);
             env.extend(
                 opts.calculator_env
                     .iter()
@@ -216,6 +226,7 @@ impl Net {
         ]);
         let mut env = vec![(s("BAPAY_OUTSOURCER__POLL_INTERVAL_MS"), poll)];
         env.extend(eth_env("OUTSOURCER"));
+        env.extend(tls_env("BAPAY_OUTSOURCER", Role::Outsourcer)?);
         env.extend(opts.outsourcer_env.iter().cloned());
         if opts.false_dispute {
             env.push((s("BAPAY_OUTSOURCER__MISBEHAVE__FALSE_DISPUTE"), s("true")));
@@ -272,7 +283,8 @@ impl Net {
 
     /// A client of the chain-adapter's Bitcoin service.
     pub fn btc(&self) -> Result<BitcoinServiceClient<Channel>> {
-        Ok(BitcoinServiceClient::new(bapay_cli::channel(
+        Ok(BitcoinServiceClient::new(bapay_cli::channel_as(
+            bapay_daemon::tls::Role::Admin,
             &self.adapter.url(),
         )?))
     }
@@ -284,9 +296,11 @@ impl Net {
         )?))
     }
 
-    /// A client of calculator `i`.
+    /// A client of calculator `i`, presenting an outsourcer's certificate
+    /// (its protocol RPCs answer only outsourcers).
     pub fn calc(&self, i: usize) -> Result<CalculatorServiceClient<Channel>> {
-        Ok(CalculatorServiceClient::new(bapay_cli::channel(
+        Ok(CalculatorServiceClient::new(bapay_cli::channel_as(
+            bapay_daemon::tls::Role::Outsourcer,
             &self.calculators[i].url(),
         )?))
     }

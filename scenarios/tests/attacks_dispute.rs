@@ -92,14 +92,27 @@ async fn refused(
     r.outsourcer_signature = auth::sign(auth::DISPUTE_TAG, &r.encode_to_vec(), key.keypair())
         .serialize()
         .to_vec();
-    let mut t = ArbiterServiceClient::new(bapay_cli::channel(&net.arbiter.url())?);
+    // Its own calculator certificate is refused at the door; with an
+    // outsourcer's certificate (a calculator that also runs an outsourcer)
+    // the request reaches T, whose signature check refuses it.
+    use bapay_daemon::tls::Role;
+    let mut as_calc =
+        ArbiterServiceClient::new(bapay_cli::channel_as(Role::Calculator, &net.arbiter.url())?);
+    let e = as_calc
+        .dispute(r.clone())
+        .await
+        .err()
+        .context("T accepted a dispute from a calculator's certificate")?;
+    ensure!(e.code() == tonic::Code::PermissionDenied, "{e:?}");
+    let mut t =
+        ArbiterServiceClient::new(bapay_cli::channel_as(Role::Outsourcer, &net.arbiter.url())?);
     let e = t
         .dispute(r)
         .await
         .err()
         .context("T accepted C_0's dispute against itself")?;
     ensure!(
-        e.code() == tonic::Code::PermissionDenied,
+        e.code() == tonic::Code::PermissionDenied && e.message().contains("outsourcer"),
         "{:?}: {}",
         e.code(),
         e.message()

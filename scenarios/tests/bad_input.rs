@@ -264,6 +264,8 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
         message_keys: vec![vec![2; 33]],
         outsourcer: vec![4; 32],
         terms: None,
+        outsourcer_key: vec![4; 32],
+        outsourcer_signature: vec![],
     };
     let bad_offers = vec![
         (
@@ -321,7 +323,7 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
     ensure!(e.is_some_and(|e| e.code() == tonic::Code::InvalidArgument));
     cl.get_info(calc::GetInfoRequest {}).await?;
     let mut t = bapay_proto::arbiter::v1::arbiter_service_client::ArbiterServiceClient::new(
-        bapay_cli::channel(&net.arbiter.url())?,
+        bapay_cli::channel_as(bapay_daemon::tls::Role::Outsourcer, &net.arbiter.url())?,
     );
     let dispute = arb::DisputeRequest {
         job_id: vec![1; 32],

@@ -65,6 +65,29 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
     }
     let offer = common(&req)?;
     let mut part = s.parse_offer(c, &req, &offer)?;
+    // Bound to the terms' outsourcer: signed by it, or refused before
+    // anything is stored (a stranger cannot offer in O's name).
+    let key = codec::xonly("outsourcer_key", &req.outsourcer_key)?;
+    if !s.names_outsourcer(&part, &key) {
+        return Err(ServiceError::permission_denied(
+            "outsourcer_key is not the outsourcer the terms name",
+        ));
+    }
+    let unsigned = pb::OfferRequest {
+        outsourcer_signature: Vec::new(),
+        ..req.clone()
+    };
+    bapay_core::auth::verify(
+        bapay_core::auth::OFFER_TAG,
+        &unsigned.encode_to_vec(),
+        &req.outsourcer_signature,
+        &key,
+    )
+    .map_err(|e| {
+        ServiceError::permission_denied(format!(
+            "the offer is not signed by the terms' outsourcer ({e})"
+        ))
+    })?;
     let job_hex = hex::encode(offer.job_id);
     let offer_hash = hex::encode(bapay_core::commitment::sha256(&req.encode_to_vec()));
 

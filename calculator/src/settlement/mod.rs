@@ -69,6 +69,11 @@ pub trait Settlement: Send + Sync {
         offer: &CommonOffer,
     ) -> Result<SubSettlement>;
 
+    /// Is `key` the outsourcer the parsed terms `part` name (Bitcoin: the
+    /// terms' outsourcer key; Ethereum: the key of `job.outsourcer`)? The
+    /// offer must be signed by it.
+    fn names_outsourcer(&self, part: &SubSettlement, key: &::bitcoin::XOnlyPublicKey) -> bool;
+
     /// Decides the offer (the caller holds the state lock); may complete
     /// `part` (Bitcoin: the reserved coins and the expiry).
     async fn decide(

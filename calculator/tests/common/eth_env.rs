@@ -54,7 +54,7 @@ impl EthEnv {
             .context("no anvil: run `make test` or `eval \"$(scripts/install-tools.sh)\"`")?;
         let dir = tempfile::tempdir()?;
         let mut cmd = Command::new(exe);
-        cmd.args(["--listen", "127.0.0.1:0"])
+        cmd.args(["--listen", "127.0.0.1:0", "--insecure-plaintext"])
             .args(["--ethereum-rpc-url", anvil.url()])
             .env("BAPAY_CHAIN__ETHEREUM__POLL_MS", "100")
             .env("RUST_LOG", "info");

@@ -22,7 +22,8 @@ pub struct OfferSpec {
     pub index: u32,
     pub subs: Vec<SubTask>,
     pub workers: Vec<Address>,
-    pub outsourcer: Address,
+    /// O's secret key: the job's outsourcer is its address; it signs the offer.
+    pub outsourcer_secret: [u8; 32],
     pub arbiter: Address,
     pub contract: Address,
     pub chain_id: u64,
@@ -52,9 +53,39 @@ pub fn salt(i: u32) -> [u8; 32] {
     [0x50 ^ i as u8; 32]
 }
 
-/// The job and the offer request.
+/// O's keypair of `spec`.
+pub fn outsourcer_keypair(spec: &OfferSpec) -> bitcoin::secp256k1::Keypair {
+    bitcoin::secp256k1::Keypair::from_seckey_slice(&Secp256k1::new(), &spec.outsourcer_secret)
+        .expect("outsourcer key")
+}
+
+/// O's address of `spec`.
+pub fn outsourcer_address(spec: &OfferSpec) -> Address {
+    bapay_fairpay::job::address_of(&outsourcer_keypair(spec).public_key())
+}
+
+/// `req` signed by `o` as O signs every offer (its key named in it).
+pub fn signed(mut req: pb::OfferRequest, o: &bitcoin::secp256k1::Keypair) -> pb::OfferRequest {
+    use prost::Message;
+    req.outsourcer_key = o.x_only_public_key().0.serialize().to_vec();
+    req.outsourcer_signature.clear();
+    req.outsourcer_signature =
+        bapay_core::auth::sign(bapay_core::auth::OFFER_TAG, &req.encode_to_vec(), o)
+            .serialize()
+            .to_vec();
+    req
+}
+
+/// The job and the offer request (signed by O).
 pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
+    let (job, req) = build_unsigned(spec);
+    (job, signed(req, &outsourcer_keypair(spec)))
+}
+
+/// The job and the offer request, unsigned.
+pub fn build_unsigned(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
     let secp = Secp256k1::new();
+    let outsourcer = outsourcer_address(spec);
     let sks: Vec<_> = spec
         .subs
         .iter()
@@ -69,7 +100,7 @@ pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
         None => opaque_terms("linear", bapay_fairpay::job_ref(&spec.job_id, spec.index)),
     };
     let job = JobParams {
-        outsourcer: spec.outsourcer,
+        outsourcer,
         worker: spec.workers[spec.index as usize],
         arbiter: spec.arbiter,
         commitDeadline: spec.commit_deadline,
@@ -89,7 +120,9 @@ pub fn build(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
         sub_task_salt: salt(spec.index).to_vec(),
         job_random: spec.random.to_vec(),
         message_keys: pm.keys.iter().map(|k| k.serialize().to_vec()).collect(),
-        outsourcer: spec.outsourcer.to_vec(),
+        outsourcer: outsourcer.to_vec(),
+        outsourcer_key: Vec::new(),
+        outsourcer_signature: Vec::new(),
         terms: Some(pb::offer_request::Terms::Ethereum(pb::EthereumOffer {
             deployment: Some(common::EthereumDeployment {
                 chain_id: spec.chain_id,

@@ -33,11 +33,34 @@ impl Env {
         Self::start_with(&[]).await
     }
 
-    /// Nodes and an adapter with extra flags (e.g. another network).
+    /// Nodes and an adapter with extra flags (e.g. another network),
+    /// plaintext on loopback.
     pub async fn start_with(extra: &[&str]) -> Result<Env> {
+        let mut all = vec!["--insecure-plaintext"];
+        all.extend_from_slice(extra);
+        Self::start_raw(&all, &[]).await
+    }
+
+    /// Nodes and an adapter over TLS with the certificates of the
+    /// deployment in `pki` (`bapay certs` layout).
+    pub async fn start_tls(pki: &std::path::Path) -> Result<Env> {
+        let (cert, key) = bapay_daemon::tls::pki::paths(pki, bapay_daemon::tls::Role::ChainAdapter);
+        let ca = pki.join("ca.pem");
+        let env = [
+            ("BAPAY_CHAIN__TLS__CA_FILE", ca.display().to_string()),
+            ("BAPAY_CHAIN__TLS__CERT_FILE", cert.display().to_string()),
+            ("BAPAY_CHAIN__TLS__KEY_FILE", key.display().to_string()),
+        ];
+        Self::start_raw(&[], &env).await
+    }
+
+    async fn start_raw(extra: &[&str], env: &[(&str, String)]) -> Result<Env> {
         let (bitcoind, anvil) = tokio::try_join!(Bitcoind::spawn(), Anvil::spawn())?;
         let dir = bapay_harness::temp_dir("bapay-adapter-test-")?;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chain-adapter"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.args(["--listen", "127.0.0.1:0"])
             .args(["--bitcoin-rpc-url", &bitcoind.rpc_url()])
             .arg("--bitcoin-cookie-file")

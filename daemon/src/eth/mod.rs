@@ -91,9 +91,10 @@ impl std::fmt::Debug for EthSender {
 impl EthSender {
     /// A sender for `key`, talking to the chain-adapter at `url` (connects
     /// lazily; call inside a Tokio runtime).
-    pub fn new(url: &str, key: &SecretKey) -> EthResult<Self> {
-        let endpoint = Channel::from_shared(url.to_string())
-            .map_err(|e| EthError::Adapter(format!("bad URL {url}: {e}")))?;
+    pub fn new(url: &str, key: &SecretKey, tls: &crate::tls::Tls) -> EthResult<Self> {
+        let endpoint = tls
+            .endpoint(url)
+            .map_err(|e| EthError::Adapter(format!("chain-adapter URL: {e}")))?;
         Ok(EthSender {
             client: EthereumServiceClient::new(endpoint.connect_lazy()),
             signer: key.eth_signer(),

@@ -4,7 +4,8 @@ use super::*;
 #[tokio::test]
 async fn signs_a_decodable_transaction_and_decodes_reverts() {
     let key = SecretKey::from_bytes(&[7; 32]).expect("key");
-    let s = EthSender::new("http://127.0.0.1:1", &key).expect("sender");
+    let s =
+        EthSender::new("http://127.0.0.1:1", &key, &crate::tls::Tls::plaintext()).expect("sender");
     let tx = s
         .sign(31337, 5, Address::repeat_byte(1), U256::from(3), vec![1, 2])
         .expect("signs");

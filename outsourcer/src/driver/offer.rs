@@ -97,7 +97,17 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
         .await?;
     }
     let chain = settlement::of(rec);
-    let req = chain.offer_request(rec, i)?;
+    let mut req = chain.offer_request(rec, i)?;
+    // Signed by O's key, which the terms name (deterministic: a retry sends
+    // the same bytes, so the calculator answers it as a repeat).
+    req.outsourcer_key = o.key.x_only_public_key().serialize().to_vec();
+    req.outsourcer_signature = bapay_core::auth::sign(
+        bapay_core::auth::OFFER_TAG,
+        &prost::Message::encode_to_vec(&req),
+        o.key.keypair(),
+    )
+    .serialize()
+    .to_vec();
     let resp = match o.calculator(&s.endpoint)?.offer(req).await {
         Ok(r) => r.into_inner(),
         Err(e)

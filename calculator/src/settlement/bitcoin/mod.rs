@@ -54,6 +54,13 @@ impl Settlement for Bitcoin {
         offer::parse(c, req, o)
     }
 
+    fn names_outsourcer(&self, part: &SubSettlement, key: &::bitcoin::XOnlyPublicKey) -> bool {
+        match part {
+            SubSettlement::Bitcoin(b) => b.terms.outsourcer == *key,
+            SubSettlement::Ethereum(_) => false,
+        }
+    }
+
     async fn decide(
         &self,
         c: &Calculator,

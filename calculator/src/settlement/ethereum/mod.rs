@@ -51,6 +51,13 @@ impl Settlement for Ethereum {
         offer::parse(req, o)
     }
 
+    fn names_outsourcer(&self, part: &SubSettlement, key: &::bitcoin::XOnlyPublicKey) -> bool {
+        match part {
+            SubSettlement::Ethereum(e) => bapay_fairpay::key_is_worker(key, e.job.outsourcer),
+            SubSettlement::Bitcoin(_) => false,
+        }
+    }
+
     async fn decide(
         &self,
         c: &Calculator,

@@ -142,6 +142,8 @@ pub fn offer_request(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
         index: i,
         sub_task: s.sub_task_bytes()?,
         sub_task_salt: s.salt()?.to_vec(),
+        outsourcer_key: Vec::new(),
+        outsourcer_signature: Vec::new(),
         job_random: rec.job_random()?,
         message_keys: rec.message_key_bytes(),
         outsourcer: slot.job.outsourcer.to_vec(),
