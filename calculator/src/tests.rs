@@ -361,7 +361,7 @@ async fn offer(fx: &Fx, mut req: pb::OfferRequest) -> crate::Result<pb::OfferRes
 }
 
 async fn decline_of(fx: &Fx, req: pb::OfferRequest) -> i32 {
-    let r = offer(&fx, req).await.expect("a response");
+    let r = offer(fx, req).await.expect("a response");
     assert!(!r.accepted);
     r.decline_reason
 }
