@@ -13,5 +13,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/target/release/chain-adapter /src/target/release/outsourcer \
      /src/target/release/calculator /src/target/release/arbiter /src/target/release/bapay \
      /usr/local/bin/
-COPY scripts/compose-demo.sh scripts/with-fairpay.sh /usr/local/bin/
+COPY scripts/compose-demo.sh scripts/with-fairpay.sh scripts/compose-certs.sh /usr/local/bin/
+# Never root: uid 10001 owns the mount points, so fresh named volumes
+# (docker-compose.yml) are its own.
+RUN useradd --uid 10001 --create-home --shell /usr/sbin/nologin bapay \
+    && mkdir -p /data /certs /fairpay \
+    && chown bapay:bapay /data /certs /fairpay
+USER bapay
 ENV RUST_LOG=info

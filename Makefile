@@ -11,9 +11,11 @@ tools:
 	@$(TOOLS) && env | grep -E '^(BITCOIND|BITCOIN_CLI|ANVIL|SOLCJS|GRPCURL)_EXE=' || true
 
 ## The test command (README, CI): every unit, property and integration test
-## on real bitcoind and anvil, plus clippy with warnings as errors.
+## on real bitcoind and anvil, the compose file validated (docker-compose
+## config, no engine needed), plus clippy with warnings as errors.
 test:
 	@$(TOOLS) && scripts/compile-contracts.sh --check
+	@$(TOOLS) && scripts/check-compose.sh
 	cargo build --workspace --bins --locked
 	@$(TOOLS) && cargo test --workspace --locked
 	$(MAKE) lint

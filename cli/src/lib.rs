@@ -23,9 +23,18 @@ use tonic::transport::Channel;
 /// plaintext (daemons started with `--insecure-plaintext`).
 static TLS_DIR: RwLock<Option<PathBuf>> = RwLock::new(None);
 
+/// The role [`channel`] presents: `user` unless set (`bapay --as ROLE`,
+/// e.g. a calculator's host asking the arbiter for its id).
+static ROLE: RwLock<Role> = RwLock::new(Role::User);
+
 /// Sets the certificate directory every [`channel`] uses (once, at start).
 pub fn set_tls_dir(dir: Option<PathBuf>) {
     *TLS_DIR.write().unwrap_or_else(|p| p.into_inner()) = dir;
+}
+
+/// Sets the role [`channel`] presents (once, at start).
+pub fn set_role(role: Role) {
+    *ROLE.write().unwrap_or_else(|p| p.into_inner()) = role;
 }
 
 /// The transport for calls as `role`.
@@ -40,9 +49,10 @@ pub fn tls_as(role: Role) -> anyhow::Result<Tls> {
 }
 
 /// A lazily connecting channel to `url` as the user (the outsourcer's
-/// operator; calculators and the arbiter answer GetInfo to it).
+/// operator; calculators and the arbiter answer GetInfo to it), or the
+/// role [`set_role`] chose.
 pub fn channel(url: &str) -> anyhow::Result<Channel> {
-    channel_as(Role::User, url)
+    channel_as(*ROLE.read().unwrap_or_else(|p| p.into_inner()), url)
 }
 
 /// A lazily connecting channel to `url` presenting `role`'s certificate.

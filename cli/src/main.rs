@@ -34,6 +34,16 @@ struct Cli {
     /// Talk plaintext to daemons started with `--insecure-plaintext`.
     #[arg(long)]
     insecure_plaintext: bool,
+    /// The certificate to present (`<tls-dir>/<role>.pem`) for every call
+    /// but the regtest / anvil helpers (always `admin`): `user` for the
+    /// outsourcer; e.g. `calculator` for `arbiter-id` on a calculator's host.
+    #[arg(
+        long = "as",
+        env = "BAPAY_TLS_ROLE",
+        value_name = "ROLE",
+        default_value = "user"
+    )]
+    role: String,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -229,6 +239,10 @@ async fn main() -> Result<()> {
     {
         return certs(out, hosts, ca.as_deref(), role);
     }
+    bapay_cli::set_role(
+        bapay_daemon::tls::Role::parse(&cli.role)
+            .with_context(|| format!("--as: unknown role {}", cli.role))?,
+    );
     match (&cli.tls_dir, cli.insecure_plaintext) {
         (Some(d), false) => bapay_cli::set_tls_dir(Some(d.clone())),
         (None, true) => bapay_cli::set_tls_dir(None),

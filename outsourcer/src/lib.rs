@@ -32,7 +32,7 @@ pub mod view;
 
 use std::sync::Arc;
 
-use bapay_daemon::tls::{Access, Policy};
+use bapay_daemon::tls::{Access, Policy, Role};
 use bapay_daemon::{AdapterClient, BoundServer, EthSender, ServiceError};
 use bapay_proto::outsourcer::v1::outsourcer_service_server::OutsourcerServiceServer;
 use tonic::server::NamedService;
@@ -87,12 +87,17 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Outsourcer>)> {
 
 /// Who may call what: the whole user API (SubmitJob spends O's coins,
 /// GetJob shows the secret input) answers only the user, by a `user`
-/// certificate or the bearer token in `<data_dir>/user.token`.
+/// certificate or the bearer token in `<data_dir>/user.token`; so does
+/// reflection (also to `admin`), so grpcurl works with the token alone.
 pub fn policy(token: String) -> Policy {
     Policy::new()
         .allow(
             "/bapay.outsourcer.v1.OutsourcerService/",
-            Access::UserOrToken,
+            Access::RolesOrToken(vec![Role::User]),
+        )
+        .allow(
+            "/grpc.reflection.",
+            Access::RolesOrToken(vec![Role::User, Role::Admin]),
         )
         .with_token(token)
 }

@@ -23,8 +23,9 @@ pub enum Access {
     Open,
     /// A client certificate naming one of these roles.
     Roles(Vec<Role>),
-    /// The user: a `user` certificate, or the bearer token.
-    UserOrToken,
+    /// A client certificate naming one of these roles, or the bearer
+    /// token (the outsourcer's user API and its reflection).
+    RolesOrToken(Vec<Role>),
 }
 
 /// The table: method paths (`/pkg.Service/Method`) or whole services
@@ -59,13 +60,16 @@ impl Policy {
     }
 
     /// Adds a rule for a method (`/pkg.Service/Method`) or a service
-    /// (`/pkg.Service/`); methods win over their service.
+    /// (`/pkg.Service/`); methods win over their service. A rule for the
+    /// same path replaces the earlier one.
     pub fn allow(mut self, path: &str, access: Access) -> Self {
-        Arc::make_mut(&mut self.rules).push((path.to_string(), access));
+        let rules = Arc::make_mut(&mut self.rules);
+        rules.retain(|(p, _)| p != path);
+        rules.push((path.to_string(), access));
         self
     }
 
-    /// The bearer token [`Access::UserOrToken`] accepts.
+    /// The bearer token [`Access::RolesOrToken`] accepts.
     pub fn with_token(mut self, token: String) -> Self {
         self.token = Some(Arc::new(token));
         self
@@ -127,7 +131,7 @@ impl Policy {
         match access {
             Access::Open => Ok(()),
             Access::Roles(roles) => allowed(roles),
-            Access::UserOrToken => {
+            Access::RolesOrToken(roles) => {
                 if let (Some(t), Some(given)) = (&self.token, bearer(headers)) {
                     if constant_time_eq(t.as_bytes(), given.as_bytes()) {
                         return Ok(());
@@ -136,7 +140,7 @@ impl Policy {
                         "{path}: wrong bearer token"
                     )));
                 }
-                allowed(&[Role::User])
+                allowed(roles)
             }
         }
     }
@@ -235,7 +239,7 @@ mod tests {
                 "/s.S/Fetch",
                 Access::Roles(vec![Role::Outsourcer, Role::Arbiter]),
             )
-            .allow("/u.U/", Access::UserOrToken)
+            .allow("/u.U/", Access::RolesOrToken(vec![Role::User]))
             .with_token("secret".into());
         let h = http::HeaderMap::new();
         let o = [der(Role::Outsourcer)];

@@ -98,7 +98,7 @@ pub async fn check_table(
         let allowed = |r: Role| match &access {
             Some(Access::Open) => true,
             Some(Access::Roles(rs)) => rs.contains(&r),
-            Some(Access::UserOrToken) => r == Role::User,
+            Some(Access::RolesOrToken(rs)) => rs.contains(&r),
             None => false,
         };
         let code = call(stranger.clone(), &path).await;

@@ -173,6 +173,10 @@ async fn main() -> Result<()> {
         );
     }
     println!("  outsourcer    {}", net.outsourcer.url());
+    println!(
+        "mutual TLS everywhere; certificates (ca.pem, <role>.pem) in {} (BAPAY_TLS_DIR for the CLI)",
+        bapay_scenarios::pki::pki()?.display()
+    );
     net.fund(2_000_000, 500_000).await?;
     println!("funded O with 2,000,000 sat and each calculator with 500,000 sat (regtest faucet)");
     net.fund_eth(100 * 10u128.pow(18)).await?;
