@@ -3,6 +3,7 @@
 # needs no engine) and keep the promises its header makes: bitcoind and
 # anvil reachable only by the chain-adapter, no RPC password, every BAPay
 # daemon with its own certificate volume and TLS files, a named data volume,
+# each calculator advertising its own compose URL,
 # never root (the image's USER), and each one-shot container in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,8 @@ for name, s in svc.items():
         bad.append(f"{name}: no named data volume at /data")
     if s.get("user") not in (None, "10001", "bapay"):
         bad.append(f"{name}: runs as {s.get('user')}")
+    if role == "calculator" and not str(env.get("BAPAY_CALCULATOR__ADVERTISE_URL", "")).startswith(f"http://{name}:"):
+        bad.append(f"{name}: BAPAY_CALCULATOR__ADVERTISE_URL must be http://{name}:<port> (signed into acceptances)")
     if "--insecure-plaintext" in " ".join(map(str, s.get("command", []))):
         bad.append(f"{name}: --insecure-plaintext")
 for one_shot in ("certs", "fairpay"):

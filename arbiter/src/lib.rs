@@ -7,15 +7,18 @@
 //! Layout: [`config`] (layered configuration), [`record`] (the stored
 //! dispute), [`dispute`] (one filing for both chains over a
 //! [`dispute::DisputeSettlement`] per chain), [`service`] (shared state and
-//! the tonic service), [`rpc`] (one handler per RPC). Errors are
+//! the tonic service), [`rpc`] (one handler per RPC), [`driver`] (asks
+//! calculators accused of silence: `dispute::unresponsive`). Errors are
 //! [`bapay_daemon::ServiceError`]; the chains are reached through the
 //! chain-adapter ([`bapay_daemon::BitcoinChain`], [`bapay_daemon::EthChain`]).
 //!
-//! Not yet: `Unresponsive` evidence (UNIMPLEMENTED), Bitcoin EXPIRED,
-//! `Watch` / `WatchLogs` streams.
+//! Not yet: `Unresponsive` evidence on Ethereum (UNIMPLEMENTED: an
+//! on-chain challenge is planned instead), Bitcoin EXPIRED of a decided
+//! dispute, `Watch` / `WatchLogs` streams.
 
 pub mod config;
 pub mod dispute;
+pub mod driver;
 pub mod record;
 pub mod rpc;
 pub mod service;
@@ -53,6 +56,7 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Arbiter>)> {
     let arb = Arc::new(
         Arbiter::new(home.store, home.key, Arc::new(chain), config, home.clock)
             .with_eth(Arc::new(eth))
+            .with_tls(home.tls.clone())
             .with_lock(home.lock),
     );
     let svc = Service(arb.clone());
@@ -91,8 +95,12 @@ pub fn policy() -> Policy {
         )
 }
 
-/// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], then serve.
+/// Runs the daemon until SIGTERM / Ctrl-C: [`bind`], the background
+/// [`driver`] (unresponsive disputes), then serve.
 pub async fn run(config: Config) -> Result<()> {
-    let (server, _arb) = bind(config).await?;
-    Ok(server.serve().await?)
+    let (server, arb) = bind(config).await?;
+    let driver = driver::spawn(arb);
+    let out = server.serve().await;
+    driver.abort();
+    Ok(out?)
 }

@@ -20,6 +20,9 @@ use crate::Result;
 pub enum State {
     /// Stored, not decided yet (a crash here is resumed on the next filing).
     Checking,
+    /// Unresponsive evidence: T is asking C_i until the response window
+    /// closes (the arbiter's driver; resumed after a restart).
+    AwaitingCalculator,
     /// C_i at fault; Redeem_i and T's signature stored.
     AtFault,
     /// The evidence proves no fault.
@@ -37,6 +40,7 @@ impl State {
     pub fn to_proto(self) -> pb::DisputeState {
         match self {
             State::Checking => pb::DisputeState::Checking,
+            State::AwaitingCalculator => pb::DisputeState::AwaitingCalculator,
             State::AtFault => pb::DisputeState::AtFault,
             State::Rejected => pb::DisputeState::Rejected,
             State::JudgeSent => pb::DisputeState::JudgeSent,

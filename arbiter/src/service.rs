@@ -28,6 +28,9 @@ pub struct Arbiter {
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Ethereum access (`None`: no Ethereum disputes).
     pub(crate) eth: Option<Arc<dyn EthChain>>,
+    /// How T reaches calculators (unresponsive disputes): its own
+    /// certificate, the deployment CA.
+    pub(crate) tls: bapay_daemon::tls::Tls,
     /// The data directory lock, held while the daemon runs.
     _dir_lock: Option<bapay_daemon::DataDirLock>,
 }
@@ -57,8 +60,15 @@ impl Arbiter {
             clock,
             lock: tokio::sync::Mutex::new(()),
             eth: None,
+            tls: bapay_daemon::tls::Tls::plaintext(),
             _dir_lock: None,
         }
+    }
+
+    /// Calls calculators over `tls` (default: plaintext).
+    pub fn with_tls(mut self, tls: bapay_daemon::tls::Tls) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Holds the data directory lock for the daemon's lifetime.

@@ -415,7 +415,7 @@ async fn not_ours_ethereum_unresponsive_are_refused() {
     let mut r = request(&fx, false);
     r.evidence = Some(Evidence::Unresponsive(pb::Unresponsive::default()));
     let e = dispute(&fx, r).await.expect_err("unresponsive");
-    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 
     let e = get(&fx, "00ff").await.expect_err("unknown");
     assert_eq!(e.code(), Code::NotFound);
@@ -671,4 +671,86 @@ async fn only_the_terms_outsourcer_may_file() {
     let d = dispute(&fx, request(&fx, false)).await.expect("O files");
     assert_eq!(d.state, pb::DisputeState::AtFault as i32);
     assert_signed_rebuild(&fx, &d);
+}
+
+/// Unresponsive evidence for slot 0: O's signed offer (signed by
+/// `offer_signer`) and C_0's acceptance of it at `signed_endpoint`, filed
+/// with `endpoint`.
+fn unresponsive(
+    fx: &Fx,
+    offer_signer: &Keypair,
+    signed_endpoint: &str,
+    endpoint: &str,
+) -> pb::DisputeRequest {
+    use bapay_proto::calculator::v1 as calc;
+    let mut r = request(fx, true);
+    let token = vec![9u8; 32];
+    let mut offer = calc::OfferRequest {
+        job_id: JOB.to_vec(),
+        job_token: token.clone(),
+        chain: common::Chain::Bitcoin as i32,
+        calculator_count: 2,
+        index: 0,
+        sub_task: fx.sub.to_bytes(),
+        terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
+            terms: btc(&mut r).terms.clone(),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let digest = auth::digest(auth::OFFER_TAG, &offer.encode_to_vec());
+    offer.outsourcer_signature = auth::sign(auth::OFFER_TAG, &offer.encode_to_vec(), offer_signer)
+        .serialize()
+        .to_vec();
+    let acceptance = auth::sign(
+        auth::ACCEPT_TAG,
+        &auth::acceptance_bytes(&digest, signed_endpoint),
+        &fx.calc,
+    );
+    r.evidence = Some(Evidence::Unresponsive(pb::Unresponsive {
+        calculator_endpoint: endpoint.into(),
+        job_token: token,
+        offer: offer.encode_to_vec(),
+        acceptance_signature: acceptance.serialize().to_vec(),
+        ..Default::default()
+    }));
+    r
+}
+
+/// Issue 10: O may accuse C_i of silence only with the offer it signed and
+/// C_i's signed acceptance naming where C_i answers; then T waits for
+/// C_i's answer (AWAITING_CALCULATOR) instead of deciding. O cannot point
+/// T at an address of its own (C_i never answers there), nor accuse with
+/// an offer it did not sign, nor with another m_i.
+#[tokio::test]
+async fn unresponsive_evidence_binds_the_offer_and_the_endpoint() {
+    let fx = fixture();
+    let here = "http://127.0.0.1:1";
+    let e = dispute(&fx, unresponsive(&fx, &fx.o, here, "http://o.example:1"))
+        .await
+        .expect_err("O's own endpoint");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = dispute(&fx, unresponsive(&fx, &fx.calc, here, here))
+        .await
+        .expect_err("offer not signed by O");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let mut r = unresponsive(&fx, &fx.o, here, here);
+    r.sub_task = SubTask::Linear(LinearSubTask {
+        rows: 16,
+        cols: 4,
+        matrix_seed: Hash32::from([6; 32]),
+        share: (1..=4).map(Fe::reduce).collect(),
+    })
+    .to_bytes();
+    let e = dispute(&fx, r).await.expect_err("another m_i");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let d = dispute(&fx, unresponsive(&fx, &fx.o, here, here))
+        .await
+        .expect("filed");
+    assert_eq!(
+        d.state,
+        pb::DisputeState::AwaitingCalculator as i32,
+        "{d:?}"
+    );
+    assert!(d.arbiter_signatures.is_empty(), "nothing signed yet: {d:?}");
 }

@@ -55,6 +55,10 @@ pub struct Config {
     pub trusted_calculators: Vec<String>,
     /// How long an accepted offer stays open, ms.
     pub offer_ttl_ms: u64,
+    /// The URL the arbiter reaches this calculator at, signed into every
+    /// acceptance (unresponsive disputes: T asks C_i there). Empty: the
+    /// listen address, which must then not be 0.0.0.0 / [::].
+    pub advertise_url: String,
     /// Deliberate misbehaviour for tests and the demo (never in production).
     pub misbehave: crate::cheat::Misbehave,
     /// The FairPay deployment it accepts and its Ethereum offer limits.
@@ -148,6 +152,7 @@ impl Default for Config {
             accept_trap_on_deposit: false,
             trusted_calculators: Vec::new(),
             offer_ttl_ms: 10 * 60 * 1000,
+            advertise_url: String::new(),
             misbehave: crate::cheat::Misbehave::default(),
             ethereum: EthereumConfig::default(),
         }

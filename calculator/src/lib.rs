@@ -81,8 +81,21 @@ pub async fn bind(config: Config) -> Result<(BoundServer, Arc<Calculator>)> {
         move |r| r.add_service(CalculatorServiceServer::new(svc)),
     )
     .await?;
-    tracing::info!(key = %calc.key.x_only_public_key(), "calculator ready");
+    let addr = server.local_addr();
+    if config_advertise_missing(&calc, addr) {
+        return Err(bapay_daemon::Error::Config(format!(
+            "listening on {addr}: set advertise_url to the URL the arbiter reaches this calculator at \
+             (it is signed into every acceptance)"
+        ))
+        .into());
+    }
+    calc.set_endpoint(format!("http://{addr}"));
+    tracing::info!(key = %calc.key.x_only_public_key(), endpoint = %calc.endpoint(), "calculator ready");
     Ok((server, calc))
+}
+
+fn config_advertise_missing(c: &Calculator, addr: std::net::SocketAddr) -> bool {
+    c.config.advertise_url.is_empty() && addr.ip().is_unspecified()
 }
 
 /// Who may call what (README, "Who may call what"): the protocol RPCs

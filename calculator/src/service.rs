@@ -38,6 +38,8 @@ pub struct Calculator {
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Ethereum access (`None`: Ethereum offers are declined UNSUPPORTED).
     pub(crate) eth: Option<Arc<dyn EthChain>>,
+    /// The URL signed into acceptances (set once the server is bound).
+    pub(crate) endpoint: std::sync::OnceLock<String>,
     /// The data directory lock, held while the daemon runs.
     _dir_lock: Option<bapay_daemon::DataDirLock>,
 }
@@ -70,8 +72,26 @@ impl Calculator {
             computing: Mutex::default(),
             lock: tokio::sync::Mutex::new(()),
             eth: None,
+            endpoint: std::sync::OnceLock::new(),
             _dir_lock: None,
         }
+    }
+
+    /// Sets the URL signed into acceptances (once; later calls are ignored).
+    pub fn set_endpoint(&self, url: String) {
+        let _ = self.endpoint.set(url);
+    }
+
+    /// The URL signed into acceptances: `advertise_url`, else what
+    /// [`Calculator::set_endpoint`] set, else the configured listen address.
+    pub fn endpoint(&self) -> String {
+        if !self.config.advertise_url.is_empty() {
+            return self.config.advertise_url.clone();
+        }
+        self.endpoint
+            .get()
+            .cloned()
+            .unwrap_or_else(|| format!("http://{}", self.config.common.listen))
     }
 
     /// Serves Ethereum jobs through `eth` (if `config.ethereum.contract` is

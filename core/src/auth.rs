@@ -14,6 +14,19 @@ use crate::{Error, Result};
 pub const DISPUTE_TAG: &str = "BAPay/dispute/v1";
 /// Tag of an offer's digest.
 pub const OFFER_TAG: &str = "BAPay/offer/v1";
+/// Tag of a calculator's acceptance of an offer.
+pub const ACCEPT_TAG: &str = "BAPay/accept/v1";
+
+/// What a calculator signs (under [`ACCEPT_TAG`]) when it accepts an offer:
+/// the digest O signed (`digest(OFFER_TAG, offer without its signature)`)
+/// and the URL the arbiter reaches it at. With O's signed offer this
+/// proves to T which m_i and job token C_i accepted and where C_i answers,
+/// so O cannot accuse it of silence at an address of O's choosing.
+pub fn acceptance_bytes(offer_digest: &[u8; 32], endpoint: &str) -> Vec<u8> {
+    let mut b = offer_digest.to_vec();
+    b.extend_from_slice(endpoint.as_bytes());
+    b
+}
 
 /// `H_tag(tag, bytes)`: what is signed.
 pub fn digest(tag: &str, bytes: &[u8]) -> [u8; 32] {

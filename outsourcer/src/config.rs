@@ -73,6 +73,11 @@ pub struct Misbehave {
     /// File a dispute against every calculator even when its sample passed
     /// (a false dispute: the arbiter must reject it).
     pub false_dispute: bool,
+    /// Never collect results, then accuse every calculator of silence (an
+    /// unresponsive dispute against an honest calculator: T asks it, it
+    /// answers, T rejects).
+    #[serde(default)]
+    pub false_unresponsive: bool,
 }
 
 impl Default for Config {

@@ -16,8 +16,8 @@
 //!
 //! Not yet: the Pay_i → Pay'_i conversion (optional in the protocol: O
 //! stays on Pay_i, so the collusion key stays P_M), `Unresponsive`
-//! disputes (a calculator that never delivers is still paid at t),
-//! replacing a declined pool calculator, Bitcoin trap-sweep detection, CPFP
+//! disputes on Ethereum and for a calculator that commits but never opens
+//! its sample (both still paid at t), replacing a declined pool calculator, Bitcoin trap-sweep detection, CPFP
 //! of a stuck funding.
 
 pub mod config;

@@ -70,6 +70,9 @@ impl Net {
         }
         match state {
             J::Funding if all_signed => self.mine(1).await,
+            // A calculator gone, or an O that never collects: let the
+            // chain reach the result deadline.
+            J::Computing if slot(S::Escrowed) || slot(S::Working) => self.mine(1).await,
             J::Disputing if slot(S::Disputed) => self.mine(1).await,
             J::AwaitingPayout => {
                 let tip = self.tip().await?;

@@ -42,6 +42,8 @@ pub struct NetOptions {
     pub calculator_env: Vec<(usize, String, String)>,
     /// Extra environment of O.
     pub outsourcer_env: Vec<(String, String)>,
+    /// Extra environment of the arbiter (e.g. its response window).
+    pub arbiter_env: Vec<(String, String)>,
 }
 
 /// The running network.
@@ -151,6 +153,7 @@ impl Net {
         let arbiter_env = || -> Result<Vec<(String, String)>> {
             let mut e = eth_env("ARBITER");
             e.extend(tls_env("BAPAY_ARBITER", Role::Arbiter)?);
+            e.extend(opts.arbiter_env.iter().cloned());
             Ok(e)
         };
         let arbiter = Daemon::start(

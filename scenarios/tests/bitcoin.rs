@@ -105,6 +105,92 @@ async fn lazy_calculator_is_caught_and_o_gets_fee_and_deposit() -> Result<()> {
     Ok(())
 }
 
+/// Issue 10: a calculator that takes the job, signs the funding and is then
+/// gone for good (SIGKILL) loses its deposit: O files `Unresponsive`
+/// evidence (its signed offer and C_1's signed acceptance), T asks C_1
+/// itself, hears nothing within its window and signs Redeem_1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_calculator_loses_its_deposit_through_t() -> Result<()> {
+    let mut net = Net::start(NetOptions {
+        calculators: 2,
+        poll_ms: 200,
+        arbiter_env: vec![("BAPAY_ARBITER__RESPONSE_WINDOW_MS".into(), "2000".into())],
+        ..Default::default()
+    })
+    .await?;
+    net.fund(2_000_000, 500_000).await?;
+    let keys = keys(&net).await?;
+    let before = balances(&net, &keys).await?;
+    let id = net.submit(search_job(&net, "silent", 2, 30)).await?;
+    // No block is mined here, so the funding cannot confirm and C_1 cannot
+    // have started: it is killed with its signature on the funding given.
+    let start = std::time::Instant::now();
+    loop {
+        let job = net.job(&id).await?;
+        if slot(&job, 1) as i32 >= pb::SlotState::FundingSigned as i32 {
+            break;
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "{}",
+            bapay_cli::report::render(&job)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    net.calculators[1].kill();
+    let job = net.advance(&id, WAIT, settled).await?;
+    let report = bapay_cli::report::render(&job);
+    ensure!(state(&job) == pb::JobState::Completed, "{report}");
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{report}");
+    ensure!(slot(&job, 1) == pb::SlotState::Redeemed, "{report}");
+    let after = balances(&net, &keys).await?;
+    ensure!(
+        after[2] - before[2] == -(DEPOSIT as i64),
+        "C_1 lost g: {report}"
+    );
+    let o_delta = after[0] - before[0];
+    ensure!(o_delta == net_of(&job, Role::Outsourcer, None), "{report}");
+    ensure!(
+        o_delta > -(FEE as i64) + DEPOSIT as i64 - 10_000,
+        "O delta {o_delta}: {report}"
+    );
+    Ok(())
+}
+
+/// The other side: O accuses a calculator that did its work of silence
+/// (it never collected the result). T asks the calculator, which answers
+/// with its signed result and T's fresh sample: REJECTED, paid at t.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_accusation_of_silence_is_rejected_and_the_calculator_paid() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 1,
+        poll_ms: 200,
+        outsourcer_env: vec![(
+            "BAPAY_OUTSOURCER__MISBEHAVE__FALSE_UNRESPONSIVE".into(),
+            "true".into(),
+        )],
+        arbiter_env: vec![("BAPAY_ARBITER__RESPONSE_WINDOW_MS".into(), "20000".into())],
+        ..Default::default()
+    })
+    .await?;
+    net.fund(2_000_000, 500_000).await?;
+    let keys = keys(&net).await?;
+    let before = balances(&net, &keys).await?;
+    let id = net.submit(search_job(&net, "false-silence", 1, 30)).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    let report = bapay_cli::report::render(&job);
+    ensure!(state(&job) == pb::JobState::Completed, "{report}");
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{report}");
+    ensure!(
+        !job.slots[0].dispute_id.is_empty(),
+        "a dispute was filed: {report}"
+    );
+    let after = balances(&net, &keys).await?;
+    ensure!(after[1] - before[1] == net_of(&job, Role::Calculator, Some(0)));
+    ensure!(after[1] > before[1], "the calculator was paid: {report}");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn false_dispute_is_rejected_and_the_calculator_is_paid_at_t() -> Result<()> {
     let net = net(1, vec![], true).await?;

@@ -180,7 +180,10 @@ impl DisputeSettlement for Bitcoin {
 
     fn answered_by(&self, f: &Filing<Detail>, other: &DisputeRecord) -> bool {
         let same_slot = other.is_slot(&hex::encode(f.job_id), f.index);
-        let open_or_fault = matches!(other.state, State::Checking | State::AtFault);
+        let open_or_fault = matches!(
+            other.state,
+            State::Checking | State::AwaitingCalculator | State::AtFault
+        );
         (same_slot && open_or_fault)
             || (other.escrow() == f.escrow && other.state == State::AtFault)
     }

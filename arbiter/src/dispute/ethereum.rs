@@ -172,7 +172,12 @@ impl DisputeSettlement for Ethereum {
         let c = &f.detail;
         let (_, eth) = chain(a)?;
         let root = eth.state(c.contract, c.contract_job_id).await?;
-        if B256::from(f.evidence.commitment.commitment.root.0) != root {
+        let Some(w) = f.evidence.wrong() else {
+            return Err(ServiceError::unimplemented(
+                "unresponsive evidence on Ethereum",
+            ));
+        };
+        if B256::from(w.commitment.commitment.root.0) != root {
             let reason = RejectReason::CommitmentMismatch {
                 field: CommitmentField::Result,
             };

@@ -14,9 +14,36 @@ use super::Filing;
 use crate::record::StoredFault;
 use crate::Result;
 
+/// O's evidence, decoded (one per filing: the size difference of the
+/// variants does not matter).
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Evidence {
+    /// A signed result that is wrong at the opened leaves.
+    Wrong(WrongResult),
+    /// No result: T asks C_i itself (`super::unresponsive`).
+    Unresponsive(Unresponsive),
+}
+
+/// `Unresponsive` evidence, decoded; [`Unresponsive::check`] binds it to
+/// the filing.
+#[derive(Debug, Clone)]
+pub struct Unresponsive {
+    /// m_i.
+    pub sub_task: SubTask,
+    /// Where C_i signed that it answers.
+    pub endpoint: String,
+    /// The token C_i took with the offer.
+    pub job_token: Vec<u8>,
+    /// O's offer as sent (with its signature).
+    pub offer: bapay_proto::calculator::v1::OfferRequest,
+    /// C_i's acceptance signature.
+    pub acceptance_signature: Vec<u8>,
+}
+
 /// `WrongResult` evidence, decoded (INVALID_ARGUMENT naming the field).
 #[derive(Debug, Clone)]
-pub struct Evidence {
+pub struct WrongResult {
     /// m_i.
     pub sub_task: SubTask,
     /// C_i's signed commitment.
@@ -32,10 +59,13 @@ impl Evidence {
     pub fn decode(r: &pb::DisputeRequest, chain: CommitChain) -> Result<Self> {
         let w = match &r.evidence {
             Some(dispute_request::Evidence::WrongResult(w)) => w,
-            Some(dispute_request::Evidence::Unresponsive(_)) => {
-                return Err(ServiceError::unimplemented(
-                    "unresponsive evidence is not implemented yet",
-                ))
+            Some(dispute_request::Evidence::Unresponsive(u)) => {
+                if chain != CommitChain::Bitcoin {
+                    return Err(ServiceError::unimplemented(
+                        "unresponsive evidence is Bitcoin only (Ethereum: an on-chain challenge, not built yet)",
+                    ));
+                }
+                return Unresponsive::decode(r, u).map(Evidence::Unresponsive);
             }
             None => return Err(ServiceError::invalid("evidence", "no evidence")),
         };
@@ -52,14 +82,35 @@ impl Evidence {
             ));
         }
         let openings = codec::openings("wrong_result.openings", &w.openings)?;
-        Ok(Evidence {
+        Ok(Evidence::Wrong(WrongResult {
             sub_task,
             commitment,
             result: w.result.clone(),
             openings,
-        })
+        }))
     }
 
+    /// The wrong-result evidence, if that is what this is.
+    pub fn wrong(&self) -> Option<&WrongResult> {
+        match self {
+            Evidence::Wrong(w) => Some(w),
+            Evidence::Unresponsive(_) => None,
+        }
+    }
+
+    /// The core verdict on this evidence for `f`'s slot and key
+    /// (unresponsive evidence is decided by asking C_i, not here).
+    pub fn decide<D>(&self, chain: CommitChain, f: &Filing<D>) -> bapay_core::Result<Verdict> {
+        match self {
+            Evidence::Wrong(w) => w.decide(chain, f),
+            Evidence::Unresponsive(_) => Err(bapay_core::Error::InvalidSignature(
+                "unresponsive evidence is decided by asking the calculator".into(),
+            )),
+        }
+    }
+}
+
+impl WrongResult {
     /// The core verdict on this evidence for `f`'s slot and key.
     pub fn decide<D>(&self, chain: CommitChain, f: &Filing<D>) -> bapay_core::Result<Verdict> {
         verdict::decide(&verdict::Dispute {
@@ -71,6 +122,95 @@ impl Evidence {
             commitment: &self.commitment,
             result: &self.result,
             openings: &self.openings,
+        })
+    }
+}
+
+impl Unresponsive {
+    fn decode(r: &pb::DisputeRequest, u: &pb::Unresponsive) -> Result<Self> {
+        use prost::Message;
+        let sub_task = codec::sub_task("sub_task", &r.sub_task)?;
+        codec::bytes32("unresponsive.job_token", &u.job_token)?;
+        if u.calculator_endpoint.is_empty() {
+            return Err(ServiceError::invalid(
+                "unresponsive.calculator_endpoint",
+                "empty",
+            ));
+        }
+        let offer = bapay_proto::calculator::v1::OfferRequest::decode(u.offer.as_slice())
+            .map_err(|e| ServiceError::invalid("unresponsive.offer", e))?;
+        let same = |what: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ServiceError::invalid(
+                    "unresponsive.offer",
+                    format!("its {what} is not this dispute's"),
+                ))
+            }
+        };
+        same("job_id", offer.job_id == r.job_id)?;
+        same("index", offer.index == r.calculator_index)?;
+        same("sub_task", offer.sub_task == r.sub_task)?;
+        same("job_token", offer.job_token == u.job_token)?;
+        let offered_terms = match &offer.terms {
+            Some(bapay_proto::calculator::v1::offer_request::Terms::Bitcoin(b)) => b.terms.as_ref(),
+            _ => None,
+        };
+        let disputed_terms = match &r.settlement {
+            Some(dispute_request::Settlement::Bitcoin(b)) => b.terms.as_ref(),
+            _ => None,
+        };
+        same(
+            "terms",
+            offered_terms.is_some() && offered_terms == disputed_terms,
+        )?;
+        Ok(Unresponsive {
+            sub_task,
+            endpoint: u.calculator_endpoint.clone(),
+            job_token: u.job_token.clone(),
+            offer,
+            acceptance_signature: u.acceptance_signature.clone(),
+        })
+    }
+
+    /// O signed the offer, and C_i (`calculator`) signed its acceptance
+    /// of it with this endpoint: PERMISSION_DENIED otherwise.
+    pub fn check(
+        &self,
+        outsourcer: &bitcoin::XOnlyPublicKey,
+        calculator: &bitcoin::XOnlyPublicKey,
+    ) -> Result<()> {
+        use bapay_core::auth;
+        use prost::Message;
+        let unsigned = bapay_proto::calculator::v1::OfferRequest {
+            outsourcer_signature: Vec::new(),
+            ..self.offer.clone()
+        };
+        let bytes = unsigned.encode_to_vec();
+        auth::verify(
+            auth::OFFER_TAG,
+            &bytes,
+            &self.offer.outsourcer_signature,
+            outsourcer,
+        )
+        .map_err(|e| {
+            ServiceError::permission_denied(format!(
+                "unresponsive.offer is not signed by the terms' outsourcer ({e})"
+            ))
+        })?;
+        let digest = auth::digest(auth::OFFER_TAG, &bytes);
+        auth::verify(
+            auth::ACCEPT_TAG,
+            &auth::acceptance_bytes(&digest, &self.endpoint),
+            &self.acceptance_signature,
+            calculator,
+        )
+        .map_err(|e| {
+            ServiceError::permission_denied(format!(
+                "the calculator did not sign an acceptance of this offer at {} ({e})",
+                self.endpoint
+            ))
         })
     }
 }

@@ -12,6 +12,7 @@
 pub mod bitcoin;
 pub mod ethereum;
 mod evidence;
+pub mod unresponsive;
 
 use ::bitcoin::secp256k1::XOnlyPublicKey;
 use bapay_core::auth;
@@ -22,7 +23,7 @@ use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::common::v1::Chain;
 use prost::Message;
 
-pub use evidence::{fault, reject_code, Evidence};
+pub use evidence::{fault, reject_code, Evidence, Unresponsive, WrongResult};
 
 use crate::record::{self, DisputeRecord, SettlementRecord, State};
 use crate::service::Arbiter;
@@ -128,6 +129,9 @@ pub async fn file<S: DisputeSettlement>(
             "only the terms' outsourcer may dispute this escrow ({e})"
         ))
     })?;
+    if let Evidence::Unresponsive(u) = &f.evidence {
+        u.check(&f.outsourcer, &f.calculator)?;
+    }
     let bytes = r.encode_to_vec();
     let id = hex::encode(&sha256(&bytes)[..16]);
     let store = a.store.as_ref();
@@ -174,6 +178,14 @@ async fn decide_and_act<S: DisputeSettlement>(
     mut rec: DisputeRecord,
     version: u64,
 ) -> Result<DisputeRecord> {
+    if let Evidence::Unresponsive(_) = &f.evidence {
+        // Decided by asking C_i, in the driver (`unresponsive`).
+        rec.state = State::AwaitingCalculator;
+        rec.updated_unix_ms = a.now_ms();
+        record::save(a.store.as_ref(), &rec, Some(version))?;
+        tracing::info!(dispute = %rec.dispute_id, "unresponsive: asking the calculator");
+        return Ok(rec);
+    }
     let verdict = match s.precheck(a, f).await? {
         Some((reason, why)) => Ok((Verdict::Rejected { reason }, Some(why))),
         None => f.evidence.decide(S::CHAIN, f).map(|v| (v, None)),

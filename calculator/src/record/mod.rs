@@ -142,6 +142,10 @@ pub struct SubTaskRecord {
     pub updated_unix_ms: u64,
     /// What depends on the chain.
     pub settlement: SubSettlement,
+    /// Accepted: the endpoint signed into the acceptance and the signature
+    /// (hex), returned again on a repeated offer.
+    #[serde(default)]
+    pub acceptance: Option<(String, String)>,
 }
 
 /// Decodes a stored hex field.

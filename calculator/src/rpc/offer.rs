@@ -7,7 +7,9 @@
 //! The answer (accepted or declined) is stored before it is returned; a
 //! repeat of the identical offer returns it again, a different offer for
 //! the same job id is ALREADY_EXISTS (unless the stored one was declined,
-//! which it replaces).
+//! which it replaces). An acceptance carries C_i's signature over the
+//! offer's digest and its endpoint (`bapay_core::auth::ACCEPT_TAG`), O's
+//! evidence for an unresponsive dispute.
 
 use bapay_daemon::{codec, ServiceError};
 use bapay_proto::calculator::v1 as pb;
@@ -88,6 +90,8 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
             "the offer is not signed by the terms' outsourcer ({e})"
         ))
     })?;
+    let offer_digest =
+        bapay_core::auth::digest(bapay_core::auth::OFFER_TAG, &unsigned.encode_to_vec());
     let job_hex = hex::encode(offer.job_id);
     let offer_hash = hex::encode(bapay_core::commitment::sha256(&req.encode_to_vec()));
 
@@ -123,7 +127,19 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
         commitment: None,
         updated_unix_ms: 0,
         settlement: part,
+        acceptance: None,
     };
+    if rec.state == State::Accepted {
+        // C_i's proof, for an unresponsive dispute, of the m_i and token it
+        // took and of where it answers the arbiter.
+        let endpoint = c.endpoint();
+        let sig = bapay_core::auth::sign(
+            bapay_core::auth::ACCEPT_TAG,
+            &bapay_core::auth::acceptance_bytes(&offer_digest, &endpoint),
+            c.key.keypair(),
+        );
+        rec.acceptance = Some((endpoint, hex::encode(sig.serialize())));
+    }
     c.save(&mut rec, version)?;
     tracing::info!(job = %job_hex, state = ?rec.state, reason = %rec.state_reason, "offer answered");
     Ok(response(c, &rec))
@@ -136,9 +152,13 @@ fn response(c: &Calculator, rec: &SubTaskRecord) -> pb::OfferResponse {
             accepted: false,
             decline_reason: rec.decline_reason,
             decline_detail: rec.state_reason.clone(),
-            funding: None,
-            expires_unix_ms: 0,
+            ..Default::default()
         };
     }
-    settlement::of(rec).accepted(c, rec)
+    let mut r = settlement::of(rec).accepted(c, rec);
+    if let Some((endpoint, sig)) = &rec.acceptance {
+        r.endpoint = endpoint.clone();
+        r.acceptance_signature = hex::decode(sig).unwrap_or_default();
+    }
+    r
 }

@@ -7,7 +7,10 @@
 //! and broadcasts Redeem_i; Ethereum, T's `judge`), JUDGED → REDEEMED,
 //! REJECTED / EXPIRED → DISPUTE_REJECTED (C_i is paid at t). A failure on
 //! one slot never stops the others. When no dispute is open any more →
-//! AWAITING_PAYOUT.
+//! AWAITING_PAYOUT. A slot with no result at all (Bitcoin) goes to T as
+//! `Unresponsive` evidence: T asks C_i itself and answers
+//! AWAITING_CALCULATOR until its response window closes; O files the same
+//! request again on each pass until T decides.
 
 use bapay_core::auth;
 use bapay_daemon::codec;
@@ -15,7 +18,7 @@ use bapay_proto::arbiter::v1 as arb;
 use bapay_proto::common::v1 as common;
 use prost::Message;
 
-use super::verify::has_evidence;
+use super::verify::{disputable, has_evidence};
 use crate::record::{JobRecord, JobState, Slot, SlotState, StoredDispute};
 use crate::service::{set_slot, Note, Outsourcer};
 use crate::settlement;
@@ -25,7 +28,7 @@ use crate::Result;
 pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
     let chain = settlement::of(rec);
     for s in &rec.slots {
-        let done = if has_evidence(s) {
+        let done = if disputable(s, chain) {
             file(o, rec, s).await
         } else if s.state == SlotState::Disputed {
             chain.follow_dispute(o, rec, s).await
@@ -40,7 +43,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
     let open = rec
         .slots
         .iter()
-        .any(|s| has_evidence(s) || s.state == SlotState::Disputed);
+        .any(|s| disputable(s, chain) || s.state == SlotState::Disputed);
     if !open {
         o.update(&rec.job_id, |r| {
             r.state = JobState::AwaitingPayout;
@@ -71,29 +74,56 @@ fn evidence(s: &Slot, root: &bapay_core::merkle::Hash32) -> Result<Vec<common::O
     Ok(bad)
 }
 
-async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
-    let chain = settlement::of(rec);
-    if chain.dispute_on_chain(o, rec, s).await? {
-        return Ok(());
+/// The evidence for T: the failing openings of a signed result, or, with
+/// no result, O's signed offer and C_i's signed acceptance (T then asks
+/// C_i itself).
+fn evidence_of(
+    s: &Slot,
+    chain: &dyn settlement::Settlement,
+) -> Result<arb::dispute_request::Evidence> {
+    if !has_evidence(s) {
+        let a = s.acceptance.as_ref().ok_or_else(|| {
+            bapay_daemon::ServiceError::internal("dispute", "no signed acceptance")
+        })?;
+        let unhex = |what: &str, h: &str| {
+            hex::decode(h).map_err(|e| bapay_daemon::ServiceError::internal(what, e))
+        };
+        return Ok(arb::dispute_request::Evidence::Unresponsive(
+            arb::Unresponsive {
+                calculator_endpoint: a.endpoint.clone(),
+                job_token: s.token(),
+                offer: unhex("stored offer", &a.offer_hex)?,
+                acceptance_signature: unhex("stored acceptance", &a.signature_hex)?,
+                ..Default::default()
+            },
+        ));
     }
-    let i = s.index;
     let pc = s.commitment()?;
     let root = codec::commitment("commitment", Some(&pc), chain.commit_chain())?
         .commitment
         .root;
+    Ok(arb::dispute_request::Evidence::WrongResult(
+        arb::WrongResult {
+            commitment: Some(pc),
+            result: s.result_bytes()?,
+            openings: evidence(s, &root)?,
+        },
+    ))
+}
+
+async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
+    let chain = settlement::of(rec);
+    if has_evidence(s) && chain.dispute_on_chain(o, rec, s).await? {
+        return Ok(());
+    }
+    let i = s.index;
     let mut req = arb::DisputeRequest {
         job_id: rec.id_bytes()?.to_vec(),
         chain: chain.chain() as i32,
         calculator_index: i,
         sub_task: s.sub_task_bytes()?,
         settlement: Some(chain.dispute_settlement(o, rec, i)?),
-        evidence: Some(arb::dispute_request::Evidence::WrongResult(
-            arb::WrongResult {
-                commitment: Some(pc),
-                result: s.result_bytes()?,
-                openings: evidence(s, &root)?,
-            },
-        )),
+        evidence: Some(evidence_of(s, chain)?),
         outsourcer_key: o.key.x_only_public_key().serialize().to_vec(),
         outsourcer_signature: Vec::new(),
     };

@@ -2,11 +2,15 @@
 //! checked against a pinned key), then offer every slot its sub-task with
 //! the escrow terms. All n accept → FUNDING. A decline, or the offer
 //! timeout, → FAILED (nothing is locked yet; a declined slot is not
-//! replaced from the pool).
+//! replaced from the pool). O keeps the signed offer and C_i's signed
+//! acceptance of it (over the offer's digest and C_i's endpoint): the
+//! evidence of an unresponsive dispute; an acceptance without a valid
+//! signature is a decline.
 
+use bapay_core::auth;
 use bapay_proto::calculator::v1 as calc;
 
-use crate::record::{JobRecord, JobState, SlotState};
+use crate::record::{Acceptance, JobRecord, JobState, SlotState};
 use crate::service::{set_slot, Note, Outsourcer};
 use crate::settlement;
 use crate::Result;
@@ -101,13 +105,15 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     // Signed by O's key, which the terms name (deterministic: a retry sends
     // the same bytes, so the calculator answers it as a repeat).
     req.outsourcer_key = o.key.x_only_public_key().serialize().to_vec();
-    req.outsourcer_signature = bapay_core::auth::sign(
-        bapay_core::auth::OFFER_TAG,
+    let digest = auth::digest(auth::OFFER_TAG, &prost::Message::encode_to_vec(&req));
+    req.outsourcer_signature = auth::sign(
+        auth::OFFER_TAG,
         &prost::Message::encode_to_vec(&req),
         o.key.keypair(),
     )
     .serialize()
     .to_vec();
+    let offer_hex = hex::encode(prost::Message::encode_to_vec(&req));
     let resp = match o.calculator(&s.endpoint)?.offer(req).await {
         Ok(r) => r.into_inner(),
         Err(e)
@@ -139,6 +145,26 @@ async fn offer(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
         if let Err(why) = chain.accepted(r, i, &resp) {
             return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
         }
+        // Without C_i's signed acceptance O could not prove to T which m_i
+        // C_i took, or where it answers: refuse the slot.
+        let signed = r.slots[i as usize].calculator_key().and_then(|k| {
+            auth::verify(
+                auth::ACCEPT_TAG,
+                &auth::acceptance_bytes(&digest, &resp.endpoint),
+                &resp.acceptance_signature,
+                &k,
+            )
+            .map_err(|e| bapay_daemon::ServiceError::invalid("acceptance_signature", e))
+        });
+        if let Err(e) = signed {
+            let why = format!("no valid signed acceptance: {}", e.message);
+            return Ok(vec![set_slot(r, i, SlotState::Declined, &why)]);
+        }
+        r.slots[i as usize].acceptance = Some(Acceptance {
+            offer_hex: offer_hex.clone(),
+            endpoint: resp.endpoint.clone(),
+            signature_hex: hex::encode(&resp.acceptance_signature),
+        });
         Ok(vec![set_slot(r, i, SlotState::Accepted, "")])
     })
     .await?;

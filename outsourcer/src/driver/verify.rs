@@ -50,7 +50,8 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         }
         return Ok(());
     }
-    let disputable = rec.slots.iter().any(has_evidence);
+    let chain = settlement::of(&rec);
+    let disputable = rec.slots.iter().any(|s| disputable(s, chain));
     let output = if rec.slots.iter().all(|s| s.state == SlotState::Verified) {
         let results = rec
             .slots
@@ -80,6 +81,22 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// A FAULTY slot O can take to T: a wrong result it can prove, or (where
+/// the chain's settlement has unresponsive disputes) no result at all.
+pub fn disputable(s: &Slot, chain: &dyn settlement::Settlement) -> bool {
+    has_evidence(s) || unresponsive(s, chain)
+}
+
+/// A FAULTY slot with no signed result, whose offer C_i accepted with a
+/// signature: T asks C_i itself.
+pub fn unresponsive(s: &Slot, chain: &dyn settlement::Settlement) -> bool {
+    chain.unresponsive_disputes()
+        && s.state == SlotState::Faulty
+        && s.dispute.is_none()
+        && s.commitment_hex.is_none()
+        && s.acceptance.is_some()
 }
 
 /// A FAULTY slot O can prove: it has C_i's signed result and openings.

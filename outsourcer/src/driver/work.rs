@@ -3,9 +3,10 @@
 //! hash of r_i, the job, the slot, C_i's signature). The result and the
 //! commitment are stored (the evidence for T) before the slot is COMMITTED.
 //! Every slot committed, or the result deadline reached, → VERIFYING; a slot
-//! with no valid result by then is FAULTY (an `Unresponsive` dispute is not
-//! implemented by the arbiter yet, so C_i is paid at t regardless). The
-//! chain may add its own check of the result (Ethereum: FairPay's root).
+//! with no valid result by then is FAULTY; on Bitcoin O then files an
+//! `Unresponsive` dispute (driver/dispute.rs: T asks C_i itself; silent, it
+//! loses its deposit). The chain may add its own check of the result
+//! (Ethereum: FairPay's root).
 
 use bapay_core::commitment::Commitment;
 use bapay_core::task::SubResult;
@@ -71,6 +72,9 @@ async fn start(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
 }
 
 async fn fetch(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
+    if o.config.misbehave.false_unresponsive {
+        return Ok(());
+    }
     let s = &rec.slots[i as usize];
     let req = calc::FetchResultRequest {
         job_id: rec.id_bytes()?.to_vec(),

@@ -128,6 +128,21 @@ pub struct Slot {
     pub updated_ms: u64,
     /// What depends on the chain.
     pub settlement: SlotSettlement,
+    /// C_i's signed acceptance of O's signed offer (the evidence of an
+    /// unresponsive dispute).
+    #[serde(default)]
+    pub acceptance: Option<Acceptance>,
+}
+
+/// The offer O signed and C_i's signature accepting it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acceptance {
+    /// The OfferRequest as sent, with O's signature (proto bytes), hex.
+    pub offer_hex: String,
+    /// The endpoint C_i signed (where T reaches it).
+    pub endpoint: String,
+    /// C_i's BIP-340 signature (`bapay_core::auth::ACCEPT_TAG`), hex.
+    pub signature_hex: String,
 }
 
 /// The chain part of a slot.

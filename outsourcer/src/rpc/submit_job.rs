@@ -167,6 +167,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
                 dispute: None,
                 updated_ms: now,
                 settlement: chain.new_slot(),
+                acceptance: None,
             }
         })
         .collect();

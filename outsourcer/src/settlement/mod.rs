@@ -117,6 +117,12 @@ pub trait Settlement: Send + Sync {
     /// given up (there is no time left to dispute it).
     fn verify_margin(&self) -> u64;
 
+    /// Does T take `Unresponsive` evidence on this chain (it asks C_i
+    /// itself)?
+    fn unresponsive_disputes(&self) -> bool {
+        false
+    }
+
     /// Disputes slot `s` on chain without T if the chain can (Ethereum: a
     /// wrong search leaf through `disputeSearch`); whether it did.
     async fn dispute_on_chain(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool>;

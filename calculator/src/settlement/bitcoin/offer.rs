@@ -233,5 +233,6 @@ pub fn accepted(c: &Calculator, b: &BtcSub) -> pb::OfferResponse {
             payout_script: script,
         }),
         expires_unix_ms: b.expires_unix_ms,
+        ..Default::default()
     }
 }

@@ -148,6 +148,10 @@ impl Settlement for Bitcoin {
         2
     }
 
+    fn unresponsive_disputes(&self) -> bool {
+        true
+    }
+
     async fn dispute_on_chain(&self, _o: &Outsourcer, _rec: &JobRecord, _s: &Slot) -> Result<bool> {
         Ok(false)
     }
