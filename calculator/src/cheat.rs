@@ -10,7 +10,8 @@
 //! nonce in its last fake leaf until the paper's sample rule (indices from
 //! job id, index and root alone) hits none of its fake leaves: about
 //! 1/q^m tries. O's challenge, drawn after the commitment, defeats it; the
-//! attack test shows both.
+//! attack test shows both. A *never-opening* calculator commits and then
+//! answers no OpenLeaves, to O or to T.
 
 use bapay_core::merkle::MerkleTree;
 use bapay_core::task::field::Fe;
@@ -31,6 +32,9 @@ pub struct Misbehave {
     /// With `lazy_fraction`: grind the root against the paper's sample
     /// rule (no challenge) for a sample of this size. 0 = no grinding.
     pub grind_sample_size: u32,
+    /// Commit, then never open a leaf (OpenLeaves is UNAVAILABLE): a
+    /// calculator that hopes to be paid at t without being checked.
+    pub never_open: bool,
 }
 
 /// The slot a sub-task is committed for: (job id, calculator index).

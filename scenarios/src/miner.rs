@@ -73,6 +73,8 @@ impl Net {
             // A calculator gone, or an O that never collects: let the
             // chain reach the result deadline.
             J::Computing if slot(S::Escrowed) || slot(S::Working) => self.mine(1).await,
+            // A sample that is not opened: let the chain reach O's limit.
+            J::Verifying if slot(S::Committed) => self.mine(1).await,
             J::Disputing if slot(S::Disputed) => self.mine(1).await,
             J::AwaitingPayout => {
                 let tip = self.tip().await?;

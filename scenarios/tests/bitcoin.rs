@@ -157,6 +157,40 @@ async fn a_silent_calculator_loses_its_deposit_through_t() -> Result<()> {
     Ok(())
 }
 
+/// A calculator that commits and then opens nothing (to O or to T) loses
+/// its deposit the same way: O gives up on the sample 4 blocks before t and
+/// files `Unresponsive`; T's own OpenLeaves fails too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calculator_that_never_opens_its_sample_loses_its_deposit() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 2,
+        poll_ms: 200,
+        calculator_env: vec![(
+            1,
+            "BAPAY_CALCULATOR__MISBEHAVE__NEVER_OPEN".into(),
+            "true".into(),
+        )],
+        arbiter_env: vec![("BAPAY_ARBITER__RESPONSE_WINDOW_MS".into(), "2000".into())],
+        ..Default::default()
+    })
+    .await?;
+    net.fund(2_000_000, 500_000).await?;
+    let keys = keys(&net).await?;
+    let before = balances(&net, &keys).await?;
+    let id = net.submit(search_job(&net, "never-open", 2, 30)).await?;
+    let job = net.advance(&id, WAIT, settled).await?;
+    let report = bapay_cli::report::render(&job);
+    ensure!(state(&job) == pb::JobState::Completed, "{report}");
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{report}");
+    ensure!(slot(&job, 1) == pb::SlotState::Redeemed, "{report}");
+    let after = balances(&net, &keys).await?;
+    ensure!(
+        after[2] - before[2] == -(DEPOSIT as i64),
+        "C_1 lost g: {report}"
+    );
+    Ok(())
+}
+
 /// The other side: O accuses a calculator that did its work of silence
 /// (it never collected the result). T asks the calculator, which answers
 /// with its signed result and T's fresh sample: REJECTED, paid at t.

@@ -18,6 +18,9 @@ pub const MAX_INDICES: usize = 10_000;
 /// Handles OpenLeaves.
 pub async fn handle(c: &Calculator, req: pb::OpenLeavesRequest) -> Result<pb::OpenLeavesResponse> {
     let (rec, _) = c.authorized(&req.job_id, &req.job_token)?;
+    if c.config.misbehave.never_open {
+        return Err(ServiceError::unavailable("misbehave.never_open"));
+    }
     let (Some(res), Some(sc)) = (rec.result()?, &rec.commitment) else {
         return Err(ServiceError::precondition(format!(
             "sub-task is {:?}; no committed result yet",

@@ -84,7 +84,7 @@ async fn step(o: &Arc<Outsourcer>, mut rec: JobRecord, tip: u64) -> Result<()> {
         JobState::Created | JobState::Offering => offer::step(o, &rec).await,
         JobState::Funding => s.fund(o, &rec, tip).await,
         JobState::Computing => work::step(o, &rec, tip).await,
-        JobState::Verifying => verify::step(o, &rec).await,
+        JobState::Verifying => verify::step(o, &rec, tip).await,
         JobState::Disputing => dispute::step(o, &rec).await,
         JobState::AwaitingPayout => s.settle(o, &rec, tip).await,
         JobState::Completed | JobState::Cancelled | JobState::Failed => Ok(()),

@@ -18,7 +18,7 @@ use crate::settlement;
 use crate::Result;
 
 /// One pass of the verification phase.
-pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
+pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     for s in &rec.slots {
         if s.state == SlotState::Committed {
             sample(o, rec, s).await?;
@@ -26,12 +26,14 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
     }
     let rec = o.get(&rec.job_id)?.0;
     if rec.slots.iter().any(|s| s.state == SlotState::Committed) {
+        // `tip`, not the reloaded record's: a tip change alone is not stored.
         if bapay_core::timing::too_late_to_verify(
-            rec.tip,
+            tip,
             rec.payout,
             settlement::of(&rec).verify_margin(),
         ) {
-            // C_i never opened its sample and t is near: nothing to dispute.
+            // C_i never opened its sample and t is near: FAULTY (on Bitcoin,
+            // with the time left to take it to T as unresponsive).
             o.update(&rec.job_id, |r| {
                 let mut notes = Vec::new();
                 for i in 0..r.slots.len() {
@@ -89,13 +91,14 @@ pub fn disputable(s: &Slot, chain: &dyn settlement::Settlement) -> bool {
     has_evidence(s) || unresponsive(s, chain)
 }
 
-/// A FAULTY slot with no signed result, whose offer C_i accepted with a
-/// signature: T asks C_i itself.
+/// A FAULTY slot O cannot prove wrong (no signed result, or a sample C_i
+/// never opened), whose offer C_i accepted with a signature: T asks C_i
+/// itself.
 pub fn unresponsive(s: &Slot, chain: &dyn settlement::Settlement) -> bool {
     chain.unresponsive_disputes()
         && s.state == SlotState::Faulty
         && s.dispute.is_none()
-        && s.commitment_hex.is_none()
+        && !has_evidence(s)
         && s.acceptance.is_some()
 }
 

@@ -144,8 +144,10 @@ impl Settlement for Bitcoin {
 
     fn fetched(&self, _slot: &mut Slot, _resp: &calc::FetchResultResponse) {}
 
+    /// T refuses disputes from t - 2 (its `bitcoin_margin_blocks`); two
+    /// more blocks for its response window and Redeem_i to confirm.
     fn verify_margin(&self) -> u64 {
-        2
+        4
     }
 
     fn unresponsive_disputes(&self) -> bool {
