@@ -123,6 +123,12 @@ pub struct DisputeRecord {
     pub created_unix_ms: u64,
     /// Last change, Unix ms.
     pub updated_unix_ms: u64,
+    /// Unresponsive disputes: the first signed commitment C_i gave T
+    /// (proto bytes, hex), stored before T reveals its sample; a later
+    /// answer under another commitment does not count (no grinding of the
+    /// root against T's sample).
+    #[serde(default)]
+    pub pinned_commitment: Option<String>,
 }
 
 impl DisputeRecord {

@@ -682,6 +682,17 @@ fn unresponsive(
     signed_endpoint: &str,
     endpoint: &str,
 ) -> pb::DisputeRequest {
+    unresponsive_until(fx, offer_signer, signed_endpoint, endpoint, 90)
+}
+
+/// The same with the offer's result deadline at `deadline` (the fake tip is 100).
+fn unresponsive_until(
+    fx: &Fx,
+    offer_signer: &Keypair,
+    signed_endpoint: &str,
+    endpoint: &str,
+    deadline: u64,
+) -> pb::DisputeRequest {
     use bapay_proto::calculator::v1 as calc;
     let mut r = request(fx, true);
     let token = vec![9u8; 32];
@@ -694,6 +705,7 @@ fn unresponsive(
         sub_task: fx.sub.to_bytes(),
         terms: Some(calc::offer_request::Terms::Bitcoin(calc::BitcoinOffer {
             terms: btc(&mut r).terms.clone(),
+            result_deadline_height: deadline,
             ..Default::default()
         })),
         ..Default::default()
@@ -719,7 +731,8 @@ fn unresponsive(
 
 /// Issue 10: O may accuse C_i of silence only with the offer it signed and
 /// C_i's signed acceptance naming where C_i answers; then T waits for
-/// C_i's answer (AWAITING_CALCULATOR) instead of deciding. O cannot point
+/// C_i's answer (AWAITING_CALCULATOR) instead of deciding, and not before
+/// the offer's result deadline (C_i may still be computing). O cannot point
 /// T at an address of its own (C_i never answers there), nor accuse with
 /// an offer it did not sign, nor with another m_i.
 #[tokio::test]
@@ -744,6 +757,11 @@ async fn unresponsive_evidence_binds_the_offer_and_the_endpoint() {
     .to_bytes();
     let e = dispute(&fx, r).await.expect_err("another m_i");
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // Before the result deadline C_i may still be computing.
+    let e = dispute(&fx, unresponsive_until(&fx, &fx.o, here, here, 150))
+        .await
+        .expect_err("too early");
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
     let d = dispute(&fx, unresponsive(&fx, &fx.o, here, here))
         .await
         .expect("filed");

@@ -39,6 +39,9 @@ pub struct Unresponsive {
     pub offer: bapay_proto::calculator::v1::OfferRequest,
     /// C_i's acceptance signature.
     pub acceptance_signature: Vec<u8>,
+    /// The result deadline of the offer (height): no accusation of silence
+    /// before it.
+    pub result_deadline: u64,
 }
 
 /// `WrongResult` evidence, decoded (INVALID_ARGUMENT naming the field).
@@ -153,9 +156,11 @@ impl Unresponsive {
         same("index", offer.index == r.calculator_index)?;
         same("sub_task", offer.sub_task == r.sub_task)?;
         same("job_token", offer.job_token == u.job_token)?;
-        let offered_terms = match &offer.terms {
-            Some(bapay_proto::calculator::v1::offer_request::Terms::Bitcoin(b)) => b.terms.as_ref(),
-            _ => None,
+        let (offered_terms, result_deadline) = match &offer.terms {
+            Some(bapay_proto::calculator::v1::offer_request::Terms::Bitcoin(b)) => {
+                (b.terms.as_ref(), b.result_deadline_height)
+            }
+            _ => (None, 0),
         };
         let disputed_terms = match &r.settlement {
             Some(dispute_request::Settlement::Bitcoin(b)) => b.terms.as_ref(),
@@ -171,6 +176,7 @@ impl Unresponsive {
             job_token: u.job_token.clone(),
             offer,
             acceptance_signature: u.acceptance_signature.clone(),
+            result_deadline,
         })
     }
 

@@ -131,6 +131,15 @@ pub async fn file<S: DisputeSettlement>(
     })?;
     if let Evidence::Unresponsive(u) = &f.evidence {
         u.check(&f.outsourcer, &f.calculator)?;
+        // C_i has until the deadline O signed to deliver: O cannot accuse
+        // it of silence while it computes (and take its deposit).
+        let tip = a.chain.tip_height().await?;
+        if tip < u.result_deadline {
+            return Err(ServiceError::precondition(format!(
+                "too early: the calculator has until height {} to deliver (tip {tip})",
+                u.result_deadline
+            )));
+        }
     }
     let bytes = r.encode_to_vec();
     let id = hex::encode(&sha256(&bytes)[..16]);
@@ -161,6 +170,7 @@ pub async fn file<S: DisputeSettlement>(
                 settlement,
                 created_unix_ms: now,
                 updated_unix_ms: now,
+                pinned_commitment: None,
             };
             // Persist the evidence before deciding anything.
             let v = record::save(store, &rec, None)?;

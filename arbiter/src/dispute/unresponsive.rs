@@ -4,9 +4,12 @@
 //! accepted and where C_i answers (O's signed offer, C_i's signed
 //! acceptance: [`super::Unresponsive::check`]); the dispute is stored
 //! AWAITING_CALCULATOR, and the driver calls [`tick`]: T asks C_i itself
-//! (FetchResult, then OpenLeaves at a sample T draws after seeing the
-//! commitment, so C_i cannot grind its root against it) with its own
-//! arbiter certificate.
+//! with its own arbiter certificate: FetchResult, then OpenLeaves at T's
+//! sample. The sample is fixed per dispute (T's challenge is a tagged hash
+//! of its secret key and the dispute id, unknown to C_i) and so is the root
+//! it is drawn from (the first commitment C_i gives is stored before the
+//! sample is asked; another one later does not count), so C_i can neither
+//! refuse samples until a lucky one comes nor re-commit until one misses.
 //! - a valid result whose sample verifies: REJECTED (CALCULATOR_RESPONDED);
 //! - a proven wrong leaf: AT_FAULT at once;
 //! - nothing valid until `response_window_ms` after filing: AT_FAULT
@@ -26,6 +29,7 @@ use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::arbiter::v1::fault::Kind;
 use bapay_proto::calculator::v1 as calc;
 use bapay_proto::calculator::v1::calculator_service_client::CalculatorServiceClient;
+use bapay_proto::common::v1 as common;
 use prost::Message;
 
 use super::bitcoin::Bitcoin;
@@ -70,7 +74,13 @@ async fn step(a: &Arbiter, rec: &DisputeRecord) -> Result<()> {
     let Evidence::Unresponsive(u) = &f.evidence else {
         return Ok(());
     };
-    let answer = ask(a, &f, u).await;
+    let answer = match fetch(a, &f, u).await {
+        Ok((pc, result)) => match pin(a, &rec.dispute_id, &pc).await? {
+            Some(why) => Err(why),
+            None => open(a, &f, u, &rec.dispute_id, &pc, &result).await,
+        },
+        Err(why) => Err(why),
+    };
     let deadline = rec
         .created_unix_ms
         .saturating_add(a.config.response_window_ms);
@@ -134,13 +144,52 @@ fn silent(detail: String) -> StoredFault {
     }
 }
 
-/// Asks C_i for its result and a fresh sample; T's verdict on the answer,
-/// or why there is no answer to judge.
-async fn ask<D>(
+/// C_i's signed commitment and result, or why there is none.
+async fn fetch<D>(
     a: &Arbiter,
     f: &Filing<D>,
     u: &Unresponsive,
-) -> std::result::Result<Verdict, String> {
+) -> std::result::Result<(common::SignedCommitment, Vec<u8>), String> {
+    let r = client(a, u)
+        .await?
+        .fetch_result(calc::FetchResultRequest {
+            job_id: f.job_id.to_vec(),
+            job_token: u.job_token.clone(),
+        })
+        .await
+        .map_err(|e| format!("FetchResult: {:?}: {}", e.code(), e.message()))?
+        .into_inner();
+    match r.commitment {
+        Some(pc) if !r.result.is_empty() => Ok((pc, r.result)),
+        _ => Err("no result yet".into()),
+    }
+}
+
+/// Stores `pc` as the dispute's commitment if none is (before the sample
+/// is asked); why the answer does not count if another one is.
+async fn pin(a: &Arbiter, id: &str, pc: &common::SignedCommitment) -> Result<Option<String>> {
+    let hex_pc = hex::encode(pc.encode_to_vec());
+    let _guard = a.lock.lock().await;
+    let Some((mut rec, version)) = record::load(a.store.as_ref(), id)? else {
+        return Ok(Some("dispute gone".into()));
+    };
+    match &rec.pinned_commitment {
+        Some(p) if *p == hex_pc => Ok(None),
+        Some(_) => Ok(Some(
+            "a commitment other than the first one it gave T".into(),
+        )),
+        None => {
+            rec.pinned_commitment = Some(hex_pc);
+            record::save(a.store.as_ref(), &rec, Some(version))?;
+            Ok(None)
+        }
+    }
+}
+
+async fn client(
+    a: &Arbiter,
+    u: &Unresponsive,
+) -> std::result::Result<CalculatorServiceClient<tonic::transport::Channel>, String> {
     let channel = a
         .tls
         .endpoint(&u.endpoint)
@@ -150,23 +199,29 @@ async fn ask<D>(
         .connect()
         .await
         .map_err(|e| format!("{} unreachable: {e}", u.endpoint))?;
-    let mut c = CalculatorServiceClient::new(channel);
-    let job_id = f.job_id.to_vec();
-    let r = c
-        .fetch_result(calc::FetchResultRequest {
-            job_id: job_id.clone(),
-            job_token: u.job_token.clone(),
-        })
-        .await
-        .map_err(|e| format!("FetchResult: {:?}: {}", e.code(), e.message()))?
-        .into_inner();
-    let Some(pc) = r.commitment.as_ref().filter(|_| !r.result.is_empty()) else {
-        return Err("no result yet".into());
-    };
+    Ok(CalculatorServiceClient::new(channel))
+}
+
+/// T's challenge for dispute `id`: fixed, and unknown to C_i.
+fn challenge(a: &Arbiter, id: &str) -> [u8; 32] {
+    let mut b = a.key.keypair().secret_bytes().to_vec();
+    b.extend_from_slice(id.as_bytes());
+    bapay_core::keys::tagged_hash("BAPay/arbiter-challenge/v1", &b)
+}
+
+/// Asks C_i to open T's sample of the pinned commitment; T's verdict on
+/// the answer, or why there is no answer to judge.
+async fn open<D>(
+    a: &Arbiter,
+    f: &Filing<D>,
+    u: &Unresponsive,
+    id: &str,
+    pc: &common::SignedCommitment,
+    result: &[u8],
+) -> std::result::Result<Verdict, String> {
     let signed = codec::commitment("commitment", Some(pc), CommitChain::Bitcoin)
         .map_err(|e| format!("commitment: {}", e.reason))?;
-    let mut challenge = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut challenge);
+    let challenge = challenge(a, id);
     let indices = sample_indices(
         &f.job_id,
         f.index,
@@ -176,9 +231,10 @@ async fn ask<D>(
         a.config.sample_size,
     )
     .map_err(|e| format!("sample: {e}"))?;
-    let opened = c
+    let opened = client(a, u)
+        .await?
         .open_leaves(calc::OpenLeavesRequest {
-            job_id,
+            job_id: f.job_id.to_vec(),
             job_token: u.job_token.clone(),
             indices: indices.clone(),
             challenge: challenge.to_vec(),
@@ -200,7 +256,7 @@ async fn ask<D>(
         calculator: &f.calculator,
         sub_task: &u.sub_task,
         commitment: &signed,
-        result: &r.result,
+        result,
         openings: &openings,
     })
     .map_err(|e| format!("T could not check the answer: {e}"))
