@@ -18,6 +18,19 @@ use crate::service::Calculator;
 use crate::settlement;
 use crate::Result;
 
+/// Why a sub-task is declined for its size, if it is: more work than
+/// `max_work`, or a result that may not fit in one message
+/// (`bapay_core::task::MAX_RESULT_BYTES`: an undeliverable result would
+/// cost the deposit in an unresponsive dispute).
+pub fn too_large(sub: &SubTask, max_work: u64) -> Option<String> {
+    let w = work(sub);
+    if w > max_work {
+        return Some(format!("work {w} > {max_work}"));
+    }
+    let (len, max) = (sub.max_result_len(), bapay_core::task::MAX_RESULT_BYTES);
+    (len > max).then(|| format!("the result may take {len} bytes > {max} (one message)"))
+}
+
 /// Work of a sub-task as GetInfo's `max_work` counts it: search
 /// (hi - lo) * rounds, linear rows * cols (saturating).
 pub fn work(sub: &SubTask) -> u64 {
@@ -153,4 +166,27 @@ pub async fn tree_of(c: &Calculator, rec: &SubTaskRecord) -> Result<Arc<MerkleTr
     let tree = Arc::new(tree);
     cache_tree(c, &rec.job_id, tree.clone());
     Ok(tree)
+}
+
+#[cfg(test)]
+mod size_tests {
+    use bapay_core::merkle::Hash32;
+    use bapay_core::task::linear::LinearSubTask;
+    use bapay_core::task::SubTask;
+
+    #[test]
+    fn a_result_too_large_for_one_message_is_declined() {
+        let rows = |rows| {
+            SubTask::Linear(LinearSubTask {
+                rows,
+                cols: 1,
+                matrix_seed: Hash32::from([1; 32]),
+                share: vec![],
+            })
+        };
+        assert!(super::too_large(&rows(1000), 1 << 30).is_none());
+        let why = super::too_large(&rows(1 << 20), 1 << 30).expect("declined");
+        assert!(why.contains("one message"), "{why}");
+        assert!(super::too_large(&rows(1000), 10).is_some_and(|w| w.starts_with("work")));
+    }
 }

@@ -174,6 +174,23 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
             },
         ),
         (
+            // Every input a hit: a result of 8 MiB could not be handed over
+            // in one message (and would cost the calculator its deposit).
+            "result larger than one message",
+            pb::SubmitJobRequest {
+                task: Some(c::TaskSpec {
+                    params: Some(c::task_spec::Params::Search(c::SearchParams {
+                        seed: vec![1; 32],
+                        rounds: 1,
+                        difficulty_bits: 0,
+                        lo: 0,
+                        hi: 1 << 20,
+                    })),
+                }),
+                ..good.clone()
+            },
+        ),
+        (
             "bad request id",
             pb::SubmitJobRequest {
                 request_id: String::new(),
@@ -196,6 +213,11 @@ async fn every_bad_request_is_invalid_argument_and_the_daemon_keeps_serving() ->
             e.code() == tonic::Code::InvalidArgument,
             "{what}: {:?} {}",
             e.code(),
+            e.message()
+        );
+        ensure!(
+            what != "result larger than one message" || e.message().contains("one message carries"),
+            "{what}: refused for another reason: {}",
             e.message()
         );
         ensure!(!e.message().is_empty(), "{what}: no reason");

@@ -29,6 +29,13 @@ pub use spec::{Output, Secret, SubResult, SubTask, TaskSpec};
 /// Most calculators one job may be split among.
 pub const MAX_CALCULATORS: u32 = 1024;
 
+/// Largest encoded sub-result a job may have: it travels in one gRPC
+/// message (FetchResult to O and to T, the dispute request), under the
+/// 4 MiB limit with room for the commitment and framing. A calculator must
+/// never accept work whose result it cannot hand over: with unresponsive
+/// disputes it would lose its deposit for a result too large to send.
+pub const MAX_RESULT_BYTES: u64 = 3 * 1024 * 1024;
+
 /// Canonical, injective byte encoding of a sub-task or result (the m_i and
 /// r_i bytes of the collusion keys). The first byte is the kind's tag.
 pub trait Canonical: Sized {

@@ -209,6 +209,27 @@ impl SubTask {
         }
     }
 
+    /// The bytes its encoded result can take: one tag byte and 8 per
+    /// row (linear) or per hit (search). For search the hits are bounded
+    /// by 4 times their expectation L / 2^b plus 64, and by L: f is a
+    /// random oracle, so an honest result above that has probability far
+    /// below 2^-64. Compare with [`super::MAX_RESULT_BYTES`].
+    pub fn max_result_len(&self) -> u64 {
+        let items = match self {
+            SubTask::Search(s) => {
+                let l = s.hi.saturating_sub(s.lo);
+                let expected = if s.difficulty_bits >= 64 {
+                    1
+                } else {
+                    l.div_ceil(1u64 << s.difficulty_bits)
+                };
+                l.min(expected.saturating_mul(4).saturating_add(64))
+            }
+            SubTask::Linear(_) => self.leaf_count(),
+        };
+        items.saturating_mul(8).saturating_add(1)
+    }
+
     /// Number of leaves of the commitment.
     pub fn leaf_count(&self) -> u64 {
         match self {
@@ -306,5 +327,42 @@ impl SubResult {
                 reason: "unknown kind tag".into(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::Hash32;
+    use crate::task::linear::LinearSubTask;
+    use crate::task::search::SearchParams;
+    use crate::task::MAX_RESULT_BYTES;
+
+    #[test]
+    fn result_sizes_are_bounded_before_the_work() {
+        let linear = |rows| {
+            SubTask::Linear(LinearSubTask {
+                rows,
+                cols: 1,
+                matrix_seed: Hash32::from([1; 32]),
+                share: vec![],
+            })
+        };
+        assert_eq!(linear(3).max_result_len(), 25);
+        assert!(linear(1 << 20).max_result_len() > MAX_RESULT_BYTES);
+        let search = |hi, difficulty_bits| {
+            SubTask::Search(SearchParams {
+                seed: Hash32::from([2; 32]),
+                rounds: 1,
+                difficulty_bits,
+                lo: 0,
+                hi,
+            })
+        };
+        // Every input a hit with b = 0; 4x the expectation plus 64 above.
+        assert_eq!(search(1000, 0).max_result_len(), 8001);
+        assert_eq!(search(1 << 20, 8).max_result_len(), 8 * (4 * 4096 + 64) + 1);
+        assert!(search(1 << 20, 0).max_result_len() > MAX_RESULT_BYTES);
+        assert_eq!(search(10, 200).max_result_len(), 8 * 10 + 1);
     }
 }

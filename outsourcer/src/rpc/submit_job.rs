@@ -120,6 +120,16 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     let (subs, secret) = task
         .split(n as u32, &mut rng)
         .map_err(|e| ServiceError::invalid("calculators", format!("n = {n}: {e}")))?;
+    let max = bapay_core::task::MAX_RESULT_BYTES;
+    if let Some(big) = subs.iter().find(|s| s.max_result_len() > max) {
+        return Err(ServiceError::invalid(
+            "task",
+            format!(
+                "a sub-task's result may take {} bytes, more than one message carries ({max}): use more calculators or a smaller task",
+                big.max_result_len()
+            ),
+        ));
+    }
     let mut job_random = [0u8; 32];
     rng.fill_bytes(&mut job_random);
     let mut job_id = [0u8; 32];

@@ -154,12 +154,8 @@ pub async fn decide(
             ),
         );
     }
-    let work = crate::work::work(&offer.sub);
-    if work > l.max_work {
-        return decline(
-            DeclineReason::TooMuchWork,
-            format!("work {work} > {}", l.max_work),
-        );
+    if let Some(why) = crate::work::too_large(&offer.sub, l.max_work) {
+        return decline(DeclineReason::TooMuchWork, why);
     }
     let tip = c.chain.tip_height().await?;
     if tip.saturating_add(l.min_blocks_to_result_deadline) > b.result_deadline_height {

@@ -222,12 +222,8 @@ pub async fn decide(c: &Calculator, req: &pb::OfferRequest, o: &CommonOffer) -> 
             format!("bond {} wei > {max} wei", p.job.bond),
         )));
     }
-    let work = crate::work::work(&o.sub);
-    if work > c.config.limits.max_work {
-        return Ok(Err((
-            DeclineReason::TooMuchWork,
-            format!("work {work} > {}", c.config.limits.max_work),
-        )));
+    if let Some(why) = crate::work::too_large(&o.sub, c.config.limits.max_work) {
+        return Ok(Err((DeclineReason::TooMuchWork, why)));
     }
     let (chain_id, now) = eth.chain_time().await?;
     if chain_id != cfg.deployment.chain_id {
