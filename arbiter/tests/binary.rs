@@ -21,11 +21,8 @@ async fn binary_serves_get_info_and_health() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("pki");
     pki::deployment(&certs, "test", &Role::ALL, &["127.0.0.1".into()])?;
-    let (cert, key) = pki::paths(&certs, Role::Arbiter);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_arbiter"));
-    cmd.env("BAPAY_ARBITER__TLS__CA_FILE", certs.join("ca.pem"))
-        .env("BAPAY_ARBITER__TLS__CERT_FILE", cert)
-        .env("BAPAY_ARBITER__TLS__KEY_FILE", key);
+    cmd.envs(pki::env("BAPAY_ARBITER", &certs, Role::Arbiter));
     cmd.args([
         "--listen",
         "127.0.0.1:0",
@@ -36,13 +33,7 @@ async fn binary_serves_get_info_and_health() -> anyhow::Result<()> {
     .arg(dir.path().join("data"))
     .env("RUST_LOG", "info");
     let mut proc = ChildProcess::spawn("arbiter", cmd, dir.path())?;
-    let rest = proc
-        .wait_for_log("listening on ", Duration::from_secs(30))
-        .await?;
-    let addr: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-        .collect();
+    let addr = proc.listen_addr(Duration::from_secs(30)).await?;
     let url = format!("https://{addr}");
     let jobs = || -> anyhow::Result<usize> {
         let store = bapay_daemon::SqliteStore::open(

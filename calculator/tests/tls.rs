@@ -17,22 +17,13 @@ async fn only_the_roles_of_the_table_reach_the_calculator() -> anyhow::Result<()
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("pki");
     pki::deployment(&certs, "test", &Role::ALL, &["127.0.0.1".into()])?;
-    let (cert, key) = pki::paths(&certs, Role::Calculator);
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_calculator"));
     cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
-        .env("BAPAY_CALCULATOR__TLS__CA_FILE", certs.join("ca.pem"))
-        .env("BAPAY_CALCULATOR__TLS__CERT_FILE", cert)
-        .env("BAPAY_CALCULATOR__TLS__KEY_FILE", key)
+        .envs(pki::env("BAPAY_CALCULATOR", &certs, Role::Calculator))
         .env("RUST_LOG", "info");
     let mut proc = ChildProcess::spawn("calculator", cmd, dir.path())?;
-    let rest = proc
-        .wait_for_log("listening on ", Duration::from_secs(30))
-        .await?;
-    let addr: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-        .collect();
+    let addr = proc.listen_addr(Duration::from_secs(30)).await?;
     let url = format!("https://{addr}");
     let checked = probe::check_table(
         &url,

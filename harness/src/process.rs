@@ -106,6 +106,16 @@ impl ChildProcess {
         self.kill();
     }
 
+    /// Waits for a daemon's "listening on <addr>" line and returns the
+    /// address (`ip:port`, what `--listen 127.0.0.1:0` was given).
+    pub async fn listen_addr(&mut self, timeout: Duration) -> Result<String> {
+        let rest = self.wait_for_log("listening on ", timeout).await?;
+        Ok(rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+            .collect())
+    }
+
     /// Waits until a log line contains `needle` and returns the text after
     /// it (trimmed). Fails with the log tail if the process exits first or
     /// `timeout` passes.

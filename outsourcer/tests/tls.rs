@@ -18,23 +18,14 @@ async fn only_the_user_reaches_the_outsourcer() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let certs = dir.path().join("pki");
     pki::deployment(&certs, "test", &Role::ALL, &["127.0.0.1".into()])?;
-    let (cert, key) = pki::paths(&certs, Role::Outsourcer);
     let data = dir.path().join("data");
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_outsourcer"));
     cmd.args(["--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
-        .env("BAPAY_OUTSOURCER__TLS__CA_FILE", certs.join("ca.pem"))
-        .env("BAPAY_OUTSOURCER__TLS__CERT_FILE", cert)
-        .env("BAPAY_OUTSOURCER__TLS__KEY_FILE", key)
+        .envs(pki::env("BAPAY_OUTSOURCER", &certs, Role::Outsourcer))
         .env("RUST_LOG", "info");
     let mut proc = ChildProcess::spawn("outsourcer", cmd, dir.path())?;
-    let rest = proc
-        .wait_for_log("listening on ", Duration::from_secs(30))
-        .await?;
-    let addr: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-        .collect();
+    let addr = proc.listen_addr(Duration::from_secs(30)).await?;
     let url = format!("https://{addr}");
     let token = std::fs::read_to_string(data.join("user.token"))?;
     let policy = bapay_outsourcer::policy(token.trim().to_string());

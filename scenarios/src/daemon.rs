@@ -82,14 +82,10 @@ impl Daemon {
             format!("{}-{}", self.name, self.starts)
         };
         let mut p = ChildProcess::spawn(&log_name, cmd, &self.log_dir)?;
-        let rest = p
-            .wait_for_log("listening on ", START_TIMEOUT)
+        self.addr = p
+            .listen_addr(START_TIMEOUT)
             .await
             .with_context(|| format!("{} did not start", self.name))?;
-        self.addr = rest
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-            .collect();
         self.proc = Some(p);
         Ok(())
     }

@@ -32,19 +32,8 @@ pub fn pki() -> Result<PathBuf> {
 /// `BAPAY_CALCULATOR`) the PKI's certificate of `role`.
 pub fn tls_env(prefix: &str, role: bapay_daemon::tls::Role) -> Result<Vec<(String, String)>> {
     let dir = pki()?;
-    let (cert, key) = bapay_daemon::tls::pki::paths(&dir, role);
-    Ok(vec![
-        (
-            format!("{prefix}__TLS__CA_FILE"),
-            dir.join("ca.pem").display().to_string(),
-        ),
-        (
-            format!("{prefix}__TLS__CERT_FILE"),
-            cert.display().to_string(),
-        ),
-        (
-            format!("{prefix}__TLS__KEY_FILE"),
-            key.display().to_string(),
-        ),
-    ])
+    Ok(bapay_daemon::tls::pki::env(prefix, &dir, role)
+        .into_iter()
+        .map(|(k, v)| (k, v.display().to_string()))
+        .collect())
 }

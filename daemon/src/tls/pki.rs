@@ -143,6 +143,18 @@ pub fn paths(dir: &Path, role: Role) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The environment giving a daemon (variable prefix `prefix`, e.g.
+/// `BAPAY_CALCULATOR`) the certificate of `role` in the directory `dir`
+/// ([`deployment`]'s layout): `<prefix>__TLS__{CA,CERT,KEY}_FILE`.
+pub fn env(prefix: &str, dir: &Path, role: Role) -> [(String, PathBuf); 3] {
+    let (cert, key) = paths(dir, role);
+    [
+        (format!("{prefix}__TLS__CA_FILE"), dir.join("ca.pem")),
+        (format!("{prefix}__TLS__CERT_FILE"), cert),
+        (format!("{prefix}__TLS__KEY_FILE"), key),
+    ]
+}
+
 /// Writes an identity as `<dir>/<role>.pem` and `<dir>/<role>-key.pem`.
 pub fn write_identity(dir: &Path, role: Role, id: &Identity) -> Result<()> {
     let (cert, key) = paths(dir, role);
