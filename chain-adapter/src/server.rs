@@ -101,23 +101,8 @@ pub async fn bind(mut config: Config) -> Result<Server> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
     tokio::spawn(health::monitor(reporter, btc.clone(), eth.clone()));
 
-    // Both reflection versions describe every service, each other included
-    // (grpcurl 1.8 lists through v1alpha, newer clients through v1).
-    let reflection = |b: tonic_reflection::server::Builder<'static>| {
-        b.include_reflection_service(false)
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            )
-    };
-    let refl_v1 = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1()
-        .map_err(|e| Error::Server(format!("reflection: {e}")))?;
-    let refl_v1alpha = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1alpha()
-        .map_err(|e| Error::Server(format!("reflection: {e}")))?;
+    let (refl_v1, refl_v1alpha) = bapay_daemon::server::reflection(&[pb::FILE_DESCRIPTOR_SET])
+        .map_err(|e| Error::Server(e.to_string()))?;
 
     let tls = bapay_daemon::tls::Tls::for_daemon(
         &config.tls,

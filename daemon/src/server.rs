@@ -56,25 +56,7 @@ where
     F: FnOnce(Router) -> Router,
 {
     let (health, health_service) = tonic_health::server::health_reporter();
-    let reflection = |mut b: tonic_reflection::server::Builder<'static>| {
-        b = b
-            .include_reflection_service(false)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            );
-        for &set in file_descriptor_sets {
-            b = b.register_encoded_file_descriptor_set(set);
-        }
-        b
-    };
-    let refl_v1 = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1()
-        .map_err(|e| Error::Server(format!("reflection: {e}")))?;
-    let refl_v1alpha = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1alpha()
-        .map_err(|e| Error::Server(format!("reflection: {e}")))?;
+    let (refl_v1, refl_v1alpha) = reflection(file_descriptor_sets)?;
     let mut builder = tonic::transport::Server::builder();
     if let Some(cfg) = tls.server_config() {
         builder = builder
@@ -102,6 +84,41 @@ where
         router,
         health,
     })
+}
+
+/// Server reflection, v1 and v1alpha (grpcurl 1.8 lists through v1alpha,
+/// newer clients through v1), each describing `file_descriptor_sets`,
+/// health and both reflection services. Every BAPay server (the role
+/// daemons' [`bind`] and the chain-adapter's) serves these.
+#[allow(clippy::type_complexity)]
+pub fn reflection(
+    file_descriptor_sets: &[&'static [u8]],
+) -> Result<(
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+)> {
+    let builder = || {
+        let mut b = tonic_reflection::server::Builder::configure()
+            .include_reflection_service(false)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            );
+        for &set in file_descriptor_sets {
+            b = b.register_encoded_file_descriptor_set(set);
+        }
+        b
+    };
+    let err = |e: tonic_reflection::server::Error| Error::Server(format!("reflection: {e}"));
+    Ok((
+        builder().build_v1().map_err(err)?,
+        builder().build_v1alpha().map_err(err)?,
+    ))
 }
 
 /// `:PORT` (Go style) means every interface.
