@@ -80,6 +80,9 @@ async fn timelocked_spend_is_non_final_until_its_height() -> anyhow::Result<()> 
         .await?
         .into_inner();
     until_kind(&mut watch, K::Started).await?;
+    let spender = |op: pb::OutPoint| pb::GetSpenderRequest { outpoint: Some(op) };
+    let none = btc.get_spender(spender(op.clone())).await?.into_inner();
+    assert!(!none.spent && none.txid.is_empty(), "unspent: {none:?}");
 
     // Tip t-1: non-final.
     let test = btc
@@ -121,6 +124,10 @@ async fn timelocked_spend_is_non_final_until_its_height() -> anyhow::Result<()> 
     let seen = until_kind(&mut watch, K::Mempool).await?;
     assert_eq!(seen.txid, sent.txid);
     assert_eq!(seen.index, 0);
+    // GetSpender sees the spend in the mempool, with its witness.
+    let pending = btc.get_spender(spender(op.clone())).await?.into_inner();
+    assert!(pending.spent && pending.txid == sent.txid && pending.confirmations == 0);
+    assert_eq!(pending.raw_tx, serialize(&tx), "witness included");
     let mined = btc
         .mine_blocks(pb::MineBlocksRequest {
             count: 1,
@@ -145,13 +152,30 @@ async fn timelocked_spend_is_non_final_until_its_height() -> anyhow::Result<()> 
     // A watch on an outpoint spent in the past finds the spend too.
     let mut late = btc
         .watch(pb::WatchRequest {
-            target: Some(pb::watch_request::Target::Outpoint(op)),
+            target: Some(pb::watch_request::Target::Outpoint(op.clone())),
             confirmations: 1,
         })
         .await?
         .into_inner();
     let fin = until_kind(&mut late, K::Final).await?;
     assert_eq!(fin.txid, sent.txid);
+    // ... and so does GetSpender, scanning the blocks (no spent index).
+    let found = btc.get_spender(spender(op.clone())).await?.into_inner();
+    assert!(found.spent && found.txid == sent.txid, "{found:?}");
+    assert_eq!((found.block_height, found.confirmations), (t + 1, 1));
+    let unknown = btc
+        .get_spender(spender(pb::OutPoint {
+            txid: "11".repeat(32),
+            vout: 0,
+        }))
+        .await
+        .expect_err("unknown outpoint");
+    assert_eq!(unknown.code(), Code::NotFound);
+    let missing = btc
+        .get_spender(pb::GetSpenderRequest { outpoint: None })
+        .await
+        .expect_err("no outpoint");
+    assert_eq!(missing.code(), Code::InvalidArgument);
 
     let fee = btc
         .estimate_fee(pb::EstimateFeeRequest { conf_target: 6 })

@@ -126,6 +126,14 @@ pub fn render(job: &pb::Job) -> String {
                 b.funding_txid, b.fee_rate_sat_per_vb
             );
         }
+        if !b.funding_txid.is_empty() {
+            let converted = job.slots.iter().filter(|c| c.pay_prime.is_some()).count();
+            let _ = writeln!(
+                s,
+                "  conversion Pay -> Pay' (trap key P_R): {converted} of {} escrows converted",
+                job.slots.len()
+            );
+        }
         if b.honest_vbytes_per_calculator > 0 {
             let _ = writeln!(
                 s,
@@ -140,10 +148,11 @@ pub fn render(job: &pb::Job) -> String {
     for c in &job.slots {
         let _ = writeln!(
             s,
-            "    C{} {:<17} {}{}",
+            "    C{} {:<17} {}{}{}",
             c.index,
             slot_state(c.state),
             c.endpoint,
+            if c.pay_prime.is_some() { " [Pay']" } else { "" },
             if c.state_reason.is_empty() {
                 String::new()
             } else {

@@ -1,6 +1,6 @@
 //! The chain-adapter client the daemons share: a lazily connected
 //! `bapay.chain.v1.BitcoinService` channel, the RPCs (GetTip,
-//! GetTransactionStatus, ListUnspent, BroadcastTransaction) and the mapping
+//! GetTransactionStatus, ListUnspent, BroadcastTransaction, GetSpender) and the mapping
 //! of a failed call's [`tonic::Status`] to an [`AdapterError`]. Each daemon
 //! keeps its own `Chain` trait on top and converts the error with `From`.
 
@@ -103,6 +103,34 @@ impl AdapterClient {
             })
             .await?;
         Ok(r.into_inner().txid)
+    }
+
+    /// The transaction spending `outpoint`, if any (GetSpender).
+    pub async fn find_spender(
+        &self,
+        outpoint: &bitcoin::OutPoint,
+    ) -> AdapterResult<Option<crate::btc::Spender>> {
+        let r = self
+            .client
+            .clone()
+            .get_spender(pb::GetSpenderRequest {
+                outpoint: Some(pb::OutPoint {
+                    txid: outpoint.txid.to_string(),
+                    vout: outpoint.vout,
+                }),
+            })
+            .await?
+            .into_inner();
+        if !r.spent {
+            return Ok(None);
+        }
+        let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&r.raw_tx)
+            .map_err(|e| AdapterError(format!("GetSpender: undecodable transaction: {e}")))?;
+        Ok(Some(crate::btc::Spender {
+            tx,
+            input_index: r.input_index as usize,
+            confirmations: r.confirmations,
+        }))
     }
 }
 

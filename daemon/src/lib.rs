@@ -44,7 +44,7 @@ pub mod telemetry;
 pub mod tls;
 
 pub use adapter::{AdapterClient, AdapterError};
-pub use btc::{BitcoinChain, Coin, FakeBitcoin, TxStatus};
+pub use btc::{BitcoinChain, Coin, FakeBitcoin, Spender, TxStatus};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use codec::FieldError;
 pub use config::{load, CommonArgs, CommonConfig, FairPayConfig, LogFormat};

@@ -62,6 +62,9 @@ pub struct Config {
     /// Ethereum: default commit deadline = t - this many seconds (time to
     /// verify and have T judge before its own margin).
     pub ethereum_margin_seconds: u64,
+    /// Bitcoin: convert every escrow Pay_i -> Pay'_i once all results are
+    /// in (the trap key becomes P_R, so pooled results are punished too).
+    pub conversion: bool,
     /// Test and demo knobs: a misbehaving outsourcer. Never set in production.
     pub misbehave: Misbehave,
 }
@@ -93,6 +96,7 @@ impl Default for Config {
             rpc_timeout_ms: 10_000,
             ethereum: FairPayConfig::default(),
             ethereum_margin_seconds: 180,
+            conversion: true,
             misbehave: Misbehave::default(),
         }
     }

@@ -125,6 +125,23 @@ pub fn pooled_collusion_secret(net: &Net, job_hex: &str, n: usize) -> Result<Sec
     Ok(bapay_core::keys::aggregate_secret(&secrets)?)
 }
 
+/// The result-collusion secret sk_R = sum sk_{r_k} the first `n`
+/// calculators get by pooling their stored results (r_k, s_k, R): the key
+/// of Pay'_k once O converted.
+pub fn pooled_result_secret(net: &Net, job_hex: &str, n: usize) -> Result<SecretKey> {
+    let secrets = (0..n)
+        .map(|i| {
+            let rec = calculator_record(net, i, job_hex)?;
+            Ok(bapay_core::keys::result_secret(
+                &hex_field(&rec, "result_hex")?,
+                &hex32(&rec, "salt")?,
+                &hex32(&rec, "job_random")?,
+            )?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bapay_core::keys::aggregate_secret(&secrets)?)
+}
+
 /// The key file of calculator `i`.
 pub fn calculator_key(net: &Net, i: usize) -> Result<bapay_daemon::SecretKey> {
     Ok(bapay_daemon::keys::load(

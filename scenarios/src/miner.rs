@@ -44,7 +44,8 @@ impl Net {
         }
     }
 
-    /// Mines what `job` waits for, if anything.
+    /// Mines what `job` waits for, if anything (the Bitcoin conversion
+    /// waits for nothing: see [`converting`]).
     pub async fn mine_for(&self, job: &pb::Job) -> Result<()> {
         use pb::{JobState as J, SlotState as S};
         let state = J::try_from(job.state).unwrap_or(J::Unspecified);
@@ -76,6 +77,9 @@ impl Net {
             // A sample that is not opened: let the chain reach O's limit.
             J::Verifying if slot(S::Committed) => self.mine(1).await,
             J::Disputing if slot(S::Disputed) => self.mine(1).await,
+            // O converts Pay_i -> Pay'_i: it needs time, not blocks (a
+            // refused or disabled conversion says "not converted").
+            J::AwaitingPayout if converting(job) => Ok(()),
             J::AwaitingPayout => {
                 let tip = self.tip().await?;
                 if tip < t {
@@ -87,4 +91,11 @@ impl Net {
             _ => Ok(()),
         }
     }
+}
+
+/// A Bitcoin job in AWAITING_PAYOUT with a slot O is still converting.
+fn converting(job: &pb::Job) -> bool {
+    job.slots.iter().any(|s| {
+        s.state == pb::SlotState::Verified as i32 && !s.state_reason.starts_with("not converted")
+    })
 }

@@ -63,9 +63,22 @@ async fn honest_job_pays_every_calculator_and_costs_o_exactly_fees() -> Result<(
     );
     for i in 0..3 {
         ensure!(slot(&job, i) == pb::SlotState::Paid);
+        // Converted to Pay'_i (trap key P_R) and paid through Charge'_i.
+        let s = &job.slots[i];
+        ensure!(
+            s.pay_prime.is_some() && s.state_reason.starts_with("Charge'_i confirmed"),
+            "C{i} not paid through Charge'_i: {}",
+            s.state_reason
+        );
+        ensure!(
+            job.transfers.iter().any(|t| t.kind
+                == bapay_proto::common::v1::transfer::Kind::Conversion as i32
+                && t.calculator_index == Some(i as u32)),
+            "no conversion row for C{i}"
+        );
         let c_net = net_of(&job, Role::Calculator, Some(i as u32));
         ensure!(after[i + 1] - before[i + 1] == c_net, "C{i}");
-        // d minus the Charge_i fee.
+        // d minus the conversion and Charge'_i fees.
         ensure!(
             c_net > FEE as i64 - 2_000 && c_net < FEE as i64,
             "C{i} net {c_net}"

@@ -6,6 +6,11 @@
 //! first lose their fee d to C_j. Deposits sit in Dep_k, which no trap
 //! leaf reaches: at t every calculator reclaims its own g alone (O with a
 //! sybil calculator knows every m_k and could otherwise take them all).
+//!
+//! Once every result is in, O converts each Pay_k to Pay'_k, whose trap key
+//! is P_R: calculators who pool their *results* (to learn y without O) are
+//! swept the same way. Either sweep is reported TRAPPED, with whose trap
+//! leaf took it, by O and by every swept calculator.
 
 mod common;
 
@@ -18,7 +23,9 @@ use bapay_core::escrow::{
 };
 use bapay_proto::chain::v1 as chain;
 use bapay_proto::outsourcer::v1 as pb;
-use bapay_scenarios::attack::{calculator_key, calculator_record, pooled_collusion_secret};
+use bapay_scenarios::attack::{
+    calculator_key, calculator_record, pooled_collusion_secret, pooled_result_secret,
+};
 use bapay_scenarios::{Net, NetOptions};
 use bitcoin::secp256k1::{Keypair, Secp256k1};
 use bitcoin::{Amount, FeeRate, OutPoint};
@@ -95,13 +102,7 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
             state(j) == pb::JobState::Completed
         })
         .await?;
-    ensure!(
-        job.slots
-            .iter()
-            .all(|s| s.state == pb::SlotState::Trapped as i32),
-        "every slot trapped: {:?}",
-        job.slots.iter().map(|s| s.state).collect::<Vec<_>>()
-    );
+    trapped_by(&job, grabber, "P_M")?;
     // Each calculator's reclaim confirms (the miner keeps mining).
     let mut after = None;
     for _ in 0..100 {
@@ -128,5 +129,148 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
         }
     }
     ensure!(after[0] < before[0] - 3 * FEE as i64, "O paid the fees");
+    calculators_report(&net, &job_hex, grabber).await
+}
+
+/// Every slot of `job` is TRAPPED, swept through `grabber`'s trap leaf of
+/// the `key` trap, and the report has the sweep rows.
+fn trapped_by(job: &pb::Job, grabber: usize, key: &str) -> Result<()> {
+    let leaf = format!("calculator {grabber}'s trap leaf");
+    for s in &job.slots {
+        ensure!(
+            s.state == pb::SlotState::Trapped as i32
+                && s.state_reason.contains(&leaf)
+                && s.state_reason.contains(key),
+            "slot {}: {:?} {}",
+            s.index,
+            s.state,
+            s.state_reason
+        );
+    }
+    let sweeps = job
+        .transfers
+        .iter()
+        .filter(|t| {
+            t.kind == bapay_proto::common::v1::transfer::Kind::Sweep as i32
+                && t.to.as_ref().and_then(|p| p.calculator_index) == Some(grabber as u32)
+        })
+        .count();
+    ensure!(sweeps == job.slots.len(), "{sweeps} sweep rows");
     Ok(())
+}
+
+/// Each calculator's own record ends TRAPPED and names the grabber (it
+/// reclaimed its deposit at t; the miner keeps mining).
+async fn calculators_report(net: &Net, job_hex: &str, grabber: usize) -> Result<()> {
+    let leaf = format!("calculator {grabber}'s trap leaf");
+    for _ in 0..100 {
+        let recs = (0..3)
+            .map(|i| calculator_record(net, i, job_hex))
+            .collect::<Result<Vec<_>>>()?;
+        let done = recs.iter().all(|r| r["state"] == "trapped");
+        if done {
+            for (i, r) in recs.iter().enumerate() {
+                let why = r["state_reason"].as_str().unwrap_or("");
+                ensure!(why.contains(&leaf), "calculator {i}: {why}");
+            }
+            return Ok(());
+        }
+        net.mine(1).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("the calculators did not all end TRAPPED")
+}
+
+/// After the conversion, colluders who pool their results r_k (with s_k
+/// and R) learn sk_R and sweep every Pay'_k; pooling messages no longer
+/// works (Pay'_k has no P_M leaf).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_results_sweep_every_converted_escrow() -> Result<()> {
+    let net = Net::start(NetOptions {
+        calculators: 3,
+        poll_ms: 200,
+        ..Default::default()
+    })
+    .await?;
+    net.fund(2_000_000, 500_000).await?;
+    let id = net
+        .submit(search_job(&net, "result-collusion", 3, 40))
+        .await?;
+    let job = net
+        .advance(&id, Duration::from_secs(240), |j| {
+            j.slots
+                .iter()
+                .all(|s| s.state == pb::SlotState::Converted as i32)
+        })
+        .await?;
+    net.mine(1).await?;
+    let job_hex = hex::encode(&job.job_id);
+    let Some(pb::job::ChainDetails::Bitcoin(b)) = &job.chain_details else {
+        anyhow::bail!("not a Bitcoin job")
+    };
+    ensure!(b.result_keys.len() == 3, "O published pk_r");
+    let converted = bapay_daemon::codec::terms("converted_terms", b.converted_terms.as_ref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let secp = Secp256k1::new();
+    // Messages no longer open the escrows: P_M is not Pay'_k's trap key.
+    let pm = pooled_collusion_secret(&net, &job_hex, 3)?;
+    ensure!(
+        pm.x_only_public_key(&secp).0 != converted.terms().collusion_key,
+        "P_M is not the trap key of Pay'"
+    );
+    let pr = Keypair::from_secret_key(&secp, &pooled_result_secret(&net, &job_hex, 3)?);
+    ensure!(
+        pr.x_only_public_key().0 == converted.terms().collusion_key,
+        "pooled results give P_R"
+    );
+    let grabber = 1usize;
+    let cj = calculator_key(&net, grabber)?;
+    let utxos = job
+        .slots
+        .iter()
+        .map(|s| {
+            let p = s.pay_prime.as_ref().context("Pay'_k")?;
+            Ok(EscrowUtxo {
+                outpoint: OutPoint {
+                    txid: p.txid.parse()?,
+                    vout: p.vout,
+                },
+                value: Amount::from_sat(p.value_sat),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let payout = p2tr_key_spend_script(cj.x_only_public_key());
+    let rate = FeeRate::from_sat_per_vb(2).context("rate")?;
+    let sweep = build_sweep(
+        &converted,
+        grabber,
+        &utxos,
+        payout,
+        rate,
+        TrapKind::Aggregate,
+    )?;
+    let sigs = (0..3)
+        .map(|k| {
+            Ok(vec![
+                (pr.x_only_public_key().0, sign_escrow_input(&sweep, k, &pr)?),
+                (
+                    cj.x_only_public_key(),
+                    sign_escrow_input(&sweep, k, cj.keypair())?,
+                ),
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    net.btc()?
+        .broadcast_transaction(chain::BroadcastTransactionRequest {
+            raw_tx: bitcoin::consensus::serialize(&sweep.finalize(&sigs)?),
+        })
+        .await?;
+    net.mine(1).await?;
+    let job = net
+        .advance(&id, Duration::from_secs(240), |j| {
+            state(j) == pb::JobState::Completed
+        })
+        .await?;
+    trapped_by(&job, grabber, "P_R")?;
+    calculators_report(&net, &job_hex, grabber).await
 }

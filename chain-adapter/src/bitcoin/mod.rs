@@ -11,6 +11,7 @@ pub mod node;
 pub mod parse;
 pub mod regtest;
 pub mod rpc;
+pub mod spender;
 pub mod status;
 pub mod tip;
 pub mod utxo;
@@ -119,6 +120,10 @@ impl<N: BitcoinNode> pb::bitcoin_service_server::BitcoinService for BitcoinApi<N
 
     async fn watch(&self, r: Request<pb::WatchRequest>) -> Res<Self::WatchStream> {
         ok(watch::start(self, r.into_inner()).await)
+    }
+
+    async fn get_spender(&self, r: Request<pb::GetSpenderRequest>) -> Res<pb::GetSpenderResponse> {
+        ok(spender::get_spender(self, r.into_inner()).await)
     }
 
     async fn estimate_fee(

@@ -319,3 +319,50 @@ fn presigned_charge_checks() {
         Err(Error::TermsMismatch(_))
     ));
 }
+
+#[test]
+fn spent_leaf_names_the_leaf_and_whose_trap() {
+    let p = params();
+    let spend = build_charge(
+        &p,
+        1,
+        slot(b"f", 1, 100_000, 50_000),
+        payout(11),
+        rate(3),
+        0,
+    )
+    .unwrap();
+    let (o, c2) = (keypair(0), keypair(11));
+    let (ko, kc) = (o.x_only_public_key().0, c2.x_only_public_key().0);
+    let tx = spend
+        .finalize(&[
+            vec![
+                (kc, sign_escrow_input(&spend, 0, &c2).unwrap()),
+                (ko, sign_escrow_input(&spend, 0, &o).unwrap()),
+            ],
+            vec![(kc, sign_escrow_input(&spend, 1, &c2).unwrap())],
+        ])
+        .unwrap();
+    let pay = EscrowOutput::new(&p, 1).unwrap();
+    let dep = EscrowOutput::deposit(&p, 1).unwrap();
+    assert_eq!(pay.spent_leaf(&tx.input[0].witness), Some(LeafKind::Charge));
+    assert_eq!(
+        dep.spent_leaf(&tx.input[1].witness),
+        Some(LeafKind::Reclaim)
+    );
+    // Another output's leaves do not match.
+    assert_eq!(
+        EscrowOutput::new(&p, 0)
+            .unwrap()
+            .spent_leaf(&tx.input[0].witness),
+        None
+    );
+    assert_eq!(pay.spent_leaf(&bitcoin::Witness::new()), None);
+    // Every trap leaf j is told apart (the witness's signatures unchecked).
+    for j in 0..p.n() {
+        let leaf = pay.leaf(LeafKind::Trap(j)).unwrap();
+        let cb = pay.control_block(LeafKind::Trap(j)).unwrap();
+        let w = leaf_witness(leaf, &cb, &[None, None]);
+        assert_eq!(pay.spent_leaf(&w), Some(LeafKind::Trap(j)));
+    }
+}

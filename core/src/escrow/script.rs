@@ -267,6 +267,21 @@ impl EscrowOutput {
             .ok_or_else(|| Error::Taproot(format!("no leaf {kind:?} in this escrow")))
     }
 
+    /// Which leaf of this output a spending input's witness used (`None`:
+    /// a key-path spend, or a script that is not one of these leaves).
+    /// How O and C_i tell a trap sweep from Charge_i, a conversion or
+    /// Redeem_i, and whose trap leaf swept.
+    pub fn spent_leaf(&self, witness: &bitcoin::Witness) -> Option<LeafKind> {
+        let leaf = witness.taproot_leaf_script()?;
+        if leaf.version != LeafVersion::TapScript {
+            return None;
+        }
+        self.leaves
+            .iter()
+            .find(|l| l.script.as_script() == leaf.script)
+            .map(|l| l.kind)
+    }
+
     /// The control block proving `kind`'s leaf in this output.
     pub fn control_block(&self, kind: LeafKind) -> Result<ControlBlock> {
         let leaf = self.leaf(kind)?;

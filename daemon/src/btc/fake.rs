@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use bitcoin::{OutPoint, Transaction, Txid};
 
-use super::{BitcoinChain, Coin, TxStatus};
+use super::{BitcoinChain, Coin, Spender, TxStatus};
 use crate::adapter::{AdapterError, AdapterResult};
 
 #[derive(Debug, Default)]
@@ -224,6 +224,21 @@ impl BitcoinChain for FakeBitcoin {
         g.txs.insert(txid, (tx, None));
         g.broadcasts.push(raw_tx.to_vec());
         Ok(txid.to_string())
+    }
+
+    async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>> {
+        let g = self.up()?;
+        Ok(g.txs.values().find_map(|(tx, at)| {
+            let input_index = tx
+                .input
+                .iter()
+                .position(|i| i.previous_output == *outpoint)?;
+            Some(Spender {
+                tx: tx.clone(),
+                input_index,
+                confirmations: at.map(|h| g.tip + 1 - h).unwrap_or(0),
+            })
+        }))
     }
 }
 

@@ -46,6 +46,19 @@ pub trait BitcoinChain: Send + Sync + std::fmt::Debug {
     async fn tx_status(&self, txid: &str) -> AdapterResult<Option<TxStatus>>;
     /// Relays a signed transaction; returns its txid.
     async fn broadcast(&self, raw_tx: &[u8]) -> AdapterResult<String>;
+    /// The transaction spending `outpoint` (mempool or chain), if any.
+    async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>>;
+}
+
+/// The transaction that spent an outpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spender {
+    /// The spending transaction (with its witnesses).
+    pub tx: bitcoin::Transaction,
+    /// Which of its inputs spends the outpoint.
+    pub input_index: usize,
+    /// Depth (0: mempool).
+    pub confirmations: u64,
 }
 
 #[tonic::async_trait]
@@ -75,5 +88,9 @@ impl BitcoinChain for AdapterClient {
 
     async fn broadcast(&self, raw_tx: &[u8]) -> AdapterResult<String> {
         AdapterClient::broadcast(self, raw_tx).await
+    }
+
+    async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>> {
+        AdapterClient::find_spender(self, outpoint).await
     }
 }

@@ -30,6 +30,38 @@ pub struct BtcJob {
     pub fee_rate: u64,
     /// The funding transaction.
     pub funding: Option<StoredFundingTx>,
+    /// Pay -> Pay': pk_{r_k} (33-byte hex, index order) and P_R (x-only
+    /// hex), stored before the first Charge'_i is signed.
+    #[serde(default)]
+    pub conversion: Option<StoredResultKeys>,
+}
+
+/// The result keys of a job's conversion (PROTOCOL.md §4 step 5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredResultKeys {
+    /// pk_{r_k}, 33-byte compressed, hex, in index order.
+    pub keys: Vec<String>,
+    /// P_R = sum of pk_{r_k}, x-only hex: the collusion key of Pay'_i.
+    pub aggregate: String,
+}
+
+/// One slot's conversion Pay_i -> Pay'_i.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredConversion {
+    /// The conversion, consensus bytes (empty witness), hex.
+    pub tx_hex: String,
+    /// Its txid: Pay'_i is its output 0.
+    pub txid: String,
+    /// Pay'_i's value, sat.
+    pub value_sat: u64,
+    /// O's presigned Charge'_i on Pay'_i (and Dep_i), stored before it is
+    /// handed to C_i.
+    pub charge: StoredCharge,
+    /// The finished conversion (both signatures), hex, stored before
+    /// broadcast.
+    pub signed_hex: Option<String>,
+    /// Why the slot stays on Pay_i (C_i refused, or no time was left).
+    pub refused: Option<String>,
 }
 
 /// A calculator's deposit coins and scripts (its OfferResponse).
@@ -78,6 +110,28 @@ pub struct BtcSlot {
     pub signed_psbt_hex: Option<String>,
     /// Redeem_i once T signed it.
     pub redeem: Option<StoredRedeem>,
+    /// Pay_i -> Pay'_i, once proposed.
+    #[serde(default)]
+    pub conversion: Option<StoredConversion>,
+    /// The trap sweep that took this slot's escrow, once seen.
+    #[serde(default)]
+    pub sweep: Option<StoredSweep>,
+    /// PAID through Charge'_i (the conversion was mined), not Charge_i.
+    #[serde(default)]
+    pub paid_through_conversion: bool,
+}
+
+/// A trap sweep seen on chain (PROTOCOL.md §5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredSweep {
+    /// The sweeping transaction.
+    pub txid: String,
+    /// The calculator whose trap leaf signed it (None: not one of ours).
+    pub by: Option<u32>,
+    /// The trap: "P_M" (messages) or "P_R" (results).
+    pub key: String,
+    /// What this slot lost to it, sat.
+    pub value_sat: u64,
 }
 
 /// O's funding transaction.

@@ -14,7 +14,8 @@ use bapay_daemon::{ServiceError, Store, StoreExt};
 use serde::{Deserialize, Serialize};
 
 pub use self::bitcoin::{
-    BtcJob, BtcSlot, StoredCharge, StoredFunding, StoredFundingTx, StoredRedeem, StoredVoid,
+    BtcJob, BtcSlot, StoredCharge, StoredConversion, StoredFunding, StoredFundingTx, StoredRedeem,
+    StoredResultKeys, StoredSweep, StoredVoid,
 };
 pub use self::ethereum::{EthJob, EthSlot};
 use crate::Result;

@@ -19,6 +19,20 @@ async fn an_honest_job_goes_through_every_phase_and_pays_each_calculator() {
     assert_eq!(rec.state, JobState::Completed, "{:?}", slots(&rec));
     assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Paid]);
     assert!(rec.output.is_some(), "every slot verified: output combined");
+    for s in &rec.slots {
+        let b = s.btc().expect("btc");
+        assert!(b.paid_through_conversion, "slot {}: {}", s.index, s.reason);
+    }
+    assert_eq!(
+        rec.btc()
+            .expect("btc")
+            .conversion
+            .as_ref()
+            .expect("P_R")
+            .keys
+            .len(),
+        2
+    );
     let events = crate::record::events(w.o.store.as_ref(), &id, 0).expect("events");
     let phases: Vec<JobState> = events.iter().map(|e| e.state).fold(Vec::new(), |mut v, s| {
         if v.last() != Some(&s) {
@@ -116,12 +130,48 @@ async fn a_swept_pay_output_is_trapped_and_the_job_completes() {
     let rec = w
         .until(&id, 400, |r| r.state == JobState::AwaitingPayout)
         .await;
-    // Colluders sweep Pay_1 before t (the trap leaf); Dep_1 stays.
+    // Colluders sweep Pay_1 before t through C_0's trap leaf (the fake
+    // checks no signature); Dep_1 stays.
     let slot = rec.slot_escrow(1).expect("slot");
-    w.btc.spend(slot.pay.outpoint);
+    let params = rec.escrow_params().expect("terms");
+    let pay = bapay_core::escrow::EscrowOutput::new(&params, 1).expect("Pay_1");
+    let trap = bapay_core::escrow::LeafKind::Trap(0);
+    let witness = bapay_core::escrow::leaf_witness(
+        pay.leaf(trap).expect("leaf"),
+        &pay.control_block(trap).expect("control block"),
+        &[None, None],
+    );
+    let sweep = ::bitcoin::Transaction {
+        version: ::bitcoin::transaction::Version::TWO,
+        lock_time: ::bitcoin::absolute::LockTime::ZERO,
+        input: vec![::bitcoin::TxIn {
+            previous_output: slot.pay.outpoint,
+            script_sig: ::bitcoin::ScriptBuf::new(),
+            sequence: ::bitcoin::Sequence::MAX,
+            witness,
+        }],
+        output: vec![::bitcoin::TxOut {
+            value: ::bitcoin::Amount::from_sat(10_000),
+            script_pubkey: w.calcs[0].own_script(),
+        }],
+    };
+    w.btc.add_tx(&sweep, 6);
     let rec = w.until(&id, 100, |r| r.state.is_terminal()).await;
     assert_eq!(rec.state, JobState::Completed);
     assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Trapped]);
+    let sw = rec.slots[1]
+        .btc()
+        .expect("btc")
+        .sweep
+        .clone()
+        .expect("sweep");
+    assert_eq!((sw.by, sw.key.as_str()), (Some(0), "P_M"));
+    assert_eq!(sw.txid, sweep.compute_txid().to_string());
+    assert!(
+        rec.slots[0].reason.contains("Charge_i"),
+        "{}",
+        rec.slots[0].reason
+    );
     // C_1 took its deposit back alone through the reclaim leaf.
     let dep = slot.deposit.expect("Dep_1");
     let reclaim = w.btc.spender(&dep.outpoint).expect("Dep_1 reclaimed");

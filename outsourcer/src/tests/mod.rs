@@ -172,6 +172,15 @@ impl World {
         let waits = |s: SlotState| rec.slots.iter().any(|x| x.state == s);
         match rec.state {
             JobState::Funding | JobState::Disputing => self.btc.mine(1),
+            // O converts Pay_i -> Pay'_i: one block at a time until it is
+            // done (or says why not).
+            JobState::AwaitingPayout
+                if rec.slots.iter().any(|s| {
+                    s.state == SlotState::Verified && !s.reason.starts_with("not converted")
+                }) && crate::settlement::chain_of(&rec) == common::Chain::Bitcoin =>
+            {
+                self.btc.mine(1)
+            }
             JobState::AwaitingPayout => {
                 if self.btc.tip() < rec.payout {
                     self.btc.set_tip(rec.payout);

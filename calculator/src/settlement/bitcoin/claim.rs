@@ -20,14 +20,11 @@
 
 use std::sync::Arc;
 
-use bapay_core::escrow::{
-    build_reclaim, check_presigned_charge, sign_escrow_input, EscrowOutput, EscrowParams,
-    EscrowUtxo,
-};
+use bapay_core::escrow::{check_presigned_charge, sign_escrow_input, EscrowParams};
 use bapay_daemon::{codec, ServiceError, StoreExt};
 use bitcoin::{Amount, ScriptBuf};
 
-use crate::record::bitcoin::coin_of;
+use super::left::{what_to_claim, Claim};
 
 use tracing::Instrument;
 
@@ -131,94 +128,6 @@ pub fn finalize_charge(
     spend.finalize(&sigs).map_err(|e| internal(&e))
 }
 
-/// Is `utxo` (an output of `script`) still unspent on chain?
-async fn unspent(c: &Calculator, script: &ScriptBuf, utxo: &EscrowUtxo) -> Result<bool> {
-    let want = coin_of(utxo);
-    Ok(c.chain
-        .list_unspent(script.as_bytes())
-        .await?
-        .contains(&want))
-}
-
-/// What the claim at t can take, seen on chain.
-enum Claim {
-    /// The escrow is whole: Charge_i (or Charge'_i).
-    Charge(bitcoin::Transaction),
-    /// Pay_i was swept through a trap leaf but Dep_i is there: C_i takes
-    /// its deposit back alone (reclaim leaf).
-    Reclaim(bitcoin::Transaction),
-    /// Nothing is left for C_i (Redeem_i took it, or, with trap_deposit, a
-    /// sweep).
-    Gone(&'static str),
-}
-
-async fn what_to_claim(c: &Calculator, r: &SubTaskRecord, tip: u64) -> Result<Claim> {
-    let b = r.btc()?;
-    let payout = ScriptBuf::from_bytes(record::unhex("payout", &b.payout_script_hex)?);
-    let index = r.index as usize;
-    let converted_final = match &b.conversion_txid {
-        Some(t) => c
-            .chain
-            .tx_status(t)
-            .await?
-            .is_some_and(|s| s.confirmations >= 1),
-        None => false,
-    };
-    let (params, held) = match (&b.charge_prime, &b.converted_terms, converted_final) {
-        (Some(cp), Some(ct), true) => (
-            EscrowParams::new(ct.clone())
-                .map_err(|e| ServiceError::internal("stored Pay' terms", e))?,
-            cp.clone(),
-        ),
-        _ => (
-            b.params()?,
-            b.charge.clone().ok_or_else(|| {
-                ServiceError::internal("record", "committed without a held Charge_i")
-            })?,
-        ),
-    };
-    let slot = held.slot()?;
-    let pay_script = EscrowOutput::new(&params, index)
-        .map_err(|e| ServiceError::internal("escrow", e))?
-        .script_pubkey();
-    if unspent(c, &pay_script, &slot.pay).await? {
-        return Ok(Claim::Charge(finalize_charge(
-            c, &params, index, &held, &payout,
-        )?));
-    }
-    let Some(dep) = slot.deposit else {
-        return Ok(Claim::Gone(
-            "the escrow was spent by another transaction (a verdict or a trap)",
-        ));
-    };
-    let dep_script = EscrowOutput::deposit(&params, index)
-        .map_err(|e| ServiceError::internal("escrow", e))?
-        .script_pubkey();
-    if !unspent(c, &dep_script, &dep).await? {
-        return Ok(Claim::Gone(
-            "Pay_i and Dep_i were spent by Redeem_i (a verdict)",
-        ));
-    }
-    let rate = bitcoin::FeeRate::from_sat_per_vb(b.fee_rate_sat_per_vb.ceil() as u64)
-        .unwrap_or(bitcoin::FeeRate::BROADCAST_MIN);
-    let tip32 = u32::try_from(tip.saturating_sub(1)).unwrap_or(u32::MAX);
-    let spend = build_reclaim(
-        &params,
-        index,
-        dep,
-        payout,
-        rate,
-        tip32.min(params.terms().timeout - 1),
-    )
-    .map_err(|e| ServiceError::internal("reclaim", e))?;
-    let own = sign_escrow_input(&spend, 0, c.key.keypair())
-        .map_err(|e| ServiceError::internal("reclaim", e))?;
-    let tx = spend
-        .finalize(&[vec![(c.key.x_only_public_key(), own)]])
-        .map_err(|e| ServiceError::internal("reclaim", e))?;
-    Ok(Claim::Reclaim(tx))
-}
-
 /// tip >= t: completes the right claim, stores it (CLAIMING), then
 /// broadcasts it (journaled); or records that nothing is left (LOST).
 pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
@@ -238,13 +147,13 @@ pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
             return Ok(());
         }
         let (tx, reclaim) = match what_to_claim(c, &r, tip).await? {
-            Claim::Charge(tx) => (tx, false),
-            Claim::Reclaim(tx) => (tx, true),
-            Claim::Gone(why) => {
-                r.state = State::Lost;
-                r.state_reason = why.into();
+            Claim::Charge(tx) => (tx, None),
+            Claim::Reclaim(tx, why) => (tx, Some(why)),
+            Claim::Gone(why, state) => {
+                tracing::warn!(job = %job, reason = %why, "escrow gone");
+                r.state = state;
+                r.state_reason = why;
                 c.save(&mut r, Some(v))?;
-                tracing::warn!(job = %job, reason = why, "escrow lost");
                 return Ok(());
             }
         };
@@ -252,11 +161,10 @@ pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
         let bm = r.btc_mut()?;
         bm.claim_tx_hex = Some(hex::encode(&raw));
         bm.claim_txid = Some(tx.compute_txid().to_string());
-        bm.reclaim = reclaim;
+        bm.reclaim = reclaim.is_some();
         r.state = State::Claiming;
-        if reclaim {
-            r.state_reason =
-                "Pay_i was swept through a trap leaf: reclaiming the deposit Dep_i".into();
+        if let Some(why) = reclaim {
+            r.state_reason = why;
         }
         c.save(&mut r, Some(v))?;
         (raw, r.job_id.clone())

@@ -7,6 +7,7 @@
 pub mod claim;
 pub mod conversion;
 pub mod funding;
+pub mod left;
 pub mod offer;
 
 use std::sync::Arc;

@@ -1,10 +1,12 @@
 //! O's Bitcoin settlement (PROTOCOL.md §4): [`terms`] (SubmitJob's terms
 //! and the offer), [`funding`] (the funding PSBT, Charge_i handed over
 //! before anyone signs, O signs last), [`redeem`] (the dispute's escrow and
-//! Redeem_i), [`settle`] (Charge_i seen at t), [`view`] (amounts, heights
-//! and the money report).
+//! Redeem_i), [`convert`] (Pay_i -> Pay'_i once every result is in),
+//! [`settle`] (Charge_i or Charge'_i seen at t, trap sweeps seen), [`view`]
+//! (amounts, heights and the money report).
 
 pub mod confirm;
+pub mod convert;
 pub mod funding;
 pub mod redeem;
 pub mod settle;

@@ -135,6 +135,7 @@ pub async fn terms(
             trap_deposit: req.trap_deposit,
             fee_rate: rate,
             funding: None,
+            conversion: None,
         }),
     })
 }

@@ -110,25 +110,77 @@ pub fn transfers(rec: &JobRecord, b: &BtcJob) -> Vec<common::Transfer> {
     let pay = b.slot_sat();
     for s in &rec.slots {
         let Ok(sb) = s.btc() else { continue };
+        let i = Some(s.index);
+        let converted = sb
+            .conversion
+            .as_ref()
+            .filter(|c| c.signed_hex.is_some() && converted_on_chain(s.state, sb));
+        let mut left = pay;
+        if let Some(c) = converted {
+            let pay_i = rec
+                .slot_escrow(s.index)
+                .map(|e| e.pay.value.to_sat())
+                .unwrap_or(0);
+            let fee = pay_i.saturating_sub(c.value_sat);
+            out.push(transfer(
+                Kind::Conversion,
+                None,
+                None,
+                c.value_sat,
+                i,
+                &c.txid,
+                true,
+            ));
+            out.push(transfer(
+                Kind::ChainFee,
+                None,
+                Some(fees_party()),
+                fee,
+                i,
+                &c.txid,
+                true,
+            ));
+            left -= fee;
+        }
         match s.state {
             SlotState::Paid => {
-                if let Some(c) = &sb.charge {
+                let c = match (converted, &sb.charge) {
+                    (Some(conv), _) => Some(&conv.charge),
+                    (None, c) => c.as_ref(),
+                };
+                if let Some(c) = c {
+                    let to = Some(calc_party(s.index));
                     out.push(transfer(
                         Kind::Charge,
                         None,
-                        Some(calc_party(s.index)),
+                        to,
                         c.value_sat,
-                        Some(s.index),
+                        i,
                         &c.txid,
                         true,
                     ));
+                    let fee = left.saturating_sub(c.value_sat);
                     out.push(transfer(
                         Kind::ChainFee,
                         None,
                         Some(fees_party()),
-                        pay - c.value_sat,
-                        Some(s.index),
+                        fee,
+                        i,
                         &c.txid,
+                        true,
+                    ));
+                }
+            }
+            SlotState::Trapped => {
+                if let Some(sw) = &sb.sweep {
+                    let to = sw.by.map(calc_party);
+                    out.push(transfer(
+                        Kind::Sweep,
+                        None,
+                        to,
+                        sw.value_sat,
+                        i,
+                        &sw.txid,
                         true,
                     ));
                 }
@@ -162,6 +214,25 @@ pub fn transfers(rec: &JobRecord, b: &BtcJob) -> Vec<common::Transfer> {
     out
 }
 
+/// Whether slot `s`'s conversion is known to be mined: it was paid
+/// through Charge'_i, or swept from Pay'_i.
+fn converted_on_chain(state: SlotState, sb: &crate::record::BtcSlot) -> bool {
+    match state {
+        SlotState::Paid => sb.paid_through_conversion,
+        SlotState::Trapped => sb.sweep.as_ref().is_some_and(|w| w.key == "P_R"),
+        _ => false,
+    }
+}
+
+/// What C_i received from its escrow (Charge_i or Charge'_i), if paid.
+fn charged(s: &crate::record::Slot) -> Option<u64> {
+    let sb = s.btc().ok()?;
+    if sb.paid_through_conversion {
+        return sb.conversion.as_ref().map(|c| c.charge.value_sat);
+    }
+    sb.charge.as_ref().map(|c| c.value_sat)
+}
+
 /// Net totals per party: paid in, gross received out of escrows, and the
 /// fees taken from what it paid or received.
 pub fn totals(rec: &JobRecord, b: &BtcJob) -> Vec<common::PartyTotal> {
@@ -173,13 +244,23 @@ pub fn totals(rec: &JobRecord, b: &BtcJob) -> Vec<common::PartyTotal> {
     let n = rec.slots.len() as u64;
     let (mut o_recv, mut o_fees) = (0, f.fee_sat);
     let mut chain = f.fee_sat;
+    let mut swept = vec![0u64; rec.slots.len()];
+    for sw in rec
+        .slots
+        .iter()
+        .filter_map(|s| s.btc().ok()?.sweep.as_ref())
+    {
+        if let Some(j) = sw.by.and_then(|j| swept.get_mut(j as usize)) {
+            *j += sw.value_sat;
+        }
+    }
     for s in &rec.slots {
-        let (mut recv, mut fees) = (0, 0);
+        let (mut recv, mut fees) = (swept[s.index as usize], 0);
         let Ok(sb) = s.btc() else { continue };
-        match (s.state, &sb.charge, &sb.redeem) {
+        match (s.state, charged(s), &sb.redeem) {
             (SlotState::Paid, Some(c), _) => {
-                recv = pay;
-                fees = pay - c.value_sat;
+                recv += pay;
+                fees = pay.saturating_sub(c);
             }
             (SlotState::Redeemed, _, Some(d)) => {
                 o_recv += pay;
@@ -233,8 +314,14 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
             .ok()
             .map(|p| bapay_daemon::codec::terms_to_proto(&p)),
         message_keys: rec.message_key_bytes(),
-        converted_terms: None,
-        result_keys: Vec::new(),
+        converted_terms: super::convert::converted_params(rec)
+            .ok()
+            .map(|p| bapay_daemon::codec::terms_to_proto(&p)),
+        result_keys: b
+            .conversion
+            .iter()
+            .flat_map(|k| k.keys.iter().filter_map(|h| hex::decode(h).ok()))
+            .collect(),
         funding_txid,
         fee_rate_sat_per_vb: b.fee_rate as f64,
         result_deadline_height: rec.result_deadline,
@@ -253,6 +340,16 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         };
         p.pay = Some(utxo(&e.pay));
         p.deposit = e.deposit.as_ref().map(utxo);
+        p.pay_prime = s
+            .btc()
+            .ok()
+            .and_then(|b| b.conversion.as_ref())
+            .filter(|c| c.signed_hex.is_some())
+            .map(|c| common::EscrowUtxo {
+                txid: c.txid.clone(),
+                vout: 0,
+                value_sat: c.value_sat,
+            });
     }
     job.transfers = transfers(rec, b);
     job.totals = totals(rec, b);
