@@ -63,7 +63,6 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
 
     // C_2 grabs first: its own key signs with P_M.
     let grabber = 2usize;
-    let cj = calculator_key(&net, grabber)?;
     let txid: bitcoin::Txid = match &job.chain_details {
         Some(pb::job::ChainDetails::Bitcoin(b)) => b.funding_txid.parse()?,
         _ => anyhow::bail!("no funding"),
@@ -74,27 +73,7 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
             value: Amount::from_sat(FEE),
         })
         .collect();
-    let payout = p2tr_key_spend_script(cj.x_only_public_key());
-    let rate = FeeRate::from_sat_per_vb(2).context("rate")?;
-    let sweep = build_sweep(&params, grabber, &utxos, payout, rate, TrapKind::Aggregate)?;
-    let sigs = (0..3)
-        .map(|k| {
-            Ok(vec![
-                (pm.x_only_public_key().0, sign_escrow_input(&sweep, k, &pm)?),
-                (
-                    cj.x_only_public_key(),
-                    sign_escrow_input(&sweep, k, cj.keypair())?,
-                ),
-            ])
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let tx = sweep.finalize(&sigs)?;
-    net.btc()?
-        .broadcast_transaction(chain::BroadcastTransactionRequest {
-            raw_tx: bitcoin::consensus::serialize(&tx),
-        })
-        .await?;
-    net.mine(1).await?;
+    let sweep = sweep(&net, &params, grabber, &pm, &utxos).await?;
 
     // At t every calculator reclaims its Dep_k; O sees every slot TRAPPED.
     let job = net
@@ -130,6 +109,43 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
     }
     ensure!(after[0] < before[0] - 3 * FEE as i64, "O paid the fees");
     calculators_report(&net, &job_hex, grabber).await
+}
+
+/// Calculator `grabber` sweeps every escrow `utxos` of `params` through
+/// its own trap leaf, signing with the pooled trap key `trap` and its own;
+/// Bitcoin Core takes it and one block mines it.
+async fn sweep(
+    net: &Net,
+    params: &EscrowParams,
+    grabber: usize,
+    trap: &Keypair,
+    utxos: &[EscrowUtxo],
+) -> Result<bapay_core::escrow::EscrowSpend> {
+    let cj = calculator_key(net, grabber)?;
+    let payout = p2tr_key_spend_script(cj.x_only_public_key());
+    let rate = FeeRate::from_sat_per_vb(2).context("rate")?;
+    let sweep = build_sweep(params, grabber, utxos, payout, rate, TrapKind::Aggregate)?;
+    let sigs = (0..utxos.len())
+        .map(|k| {
+            Ok(vec![
+                (
+                    trap.x_only_public_key().0,
+                    sign_escrow_input(&sweep, k, trap)?,
+                ),
+                (
+                    cj.x_only_public_key(),
+                    sign_escrow_input(&sweep, k, cj.keypair())?,
+                ),
+            ])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    net.btc()?
+        .broadcast_transaction(chain::BroadcastTransactionRequest {
+            raw_tx: bitcoin::consensus::serialize(&sweep.finalize(&sigs)?),
+        })
+        .await?;
+    net.mine(1).await?;
+    Ok(sweep)
 }
 
 /// Every slot of `job` is TRAPPED, swept through `grabber`'s trap leaf of
@@ -224,7 +240,6 @@ async fn pooled_results_sweep_every_converted_escrow() -> Result<()> {
         "pooled results give P_R"
     );
     let grabber = 1usize;
-    let cj = calculator_key(&net, grabber)?;
     let utxos = job
         .slots
         .iter()
@@ -239,33 +254,7 @@ async fn pooled_results_sweep_every_converted_escrow() -> Result<()> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let payout = p2tr_key_spend_script(cj.x_only_public_key());
-    let rate = FeeRate::from_sat_per_vb(2).context("rate")?;
-    let sweep = build_sweep(
-        &converted,
-        grabber,
-        &utxos,
-        payout,
-        rate,
-        TrapKind::Aggregate,
-    )?;
-    let sigs = (0..3)
-        .map(|k| {
-            Ok(vec![
-                (pr.x_only_public_key().0, sign_escrow_input(&sweep, k, &pr)?),
-                (
-                    cj.x_only_public_key(),
-                    sign_escrow_input(&sweep, k, cj.keypair())?,
-                ),
-            ])
-        })
-        .collect::<Result<Vec<_>>>()?;
-    net.btc()?
-        .broadcast_transaction(chain::BroadcastTransactionRequest {
-            raw_tx: bitcoin::consensus::serialize(&sweep.finalize(&sigs)?),
-        })
-        .await?;
-    net.mine(1).await?;
+    sweep(&net, &converted, grabber, &pr, &utxos).await?;
     let job = net
         .advance(&id, Duration::from_secs(240), |j| {
             state(j) == pb::JobState::Completed

@@ -83,6 +83,16 @@ impl Slot {
         }
     }
 
+    /// Bitcoin: the script C_i's Charge_i (and Charge'_i) pays, from its
+    /// OfferResponse (empty before it accepted).
+    pub fn payout_script(&self) -> Result<::bitcoin::ScriptBuf> {
+        let hex = self.btc()?.funding.as_ref().map(|f| f.payout_hex.as_str());
+        Ok(::bitcoin::ScriptBuf::from_bytes(unhex(
+            "payout",
+            hex.unwrap_or_default(),
+        )?))
+    }
+
     /// The Bitcoin part, mutable.
     pub fn btc_mut(&mut self) -> Result<&mut BtcSlot> {
         match &mut self.settlement {

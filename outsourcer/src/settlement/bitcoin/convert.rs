@@ -26,7 +26,7 @@ use bapay_daemon::ServiceError;
 use bapay_proto::calculator::v1 as calc;
 use bapay_proto::common::v1 as common;
 use bitcoin::secp256k1::schnorr::Signature;
-use bitcoin::{OutPoint, ScriptBuf, Transaction, XOnlyPublicKey};
+use bitcoin::{OutPoint, Transaction, XOnlyPublicKey};
 
 use crate::record::{
     unhex, JobRecord, SlotState, StoredCharge, StoredConversion, StoredResultKeys,
@@ -152,14 +152,7 @@ async fn propose(o: &Outsourcer, rec: &JobRecord, i: u32, tip: u64) -> Result<()
         deposit: slot.deposit,
     };
     let s = &rec.slots[i as usize];
-    let payout = ScriptBuf::from_bytes(unhex(
-        "payout",
-        &s.btc()?
-            .funding
-            .as_ref()
-            .map(|f| f.payout_hex.clone())
-            .unwrap_or_default(),
-    )?);
+    let payout = s.payout_script()?;
     let tip32 = u32::try_from(tip).map_err(|e| ServiceError::internal("tip", e))?;
     let charge = build_charge(
         &converted_params(rec)?,

@@ -136,14 +136,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     };
     let mut charges = Vec::new();
     for s in &rec.slots {
-        let payout = ScriptBuf::from_bytes(unhex(
-            "payout",
-            &s.btc()?
-                .funding
-                .as_ref()
-                .map(|f| f.payout_hex.clone())
-                .unwrap_or_default(),
-        )?);
+        let payout = s.payout_script()?;
         let slot = plan
             .slot_escrow(s.index as usize)
             .map_err(|e| ServiceError::internal("slot escrow", e))?;
