@@ -126,6 +126,18 @@ impl AdapterClient {
         }
         let tx: bitcoin::Transaction = bitcoin::consensus::deserialize(&r.raw_tx)
             .map_err(|e| AdapterError(format!("GetSpender: undecodable transaction: {e}")))?;
+        // Checked here, so no caller indexes past the inputs or trusts a
+        // spender that does not spend the outpoint.
+        let spends = tx
+            .input
+            .get(r.input_index as usize)
+            .is_some_and(|i| i.previous_output == *outpoint);
+        if !spends {
+            return Err(AdapterError(format!(
+                "GetSpender: input {} of {} does not spend {outpoint}",
+                r.input_index, r.txid
+            )));
+        }
         Ok(Some(crate::btc::Spender {
             tx,
             input_index: r.input_index as usize,

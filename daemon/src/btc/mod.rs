@@ -55,7 +55,8 @@ pub trait BitcoinChain: Send + Sync + std::fmt::Debug {
 pub struct Spender {
     /// The spending transaction (with its witnesses).
     pub tx: bitcoin::Transaction,
-    /// Which of its inputs spends the outpoint.
+    /// Which of its inputs spends the outpoint (checked: in range, and it
+    /// spends that outpoint).
     pub input_index: usize,
     /// Depth (0: mempool).
     pub confirmations: u64,
