@@ -47,6 +47,7 @@ fn descriptor_sets_contain_every_service() {
                 "GetTransactionStatus",
                 "ListUnspent",
                 "Watch",
+                "GetSpender",
                 "EstimateFee",
                 "MineBlocks",
                 "FaucetPay",
