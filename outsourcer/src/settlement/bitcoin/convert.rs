@@ -191,10 +191,11 @@ async fn ask(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
     let Some(c) = s.btc()?.conversion.clone() else {
         return Ok(());
     };
-    let keys = rec.btc()?.conversion.clone().unwrap_or(StoredResultKeys {
-        keys: Vec::new(),
-        aggregate: String::new(),
-    });
+    let keys = rec
+        .btc()?
+        .conversion
+        .clone()
+        .ok_or_else(|| ServiceError::internal("conversion", "no result keys stored"))?;
     let req = calc::SignConversionRequest {
         job_id: rec.id_bytes()?.to_vec(),
         job_token: s.token(),
