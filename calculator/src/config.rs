@@ -136,6 +136,12 @@ pub struct Limits {
     pub max_charge_fee_sat: u64,
     /// Largest fee accepted for the conversion Pay_i -> Pay'_i, sat.
     pub max_conversion_fee_sat: u64,
+    /// Largest fee of the CPFP child that bumps a stuck claim, sat (paid
+    /// from the claim's own output).
+    pub max_bump_fee_sat: u64,
+    /// Blocks a claim may wait unconfirmed in the mempool before it is
+    /// bumped (a claim refused for its fee is bumped at once).
+    pub bump_after_blocks: u64,
     /// Largest work per sub-task (search: leaves * rounds; linear: rows * cols).
     pub max_work: u64,
     /// Most blocks between the tip at the offer and t (the deposit is
@@ -167,6 +173,8 @@ impl Default for Limits {
             min_blocks_to_result_deadline: 6,
             max_charge_fee_sat: 10_000,
             max_conversion_fee_sat: 10_000,
+            max_bump_fee_sat: 20_000,
+            bump_after_blocks: 3,
             max_work: 1 << 30,
             max_blocks_to_payout: 2016,
         }

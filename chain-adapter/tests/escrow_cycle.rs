@@ -25,8 +25,8 @@ use std::str::FromStr;
 
 use anyhow::{ensure, Context, Result};
 use bapay_core::escrow::{
-    build_charge, build_conversion, build_funding, build_reclaim, build_redeem, build_sweep,
-    check_conversion, check_presigned_charge, check_redeem, finalize_funding,
+    build_charge, build_conversion, build_cpfp, build_funding, build_reclaim, build_redeem,
+    build_sweep, check_conversion, check_presigned_charge, check_redeem, finalize_funding,
     p2tr_key_spend_script, sign_escrow_input, sign_funding_checked, CalculatorFunding,
     EscrowOutput, EscrowParams, EscrowSpend, EscrowTerms, EscrowUtxo, FundingInput, SlotEscrow,
     TrapKind,
@@ -391,6 +391,83 @@ async fn charge_non_final_at_t_minus_1_then_mined_at_t() -> Result<()> {
         FEE_D + DEPOSIT_G - fee
     );
     assert_eq!(escrow_balances(&mut btc, &job.params, 0).await?, (0, 0));
+    Ok(())
+}
+
+/// A fee spike after signing: bitcoind restarted with `-minrelaytxfee` at
+/// 20 sat/vB refuses the presigned Charge_1 (2 sat/vB) alone; C_1's CPFP
+/// child on its own payout output goes in with it as a package
+/// (SubmitPackage) and both are mined. A child too poor for the package is
+/// refused, and EstimateFee reports the risen floor.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_presigned_charge_below_a_risen_minimum_goes_in_with_a_cpfp_child() -> Result<()> {
+    let mut env = Env::start().await?;
+    let mut btc = env.btc().await?;
+    let job = fund_job(&mut btc, 1, 5).await?;
+    let t = job.params.terms().timeout;
+    let charge = charge_tx(&job, 0)?;
+    mine_to(&mut btc, t).await?;
+    env.bitcoind
+        .restart_with(&["-minrelaytxfee=0.0002"])
+        .await?;
+    broadcast_rejected(&mut btc, &charge, "min relay fee not met").await?;
+
+    let fee = btc
+        .estimate_fee(pb::EstimateFeeRequest { conf_target: 6 })
+        .await?
+        .into_inner();
+    ensure!(
+        fee.mempool_min_sat_per_vbyte >= 20.0 && fee.sat_per_vbyte >= 20.0,
+        "{fee:?}"
+    );
+
+    let payout = &job.payouts[0];
+    let inputs = Amount::from_sat(FEE_D + DEPOSIT_G);
+    let child = |rate: u32| {
+        build_cpfp(
+            &charge,
+            0,
+            inputs,
+            &payout.kp,
+            payout.script(),
+            FeeRate::from_sat_per_vb_u32(rate),
+            Amount::from_sat(50_000),
+        )
+    };
+    let package = |c: &Transaction| pb::SubmitPackageRequest {
+        raw_txs: vec![serialize(&charge), serialize(c)],
+    };
+    let poor = child(5)?;
+    let e = btc
+        .submit_package(package(&poor.tx))
+        .await
+        .expect_err("package below the floor");
+    ensure!(e.code() == Code::FailedPrecondition, "{e}");
+
+    let rich = child(25)?;
+    ensure!(rich.package_rate_sat_per_vb >= 25.0, "{rich:?}");
+    let txids = btc
+        .submit_package(package(&rich.tx))
+        .await?
+        .into_inner()
+        .txids;
+    ensure!(
+        txids
+            == vec![
+                charge.compute_txid().to_string(),
+                rich.tx.compute_txid().to_string()
+            ],
+        "{txids:?}"
+    );
+    mine(&mut btc, 1).await?;
+    confirmed(&mut btc, &txids[0]).await?;
+    confirmed(&mut btc, &txids[1]).await?;
+    let charge_fee = job.charges[0].0.fee.to_sat();
+    assert_eq!(
+        balance(&mut btc, &payout.script()).await?,
+        FEE_D + DEPOSIT_G - charge_fee - rich.fee.to_sat(),
+        "C_1 got d + g less both fees"
+    );
     Ok(())
 }
 

@@ -105,6 +105,30 @@ impl AdapterClient {
         Ok(r.into_inner().txid)
     }
 
+    /// Relays a package, parents first (SubmitPackage); returns the txids.
+    pub async fn submit_package(&self, raw_txs: &[Vec<u8>]) -> AdapterResult<Vec<String>> {
+        let r = self
+            .client
+            .clone()
+            .submit_package(pb::SubmitPackageRequest {
+                raw_txs: raw_txs.to_vec(),
+            })
+            .await?;
+        Ok(r.into_inner().txids)
+    }
+
+    /// The fee rate for confirmation within 6 blocks, sat/vB (EstimateFee,
+    /// never below the mempool minimum).
+    pub async fn fee_rate(&self) -> AdapterResult<f64> {
+        let r = self
+            .client
+            .clone()
+            .estimate_fee(pb::EstimateFeeRequest { conf_target: 6 })
+            .await?;
+        let r = r.into_inner();
+        Ok(r.sat_per_vbyte.max(r.mempool_min_sat_per_vbyte))
+    }
+
     /// The transaction spending `outpoint`, if any (GetSpender).
     pub async fn find_spender(
         &self,

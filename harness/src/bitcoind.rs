@@ -28,6 +28,8 @@ pub struct Bitcoind {
     rpc_port: u16,
     datadir: PathBuf,
     rpc: JsonRpc,
+    exe: PathBuf,
+    restarts: usize,
     _dir: tempfile::TempDir,
 }
 
@@ -42,7 +44,12 @@ impl Bitcoind {
             let datadir = dir.path().join(format!("data{attempt}"));
             std::fs::create_dir_all(&datadir)?;
             let port = free_port()?;
-            let process = start(&exe, &datadir, port, dir.path(), attempt)?;
+            let name = if attempt == 0 {
+                "bitcoind".to_string()
+            } else {
+                format!("bitcoind-{attempt}")
+            };
+            let process = start(&exe, &datadir, port, dir.path(), &name, &[])?;
             match wait_ready(process, &datadir, port).await {
                 Ok((process, rpc)) => {
                     return Ok(Bitcoind {
@@ -50,6 +57,8 @@ impl Bitcoind {
                         rpc_port: port,
                         datadir,
                         rpc,
+                        exe,
+                        restarts: 0,
                         _dir: dir,
                     })
                 }
@@ -106,6 +115,47 @@ impl Bitcoind {
         &self.process
     }
 
+    /// Stops the node cleanly (RPC `stop`, its mempool saved) and starts it
+    /// again on the same data directory and port with `extra` flags, e.g.
+    /// `-minrelaytxfee=0.0002` for a fee spike. Transactions of the saved
+    /// mempool that the new flags refuse are dropped, as on a real node.
+    pub async fn restart_with(&mut self, extra: &[&str]) -> Result<()> {
+        self.rpc("stop", json!([])).await?;
+        let p = &mut self.process;
+        poll_until(
+            "bitcoind to stop",
+            START_TIMEOUT,
+            Duration::from_millis(100),
+            || {
+                let done = p.exit_status().is_some();
+                async move {
+                    Ok(if done {
+                        Ok(())
+                    } else {
+                        Err("still running".to_string())
+                    })
+                }
+            },
+        )
+        .await?;
+        self.restarts += 1;
+        let name = format!("bitcoind-restart{}", self.restarts);
+        let process = start(
+            &self.exe,
+            &self.datadir,
+            self.rpc_port,
+            self._dir.path(),
+            &name,
+            extra,
+        )?;
+        let (process, rpc) = wait_ready(process, &self.datadir, self.rpc_port)
+            .await
+            .map_err(|(e, _)| e)?;
+        self.process = process;
+        self.rpc = rpc;
+        Ok(())
+    }
+
     /// Kills the node now (tests of node failure).
     pub fn kill(&mut self) {
         self.process.kill();
@@ -127,7 +177,8 @@ fn start(
     datadir: &Path,
     port: u16,
     log_dir: &Path,
-    attempt: usize,
+    name: &str,
+    extra: &[&str],
 ) -> Result<ChildProcess> {
     let mut cmd = Command::new(exe);
     cmd.arg("-regtest")
@@ -146,13 +197,9 @@ fn start(
             "-nodebuglogfile",
             "-rpcthreads=16",
             "-rpcworkqueue=256",
-        ]);
-    let name = if attempt == 0 {
-        "bitcoind".to_string()
-    } else {
-        format!("bitcoind-{attempt}")
-    };
-    ChildProcess::spawn(&name, cmd, log_dir)
+        ])
+        .args(extra);
+    ChildProcess::spawn(name, cmd, log_dir)
 }
 
 /// Polls until RPC answers; on failure says whether it was a port clash.

@@ -43,6 +43,7 @@ fn descriptor_sets_contain_every_service() {
             &[
                 "GetTip",
                 "BroadcastTransaction",
+                "SubmitPackage",
                 "TestMempoolAccept",
                 "GetTransactionStatus",
                 "ListUnspent",

@@ -284,6 +284,11 @@ impl Net {
         Ok(out)
     }
 
+    /// The harness's bitcoind (not with `spawn_nodes`), e.g. to restart it.
+    pub fn bitcoind(&mut self) -> Option<&mut Bitcoind> {
+        self._bitcoind.as_mut()
+    }
+
     /// A client of the chain-adapter's Bitcoin service.
     pub fn btc(&self) -> Result<BitcoinServiceClient<Channel>> {
         Ok(BitcoinServiceClient::new(bapay_cli::channel_as(

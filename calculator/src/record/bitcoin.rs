@@ -93,6 +93,13 @@ pub struct BtcSub {
     /// The claim is the reclaim of Dep_i alone (Pay_i was swept).
     #[serde(default)]
     pub reclaim: bool,
+    /// Tip height when the claim was stored (how long it has waited).
+    #[serde(default)]
+    pub claim_height: Option<u64>,
+    /// The CPFP child paying for a claim stuck below the mempool minimum,
+    /// stored before it is relayed.
+    #[serde(default)]
+    pub bump: Option<bapay_daemon::btc::bump::StoredBump>,
 }
 
 impl BtcSub {

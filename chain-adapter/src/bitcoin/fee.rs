@@ -1,5 +1,6 @@
 //! EstimateFee: bitcoind's `estimatesmartfee`, with a configured fallback on
-//! regtest where there is no fee history.
+//! regtest where there is no fee history; never below the mempool's
+//! current minimum (`getmempoolinfo`), which a fee spike raises.
 
 use bapay_proto::chain::v1 as pb;
 use bitcoin::Network;
@@ -24,21 +25,30 @@ pub async fn estimate<N: BitcoinNode>(
         )));
     }
     let v = api.node.call("estimatesmartfee", json!([target])).await?;
-    // feerate is BTC per kvB.
+    let pool = api.node.call("getmempoolinfo", json!([])).await?;
+    // Rates are BTC per kvB.
+    let floor = pool
+        .get("mempoolminfee")
+        .and_then(Value::as_f64)
+        .map_or(0.0, per_vbyte);
+    let answer = |rate: f64, fallback| pb::EstimateFeeResponse {
+        sat_per_vbyte: rate.max(floor),
+        fallback,
+        mempool_min_sat_per_vbyte: floor,
+    };
     if let Some(rate) = v.get("feerate").and_then(Value::as_f64) {
-        return Ok(pb::EstimateFeeResponse {
-            sat_per_vbyte: rate * 1e8 / 1000.0,
-            fallback: false,
-        });
+        return Ok(answer(per_vbyte(rate), false));
     }
     if api.network == Network::Regtest {
-        return Ok(pb::EstimateFeeResponse {
-            sat_per_vbyte: api.fallback_fee,
-            fallback: true,
-        });
+        return Ok(answer(api.fallback_fee, true));
     }
     Err(Error::FailedPrecondition(format!(
         "bitcoind has no fee estimate for {target} blocks: {}",
         v.get("errors").map(Value::to_string).unwrap_or_default()
     )))
+}
+
+/// BTC per kvB -> sat per vB.
+fn per_vbyte(btc_per_kvb: f64) -> f64 {
+    btc_per_kvb * 1e8 / 1000.0
 }

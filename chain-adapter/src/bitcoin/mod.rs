@@ -8,6 +8,7 @@ mod fake;
 pub mod faucet;
 pub mod fee;
 pub mod node;
+pub mod package;
 pub mod parse;
 pub mod regtest;
 pub mod rpc;
@@ -93,6 +94,13 @@ impl<N: BitcoinNode> pb::bitcoin_service_server::BitcoinService for BitcoinApi<N
         r: Request<pb::BroadcastTransactionRequest>,
     ) -> Res<pb::BroadcastTransactionResponse> {
         ok(broadcast::broadcast(self, r.into_inner()).await)
+    }
+
+    async fn submit_package(
+        &self,
+        r: Request<pb::SubmitPackageRequest>,
+    ) -> Res<pb::SubmitPackageResponse> {
+        ok(package::submit(self, r.into_inner()).await)
     }
 
     async fn test_mempool_accept(

@@ -5,7 +5,7 @@ use bapay_proto::chain::v1 as pb;
 use tonic::Code;
 
 use super::fake::FakeNode;
-use super::{broadcast, regtest, BitcoinApi};
+use super::{broadcast, fee, package, regtest, BitcoinApi};
 use crate::config::BitcoinConfig;
 use crate::error::Error;
 
@@ -123,4 +123,81 @@ fn malformed_inputs_are_invalid_argument() {
         .map(|_| ())
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn a_package_needs_two_to_25_decodable_transactions() {
+    let a = api(FakeNode::on_chain("regtest"), "regtest");
+    for (raw_txs, why) in [
+        (vec![], "2..=25"),
+        (vec![tx_bytes()], "2..=25"),
+        (vec![tx_bytes(); 26], "2..=25"),
+        (vec![tx_bytes(), vec![1, 2]], "raw_txs[1]"),
+    ] {
+        let e = package::submit(&a, pb::SubmitPackageRequest { raw_txs })
+            .await
+            .expect_err("refused before the node");
+        let s = tonic::Status::from(e);
+        assert_eq!(s.code(), Code::InvalidArgument, "{s:?}");
+        assert!(s.message().contains(why), "{s:?}");
+    }
+    assert!(!a.node.called().contains(&"submitpackage".to_string()));
+}
+
+#[tokio::test]
+async fn a_refused_package_names_each_refused_transaction() {
+    let node = FakeNode::on_chain("regtest").reply(
+        "submitpackage",
+        serde_json::json!({"package_msg": "transaction failed",
+            "tx-results": {"w": {"txid": "ab", "error": "min relay fee not met"}}}),
+    );
+    let a = api(node, "regtest");
+    let e = package::submit(
+        &a,
+        pb::SubmitPackageRequest {
+            raw_txs: vec![tx_bytes(); 2],
+        },
+    )
+    .await
+    .expect_err("refused");
+    let s = tonic::Status::from(e);
+    assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
+    assert!(s.message().contains("ab: min relay fee not met"), "{s:?}");
+
+    let node = FakeNode::on_chain("regtest").reply(
+        "submitpackage",
+        serde_json::json!({"package_msg": "success"}),
+    );
+    let ok = package::submit(
+        &api(node, "regtest"),
+        pb::SubmitPackageRequest {
+            raw_txs: vec![tx_bytes(); 2],
+        },
+    )
+    .await
+    .expect("accepted");
+    assert_eq!(ok.txids.len(), 2);
+}
+
+#[tokio::test]
+async fn the_fee_estimate_is_never_below_the_mempool_minimum() {
+    // Fallback 1 sat/vB on regtest, but the mempool now wants 25.
+    let node = FakeNode::on_chain("regtest")
+        .reply(
+            "estimatesmartfee",
+            serde_json::json!({"errors": ["no data"]}),
+        )
+        .reply(
+            "getmempoolinfo",
+            serde_json::json!({"mempoolminfee": 0.00025}),
+        );
+    let r = fee::estimate(
+        &api(node, "regtest"),
+        pb::EstimateFeeRequest { conf_target: 0 },
+    )
+    .await
+    .expect("estimate");
+    assert!(r.fallback);
+    assert!((r.sat_per_vbyte - 25.0).abs() < 1e-9, "{r:?}");
+    assert!((r.mempool_min_sat_per_vbyte - 25.0).abs() < 1e-9, "{r:?}");
 }

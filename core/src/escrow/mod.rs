@@ -81,6 +81,7 @@
 //! # Ok::<(), bapay_core::Error>(())
 //! ```
 
+pub mod bump;
 pub mod check;
 pub mod cost;
 pub mod fee;
@@ -94,6 +95,7 @@ pub mod spend;
 pub mod terms;
 pub mod void;
 
+pub use bump::{build_cpfp, fee_paid, Cpfp};
 pub use check::{check_conversion, check_redeem, SpendFault};
 pub use cost::{honest_vbytes, HonestVbytes};
 pub use fee::{dust_limit, fee_for_weight};

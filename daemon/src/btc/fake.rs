@@ -27,6 +27,13 @@ struct Inner {
     spent: HashSet<OutPoint>,
     /// Every accepted broadcast, raw.
     broadcasts: Vec<Vec<u8>>,
+    /// Transactions below the mempool minimum: refused alone, accepted in
+    /// a package with a child that spends them.
+    below_minimum: HashSet<Txid>,
+    /// What `fee_rate` answers (sat/vB); 0 means 2.
+    fee_rate: f64,
+    /// Every accepted package, raw.
+    packages: Vec<Vec<Vec<u8>>>,
     down: bool,
 }
 
@@ -122,6 +129,20 @@ impl FakeBitcoin {
         self.lock().down = down;
     }
 
+    /// A fee spike for `txid`: refused alone ("min relay fee not met"),
+    /// taken only in a package whose child spends it; `fee_rate` answers
+    /// `rate` from now on.
+    pub fn fee_spike(&self, txid: Txid, rate: f64) {
+        let mut g = self.lock();
+        g.below_minimum.insert(txid);
+        g.fee_rate = rate;
+    }
+
+    /// Every accepted package, raw, in order.
+    pub fn packages(&self) -> Vec<Vec<Vec<u8>>> {
+        self.lock().packages.clone()
+    }
+
     /// Every accepted broadcast, raw, in order.
     pub fn broadcasts(&self) -> Vec<Vec<u8>> {
         self.lock().broadcasts.clone()
@@ -207,23 +228,43 @@ impl BitcoinChain for FakeBitcoin {
             g.broadcasts.push(raw_tx.to_vec());
             return Ok(txid.to_string());
         }
-        // Final in the next block iff nLockTime < tip + 1.
-        if u64::from(tx.lock_time.to_consensus_u32()) > g.tip {
-            return Err(err("FailedPrecondition: non-final"));
+        if g.below_minimum.contains(&txid) {
+            return Err(err("FailedPrecondition: min relay fee not met"));
         }
-        if let Some(i) = tx
-            .input
+        accept(&mut g, tx, raw_tx)
+    }
+
+    async fn submit_package(&self, raw_txs: &[Vec<u8>]) -> AdapterResult<Vec<String>> {
+        let mut g = self.up()?;
+        let txs = raw_txs
             .iter()
-            .find(|i| g.spent_by_known(&i.previous_output, false))
-        {
-            return Err(err(format!(
-                "FailedPrecondition: {} already spent (txn-mempool-conflict)",
-                i.previous_output
-            )));
+            .map(|r| bitcoin::consensus::deserialize::<Transaction>(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(format!("InvalidArgument: undecodable: {e}")))?;
+        let Some((child, parents)) = txs.split_last() else {
+            return Err(err("InvalidArgument: empty package"));
+        };
+        for p in parents {
+            let id = p.compute_txid();
+            if !child.input.iter().any(|i| i.previous_output.txid == id) {
+                return Err(err(format!(
+                    "FailedPrecondition: {id} is not a parent of the child"
+                )));
+            }
         }
-        g.txs.insert(txid, (tx, None));
-        g.broadcasts.push(raw_tx.to_vec());
-        Ok(txid.to_string())
+        for (tx, raw) in txs.iter().zip(raw_txs) {
+            let txid = tx.compute_txid();
+            if !g.txs.contains_key(&txid) {
+                accept(&mut g, tx.clone(), raw)?;
+            }
+        }
+        g.packages.push(raw_txs.to_vec());
+        Ok(txs.iter().map(|t| t.compute_txid().to_string()).collect())
+    }
+
+    async fn fee_rate(&self) -> AdapterResult<f64> {
+        let g = self.up()?;
+        Ok(if g.fee_rate > 0.0 { g.fee_rate } else { 2.0 })
     }
 
     async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>> {
@@ -240,6 +281,31 @@ impl BitcoinChain for FakeBitcoin {
             })
         }))
     }
+}
+
+/// The mempool's checks and acceptance of one transaction (finality, no
+/// double spend).
+fn accept(g: &mut Inner, tx: Transaction, raw_tx: &[u8]) -> AdapterResult<String> {
+    let txid = tx.compute_txid();
+    {
+        // Final in the next block iff nLockTime < tip + 1.
+        if u64::from(tx.lock_time.to_consensus_u32()) > g.tip {
+            return Err(err("FailedPrecondition: non-final"));
+        }
+        if let Some(i) = tx
+            .input
+            .iter()
+            .find(|i| g.spent_by_known(&i.previous_output, false))
+        {
+            return Err(err(format!(
+                "FailedPrecondition: {} already spent (txn-mempool-conflict)",
+                i.previous_output
+            )));
+        }
+    }
+    g.txs.insert(txid, (tx, None));
+    g.broadcasts.push(raw_tx.to_vec());
+    Ok(txid.to_string())
 }
 
 #[cfg(test)]

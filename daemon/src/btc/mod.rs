@@ -5,6 +5,7 @@
 //! mempool, blocks mined on demand, bitcoind's finality rule), shared by
 //! several daemons of one test so they see the same chain.
 
+pub mod bump;
 mod fake;
 
 use bitcoin::{OutPoint, Txid};
@@ -48,6 +49,12 @@ pub trait BitcoinChain: Send + Sync + std::fmt::Debug {
     async fn broadcast(&self, raw_tx: &[u8]) -> AdapterResult<String>;
     /// The transaction spending `outpoint` (mempool or chain), if any.
     async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>>;
+    /// Relays unconfirmed parents with the child that pays for them (CPFP),
+    /// parents first; returns the txids in order.
+    async fn submit_package(&self, raw_txs: &[Vec<u8>]) -> AdapterResult<Vec<String>>;
+    /// The fee rate to pay now, sat/vB: the node's estimate, never below
+    /// its mempool minimum.
+    async fn fee_rate(&self) -> AdapterResult<f64>;
 }
 
 /// The transaction that spent an outpoint.
@@ -93,5 +100,13 @@ impl BitcoinChain for AdapterClient {
 
     async fn find_spender(&self, outpoint: &OutPoint) -> AdapterResult<Option<Spender>> {
         AdapterClient::find_spender(self, outpoint).await
+    }
+
+    async fn submit_package(&self, raw_txs: &[Vec<u8>]) -> AdapterResult<Vec<String>> {
+        AdapterClient::submit_package(self, raw_txs).await
+    }
+
+    async fn fee_rate(&self) -> AdapterResult<f64> {
+        AdapterClient::fee_rate(self).await
     }
 }

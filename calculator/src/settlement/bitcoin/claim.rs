@@ -11,7 +11,9 @@
 //!   (the deposit of an escrow nobody started work on: Charge_i is its only
 //!   way back, and O had until t to redeem through T);
 //! - CLAIMING: the stored claim is rebroadcast until it is at depth → PAID;
-//!   a Charge_i that lost to a confirmed conversion is replaced by Charge'_i.
+//!   a Charge_i that lost to a confirmed conversion is replaced by Charge'_i;
+//!   a claim refused for its fee, or unconfirmed for `bump_after_blocks`,
+//!   goes in with a CPFP child (`bump`).
 //!
 //! What the claim takes is read on chain first: the whole escrow
 //! (Charge_i); only Dep_i if a sweep took Pay_i (the reclaim leaf, C_i
@@ -24,6 +26,7 @@ use bapay_core::escrow::{check_presigned_charge, sign_escrow_input, EscrowParams
 use bapay_daemon::{codec, ServiceError, StoreExt};
 use bitcoin::{Amount, ScriptBuf};
 
+use super::bump;
 use super::left::{what_to_claim, Claim};
 
 use tracing::Instrument;
@@ -162,6 +165,8 @@ pub async fn claim(c: &Calculator, job: &str) -> Result<()> {
         bm.claim_tx_hex = Some(hex::encode(&raw));
         bm.claim_txid = Some(tx.compute_txid().to_string());
         bm.reclaim = reclaim.is_some();
+        bm.claim_height = Some(tip);
+        bm.bump = None;
         r.state = State::Claiming;
         if let Some(why) = reclaim {
             r.state_reason = why;
@@ -211,6 +216,9 @@ async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
             .await?;
             Ok(())
         }
+        Some(s) if s.confirmations == 0 && bump::stuck(c, rec, c.chain.tip_height().await?) => {
+            bump::bump_claim(c, rec, &record::unhex("claim", raw_hex)?).await
+        }
         Some(_) => Ok(()),
         None => {
             let raw = record::unhex("claim", raw_hex)?;
@@ -227,6 +235,9 @@ async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
                 )
                 .await?;
             if let Err(e) = out {
+                if bapay_daemon::btc::bump::is_fee_refusal(&e) {
+                    return bump::bump_claim(c, rec, &raw).await;
+                }
                 // A claim the node refuses may have lost its inputs (a
                 // sweep took Pay_i, Redeem_i took both): look again.
                 tracing::warn!(job = %rec.job_id, error = %e, "claim refused; checking the escrow");

@@ -4,6 +4,7 @@
 //! (SignConversion: Pay_i → Pay'_i), [`claim`] (the driver: escrow depth,
 //! the claim at t, withdrawals).
 
+pub mod bump;
 pub mod claim;
 pub mod conversion;
 pub mod funding;

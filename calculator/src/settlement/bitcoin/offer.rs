@@ -72,6 +72,8 @@ pub fn parse(c: &Calculator, req: &pb::OfferRequest, offer: &CommonOffer) -> Res
         claim_tx_hex: None,
         claim_txid: None,
         reclaim: false,
+        claim_height: None,
+        bump: None,
     }))
 }
 
