@@ -65,6 +65,9 @@ pub struct Config {
     /// Bitcoin: convert every escrow Pay_i -> Pay'_i once all results are
     /// in (the trap key becomes P_R, so pooled results are punished too).
     pub conversion: bool,
+    /// Largest fee of a CPFP child that bumps O's stuck Redeem_i or
+    /// funding transaction, sat.
+    pub max_bump_fee_sat: u64,
     /// Test and demo knobs: a misbehaving outsourcer. Never set in production.
     pub misbehave: Misbehave,
 }
@@ -97,6 +100,7 @@ impl Default for Config {
             ethereum: FairPayConfig::default(),
             ethereum_margin_seconds: 180,
             conversion: true,
+            max_bump_fee_sat: 20_000,
             misbehave: Misbehave::default(),
         }
     }

@@ -97,6 +97,9 @@ pub struct StoredRedeem {
     pub txid: String,
     /// What it pays O, sat.
     pub value_sat: u64,
+    /// The CPFP child paying for it if it was refused for its fee.
+    #[serde(default)]
+    pub bump: Option<Box<bapay_daemon::btc::bump::StoredBump>>,
 }
 
 /// The Bitcoin part of a slot.
@@ -158,6 +161,10 @@ pub struct StoredFundingTx {
     /// broadcast (`bapay_core::escrow::build_void`).
     #[serde(default)]
     pub void: Option<StoredVoid>,
+    /// The CPFP child (on O's change) paying for it if it was refused for
+    /// its fee.
+    #[serde(default)]
+    pub bump: Option<Box<bapay_daemon::btc::bump::StoredBump>>,
 }
 
 /// O's void of its funding coins.

@@ -77,6 +77,47 @@ async fn a_lazy_calculator_is_disputed_and_redeemed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeem_refused_for_its_fee_goes_in_with_a_stored_cpfp_child() {
+    let w = World::new(&[Behaviour::Honest, Behaviour::Lazy]).await;
+    let id = w
+        .submit(search_job("btc-redeem-bump", 2, common::Chain::Bitcoin))
+        .await;
+    let has_redeem =
+        |r: &crate::record::JobRecord| r.slots[1].btc().is_ok_and(|b| b.redeem.is_some());
+    let rec = w.until(&id, 400, has_redeem).await;
+    let txid = rec.slots[1]
+        .btc()
+        .expect("btc")
+        .redeem
+        .clone()
+        .expect("Redeem_i")
+        .txid;
+    // A fee spike: the node drops Redeem_i and refuses it alone.
+    w.btc.evict(&txid);
+    w.btc.fee_spike(txid.parse().expect("txid"), 30.0);
+    let rec = w.until(&id, 400, |r| r.state.is_terminal()).await;
+    assert_eq!(slots(&rec), vec![SlotState::Paid, SlotState::Redeemed]);
+    let redeem = rec.slots[1]
+        .btc()
+        .expect("btc")
+        .redeem
+        .clone()
+        .expect("Redeem_i");
+    let bump = redeem.bump.expect("the child was stored");
+    assert!(bump.package_rate_sat_per_vb >= 30.0, "{bump:?}");
+    let packages = w.btc.packages();
+    assert_eq!(packages.len(), 1, "one package relayed");
+    let child: ::bitcoin::Transaction =
+        ::bitcoin::consensus::deserialize(&packages[0][1]).expect("child");
+    assert_eq!(child.compute_txid().to_string(), bump.txid);
+    assert_eq!(
+        child.output[0].script_pubkey,
+        w.o.own_script(),
+        "the child pays O only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declined_offer_fails_the_job_with_nothing_locked() {
     let w = World::new(&[Behaviour::Honest]).await;
     let mut req = search_job("btc-cheap", 1, common::Chain::Bitcoin);

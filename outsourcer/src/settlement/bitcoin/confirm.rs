@@ -1,5 +1,6 @@
 //! The signed funding on its way to depth: O broadcasts it (again after a
-//! restart) until it is at depth, then every slot is ESCROWED and the job
+//! restart; with a CPFP child on its change if it is refused for its fee)
+//! until it is at depth, then every slot is ESCROWED and the job
 //! COMPUTING. If it can never be mined because one of its inputs was spent
 //! elsewhere (a calculator double-spent its deposit coin after signing),
 //! O voids its own coins that are still unspent (`build_void`: a reorg
@@ -25,8 +26,8 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, signed: &str, txid: &str) -> 
     match depth {
         None => {
             let raw = unhex("funding", signed)?;
-            match o.chain.broadcast(&raw).await {
-                Ok(_) => tracing::info!(txid, "funding broadcast"),
+            match super::bump::relay(o, rec, &raw, super::bump::Parent::Funding).await? {
+                Ok(()) => tracing::info!(txid, "funding relayed"),
                 Err(e) => {
                     tracing::warn!(txid, error = %e, "funding broadcast failed");
                     if let Some(why) = spent_input(o, rec).await? {

@@ -175,6 +175,7 @@ async fn plan(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
             o_signing: false,
             signed_hex: None,
             void: None,
+            bump: None,
         });
         let mut notes =
             vec![

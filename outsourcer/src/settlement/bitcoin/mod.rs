@@ -5,6 +5,7 @@
 //! [`settle`] (Charge_i or Charge'_i seen at t, trap sweeps seen), [`view`]
 //! (amounts, heights and the money report).
 
+pub mod bump;
 pub mod confirm;
 pub mod convert;
 pub mod funding;

@@ -2,7 +2,8 @@
 //! the funding), T's at-fault answer turned into Redeem_i (O rebuilds it from
 //! the terms, checks T signed exactly it, adds its own signature and
 //! stores the finished transaction), and the broadcast of Redeem_i until
-//! it is at depth (REDEEMED). Redeem_i must be mined at height <= t.
+//! it is at depth (REDEEMED), with a CPFP child if it is refused for its
+//! fee (`bump`). Redeem_i must be mined at height <= t.
 
 use bapay_core::escrow::{build_redeem, sign_escrow_input, EscrowUtxo};
 use bapay_daemon::ServiceError;
@@ -89,6 +90,7 @@ pub fn at_fault(o: &Outsourcer, rec: &JobRecord, i: u32, d: &arb::Dispute) -> Re
         tx_hex: hex::encode(bitcoin::consensus::serialize(&tx)),
         txid: tx.compute_txid().to_string(),
         value_sat: tx.output[0].value.to_sat(),
+        bump: None,
     };
     let mut part = rec.slots[i as usize].btc()?.clone();
     let txid = redeem.txid.clone();
@@ -106,12 +108,15 @@ pub async fn follow(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         return Ok(());
     };
     match o.chain.tx_status(&r.txid).await? {
-        None => match o.chain.broadcast(&unhex("redeem", &r.tx_hex)?).await {
-            Ok(_) => tracing::info!(slot = s.index, txid = %r.txid, "Redeem_i broadcast"),
-            Err(e) => {
-                tracing::warn!(slot = s.index, error = %e, "Redeem_i broadcast failed; retrying")
+        None => {
+            let raw = unhex("redeem", &r.tx_hex)?;
+            match super::bump::relay(o, rec, &raw, super::bump::Parent::Redeem(s.index)).await? {
+                Ok(()) => tracing::info!(slot = s.index, txid = %r.txid, "Redeem_i relayed"),
+                Err(e) => {
+                    tracing::warn!(slot = s.index, error = %e, "Redeem_i broadcast failed; retrying")
+                }
             }
-        },
+        }
         Some(st) if st.confirmations >= o.config.common.depth() => {
             let i = s.index;
             let txid = r.txid.clone();
