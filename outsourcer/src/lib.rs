@@ -14,11 +14,10 @@
 //! service), [`rpc`] (one handler per RPC), [`driver`] (one module per
 //! phase). Errors are [`bapay_daemon::ServiceError`].
 //!
-//! Not yet: the Pay_i → Pay'_i conversion (optional in the protocol: O
-//! stays on Pay_i, so the collusion key stays P_M), `Unresponsive`
-//! disputes on Ethereum and for a calculator that commits but never opens
-//! its sample (both still paid at t), replacing a declined pool calculator, Bitcoin trap-sweep detection, CPFP
-//! of a stuck funding.
+//! Not yet: `Unresponsive` disputes on Ethereum (the on-chain challenge:
+//! a calculator that commits and never opens its sample is still paid at
+//! t there), threshold jobs, and replacing a declined pool calculator (a
+//! decline FAILs the job with nothing locked).
 
 pub mod config;
 pub mod driver;
