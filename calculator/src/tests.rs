@@ -893,6 +893,94 @@ async fn claims_charge_at_t_and_is_paid() {
     assert_eq!(fx.state(), State::Paid);
 }
 
+/// A claim stuck by a fee spike: refused alone, it goes in as a package
+/// with a child on C_0's own payout, stored before it is relayed; a child
+/// that no longer pays the node's rate is replaced; a claim left
+/// unconfirmed for `bump_after_blocks` is bumped too.
+#[tokio::test]
+async fn a_stuck_claim_is_bumped_by_a_stored_child_and_a_poor_child_replaced() {
+    let fx = fixture(Config::default());
+    fx.committed().await;
+    fx.chain.set_tip(u64::from(T));
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Claiming);
+    let claim: bitcoin::Transaction =
+        bitcoin::consensus::deserialize(&fx.chain.broadcasts()[0]).expect("claim");
+    let txid = claim.compute_txid();
+    let bump_of = || {
+        let (rec, _) = crate::record::load(fx.calc.store.as_ref(), &hex::encode(JOB))
+            .expect("load")
+            .expect("record");
+        rec.btc().expect("btc").bump.clone()
+    };
+    // In the mempool and not yet waiting long: nothing to bump.
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert!(fx.chain.packages().is_empty() && bump_of().is_none());
+
+    // The node drops it and refuses it alone now (a floor of 10 sat/vB).
+    fx.chain.evict(&txid.to_string());
+    fx.chain.fee_spike(txid, 10.0);
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    let first = bump_of().expect("child stored");
+    assert!(first.package_rate_sat_per_vb >= 10.0, "{first:?}");
+    let packages = fx.chain.packages();
+    assert_eq!(packages.len(), 1);
+    let child: bitcoin::Transaction =
+        bitcoin::consensus::deserialize(&packages[0][1]).expect("child");
+    assert_eq!(child.compute_txid().to_string(), first.txid);
+    assert_eq!(
+        child.input[0].previous_output.txid, txid,
+        "spends the claim"
+    );
+    assert_eq!(
+        child.output[0].script_pubkey,
+        fx.calc.own_script(),
+        "pays C_0 only"
+    );
+
+    // Fees rise again while the package waits: a richer child replaces it.
+    fx.chain.evict(&first.txid);
+    fx.chain.evict(&txid.to_string());
+    fx.chain.fee_spike(txid, 40.0);
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    let second = bump_of().expect("child stored");
+    assert_ne!(second.txid, first.txid);
+    assert!(second.package_rate_sat_per_vb >= 40.0, "{second:?}");
+    assert!(second.fee_sat > first.fee_sat);
+
+    // Confirmed at last: PAID.
+    fx.chain.set_tx_status(
+        &txid.to_string(),
+        TxStatus {
+            confirmations: 1,
+            raw_tx: Vec::new(),
+        },
+    );
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Paid);
+}
+
+/// A claim the node holds but no block takes is bumped after
+/// `bump_after_blocks`.
+#[tokio::test]
+async fn a_claim_unconfirmed_for_bump_after_blocks_is_bumped() {
+    let fx = fixture(Config::default());
+    fx.committed().await;
+    fx.chain.set_tip(u64::from(T));
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.state(), State::Claiming);
+    let after = Config::default().limits.bump_after_blocks;
+    fx.chain.set_tip(u64::from(T) + after - 1);
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert!(
+        fx.chain.packages().is_empty(),
+        "not waiting long enough yet"
+    );
+    fx.chain.set_tip(u64::from(T) + after);
+    crate::driver::tick(&fx.calc).await.expect("tick");
+    assert_eq!(fx.chain.packages().len(), 1, "bumped after {after} blocks");
+}
+
 /// After O and a sybil swept Pay_0 through the trap, C_0 still takes its
 /// deposit back alone at t (TRAPPED); after Redeem_0 took both, nothing is
 /// left (LOST) and nothing is broadcast.
