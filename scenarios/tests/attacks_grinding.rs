@@ -44,11 +44,26 @@ async fn a_ground_root_is_still_caught() -> Result<()> {
     let keys = keys(&net).await?;
     let before = balances(&net, &keys).await?;
     let id = net.submit(search_job(&net, "grind", 2, 40)).await?;
-    let job = net
-        .advance(&id, WAIT, |j| {
-            slot(j, 1) >= pb::SlotState::Committed || settled(j)
-        })
-        .await?;
+    // Mine for the funding only: while C_1 grinds its root the chain stands
+    // still, so a slow (or loaded) machine cannot push it past the result
+    // deadline before it commits (that would test silence, not grinding).
+    let start = std::time::Instant::now();
+    let job = loop {
+        let j = net.job(&id).await?;
+        if slot(&j, 1) >= pb::SlotState::Committed || settled(&j) {
+            break j;
+        }
+        ensure!(start.elapsed() < WAIT, "{}", bapay_cli::report::render(&j));
+        if state(&j) != pb::JobState::Computing {
+            net.mine_for(&j).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    ensure!(
+        slot(&job, 1) >= pb::SlotState::Committed && !settled(&job),
+        "C_1 committed its ground root: {}",
+        bapay_cli::report::render(&job)
+    );
     let policy = job.sampling.as_ref().context("sample policy")?;
     ensure!(policy.m == M, "O samples m = {}", policy.m);
 
