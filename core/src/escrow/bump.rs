@@ -9,17 +9,12 @@
 //! the receiver's own key-path output, so building it needs nobody else.
 
 use bitcoin::absolute::LockTime;
-use bitcoin::hashes::Hash;
-use bitcoin::key::TapTweak;
-use bitcoin::secp256k1::{Keypair, Message, Secp256k1};
-use bitcoin::sighash::{Prevouts, SighashCache, TapSighashType};
+use bitcoin::secp256k1::Keypair;
 use bitcoin::transaction::Version;
-use bitcoin::{
-    taproot, Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
-};
+use bitcoin::{Amount, FeeRate, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 
 use super::fee::{check_not_dust, dummy_key_path_witness, fee_for_weight, vsize};
-use super::sign::p2tr_key_spend_script;
+use super::sign::{p2tr_key_spend_script, sign_key_path};
 use crate::{Error, Result};
 
 /// A signed child and what it pays.
@@ -61,7 +56,6 @@ pub fn build_cpfp(
     rate: FeeRate,
     max_fee: Amount,
 ) -> Result<Cpfp> {
-    let secp = Secp256k1::new();
     let own = p2tr_key_spend_script(keypair.x_only_public_key().0);
     let prevout = parent
         .output
@@ -110,16 +104,8 @@ pub fn build_cpfp(
     })?;
     check_not_dust(&to, value)?;
     tx.output[0].value = value;
-    let h = SighashCache::new(&tx)
-        .taproot_key_spend_signature_hash(0, &Prevouts::All(&[prevout]), TapSighashType::Default)
-        .map_err(|e| Error::Taproot(e.to_string()))?;
-    let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
-    let signature =
-        secp.sign_schnorr_no_aux_rand(&Message::from_digest(h.to_byte_array()), &tweaked);
-    tx.input[0].witness = Witness::p2tr_key_spend(&taproot::Signature {
-        signature,
-        sighash_type: TapSighashType::Default,
-    });
+    let sig = sign_key_path(&tx, &[prevout], 0, keypair)?;
+    tx.input[0].witness = Witness::p2tr_key_spend(&sig);
     let package_vb = vsize(parent.weight()) + vsize(tx.weight());
     let package_rate_sat_per_vb = (parent_fee + fee).to_sat() as f64 / package_vb as f64;
     Ok(Cpfp {
@@ -132,7 +118,9 @@ pub fn build_cpfp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitcoin::secp256k1::SecretKey;
+    use bitcoin::hashes::Hash;
+    use bitcoin::secp256k1::{Message, Secp256k1, SecretKey};
+    use bitcoin::sighash::{Prevouts, SighashCache, TapSighashType};
 
     fn key(b: u8) -> Keypair {
         Keypair::from_secret_key(&Secp256k1::new(), &SecretKey::from_slice(&[b; 32]).unwrap())

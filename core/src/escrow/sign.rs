@@ -130,6 +130,23 @@ fn psbt_prevouts(psbt: &Psbt) -> Result<Vec<TxOut>> {
         .collect()
 }
 
+/// The BIP-86 key-path signature (SIGHASH_DEFAULT, all prevouts) of
+/// input `i` by `keypair`'s own P2TR output key.
+pub(crate) fn sign_key_path(
+    tx: &Transaction,
+    prevouts: &[TxOut],
+    i: usize,
+    keypair: &Keypair,
+) -> Result<taproot::Signature> {
+    let secp = Secp256k1::new();
+    let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
+    let msg = key_spend_message(tx, prevouts, i)?;
+    Ok(taproot::Signature {
+        signature: secp.sign_schnorr_no_aux_rand(&msg, &tweaked),
+        sighash_type: TapSighashType::Default,
+    })
+}
+
 /// Key-path sighash of funding input `i`.
 fn key_spend_message(tx: &Transaction, prevouts: &[TxOut], i: usize) -> Result<Message> {
     let h = SighashCache::new(tx)
@@ -157,21 +174,14 @@ pub fn sign_funding(psbt: &mut Psbt, params: &EscrowParams, keypair: &Keypair) -
             "funding input {i} is not P2TR (its txid could change after signing)"
         )));
     }
-    let secp = Secp256k1::new();
     let (key, _) = keypair.x_only_public_key();
     let own = p2tr_key_spend_script(key);
-    let tweaked = keypair.tap_tweak(&secp, None).to_keypair();
     let mut signed = 0;
     for (i, prev) in prevouts.iter().enumerate() {
         if prev.script_pubkey != own {
             continue;
         }
-        let msg = key_spend_message(&psbt.unsigned_tx, &prevouts, i)?;
-        let signature = secp.sign_schnorr_no_aux_rand(&msg, &tweaked);
-        psbt.inputs[i].tap_key_sig = Some(taproot::Signature {
-            signature,
-            sighash_type: TapSighashType::Default,
-        });
+        psbt.inputs[i].tap_key_sig = Some(sign_key_path(&psbt.unsigned_tx, &prevouts, i, keypair)?);
         signed += 1;
     }
     if signed == 0 {

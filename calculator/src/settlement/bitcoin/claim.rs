@@ -79,7 +79,7 @@ async fn step(c: &Arc<Calculator>, rec: SubTaskRecord, tip: u64) -> Result<()> {
             crate::work::spawn_compute(c.clone(), rec.job_id.clone());
             Ok(())
         }
-        State::Claiming => follow_claim(c, &rec).await,
+        State::Claiming => follow_claim(c, &rec, tip).await,
         _ => Ok(()),
     }
 }
@@ -194,7 +194,7 @@ async fn broadcast(c: &Calculator, job: &str, raw: &[u8]) -> Result<()> {
     Ok(())
 }
 
-async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
+async fn follow_claim(c: &Calculator, rec: &SubTaskRecord, tip: u64) -> Result<()> {
     let b = rec.btc()?;
     let (Some(txid), Some(raw_hex)) = (&b.claim_txid, &b.claim_tx_hex) else {
         return Ok(());
@@ -216,7 +216,7 @@ async fn follow_claim(c: &Calculator, rec: &SubTaskRecord) -> Result<()> {
             .await?;
             Ok(())
         }
-        Some(s) if s.confirmations == 0 && bump::stuck(c, rec, c.chain.tip_height().await?) => {
+        Some(s) if s.confirmations == 0 && bump::stuck(c, rec, tip) => {
             bump::bump_claim(c, rec, &record::unhex("claim", raw_hex)?).await
         }
         Some(_) => Ok(()),
