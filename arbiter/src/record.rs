@@ -129,6 +129,11 @@ pub struct DisputeRecord {
     /// root against T's sample).
     #[serde(default)]
     pub pinned_commitment: Option<String>,
+    /// Unresponsive disputes REJECTED with CALCULATOR_RESPONDED: r_i as
+    /// C_i gave it to T (hex), handed to the filer with the pinned
+    /// commitment ([`DisputeRecord::answer`]).
+    #[serde(default)]
+    pub answered_result: Option<String>,
 }
 
 impl DisputeRecord {
@@ -143,6 +148,19 @@ impl DisputeRecord {
     /// Is this dispute about slot `index` of job `job_hex`?
     pub fn is_slot(&self, job_hex: &str, index: u32) -> bool {
         self.job_id == job_hex && self.calculator_index == index
+    }
+
+    /// What C_i answered T in an unresponsive dispute T rejected because
+    /// C_i responded (for the filer only: `rpc::dispute`).
+    pub fn answer(&self) -> Option<pb::UnresponsiveAnswer> {
+        use prost::Message;
+        let result = hex::decode(self.answered_result.as_ref()?).ok()?;
+        let pc = hex::decode(self.pinned_commitment.as_ref()?).ok()?;
+        let commitment = bapay_proto::common::v1::SignedCommitment::decode(pc.as_slice()).ok()?;
+        Some(pb::UnresponsiveAnswer {
+            commitment: Some(commitment),
+            result,
+        })
     }
 
     /// The proto form.

@@ -348,6 +348,73 @@ async fn offer_accepted_stored_and_idempotent() {
     assert_eq!(d.decline_reason, DeclineReason::InsufficientFunds as i32);
 }
 
+/// O re-deals a job whose pool calculator declined: it withdraws this
+/// offer and sends a new one (new token, salt, keys) for the same job id.
+/// The new offer replaces the withdrawn record, and its coin is reserved
+/// again; an offer for that job id from another outsourcer key does not.
+#[tokio::test]
+async fn a_withdrawn_offer_is_replaced_by_a_new_offer_of_the_same_outsourcer_only() {
+    use prost::Message;
+    let fx = fixture(Config::default());
+    assert!(fx.offer().await.accepted);
+    let cancel = |token: [u8; 32]| pb::CancelOfferRequest {
+        job_id: JOB.to_vec(),
+        job_token: token.to_vec(),
+        reason: "calculator 1 declined; the job is dealt again".into(),
+    };
+    rpc::cancel_offer::handle(&fx.calc, cancel(TOKEN))
+        .await
+        .expect("cancel");
+    assert_eq!(fx.state(), State::Withdrawn);
+
+    // A stranger outsourcer (its own key named and signing) cannot take
+    // the job id over.
+    let stranger = Keypair::new(&Secp256k1::new(), &mut thread_rng());
+    let mut terms: EscrowTerms = fx.params.clone().into();
+    terms.outsourcer = stranger.x_only_public_key().0;
+    let terms = EscrowParams::new(terms).expect("terms");
+    let mut foreign = fx.offer_req();
+    foreign.job_token = vec![7; 32];
+    foreign.outsourcer = stranger.x_only_public_key().0.serialize().to_vec();
+    foreign.terms = Some(pb::offer_request::Terms::Bitcoin(pb::BitcoinOffer {
+        terms: Some(bapay_daemon::codec::terms_to_proto(&terms)),
+        fee_rate_sat_per_vb: 2.0,
+        result_deadline_height: 250,
+    }));
+    foreign.outsourcer_key = foreign.outsourcer.clone();
+    foreign.outsourcer_signature = bapay_core::auth::sign(
+        bapay_core::auth::OFFER_TAG,
+        &foreign.encode_to_vec(),
+        &stranger,
+    )
+    .serialize()
+    .to_vec();
+    let e = rpc::offer::handle(&fx.calc, foreign).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::AlreadyExists, "{e:?}");
+    assert_eq!(fx.state(), State::Withdrawn);
+
+    // O's new deal is taken: a new token, and the coin reserved again.
+    let mut again = fx.offer_req();
+    again.job_token = vec![8; 32];
+    let a = offer(&fx, again.clone()).await.expect("new offer");
+    assert!(a.accepted, "{a:?}");
+    assert_eq!(fx.state(), State::Accepted);
+    let (rec, _) = record::load(fx.calc.store.as_ref(), &hex::encode(JOB))
+        .expect("store")
+        .expect("record");
+    assert_eq!(rec.job_token, hex::encode([8u8; 32]));
+    // The old token no longer opens the record; the new one does.
+    let e = rpc::cancel_offer::handle(&fx.calc, cancel(TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PermissionDenied, "{e:?}");
+    assert_eq!(offer(&fx, again).await.expect("repeat"), a);
+    let mut second = fx.offer_req();
+    second.job_id = vec![4; 32];
+    let d = offer(&fx, second).await.expect("answer");
+    assert_eq!(d.decline_reason, DeclineReason::InsufficientFunds as i32);
+}
+
 /// Sends `req` signed by O (its key named in it), as O does.
 async fn offer(fx: &Fx, mut req: pb::OfferRequest) -> crate::Result<pb::OfferResponse> {
     use prost::Message;

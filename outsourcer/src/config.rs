@@ -29,6 +29,14 @@ impl Cli {
         if let Some(a) = &self.arbiter {
             cfg.arbiter_url = a.clone();
         }
+        // A spare equal to a serving endpoint would put one calculator in
+        // two slots of a job.
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = cfg.pool.iter().find(|e| !seen.insert(e.as_str())) {
+            return Err(bapay_daemon::Error::Config(format!(
+                "pool: {dup} is listed twice"
+            )));
+        }
         Ok(cfg)
     }
 }
@@ -130,6 +138,11 @@ mod tests {
         assert_eq!(cfg.common.listen, "127.0.0.1:0");
         assert_eq!(cfg.arbiter_url, "http://t:3");
         assert_eq!(cfg.pool.len(), 2);
+        std::fs::write(&path, "pool = [\"http://c1:1\", \"http://c1:1\"]\n").expect("write");
+        let cli = Cli::try_parse_from(["outsourcer", "--config", path.to_str().expect("utf8")])
+            .expect("parses");
+        let e = cli.load().expect_err("a pool endpoint twice");
+        assert!(e.to_string().contains("listed twice"), "{e}");
         assert!(!cfg.misbehave.false_dispute);
     }
 }

@@ -16,10 +16,10 @@
 //!
 //! Not yet: `Unresponsive` disputes on Ethereum (the on-chain challenge:
 //! a calculator that commits and never opens its sample is still paid at
-//! t there), threshold jobs, and replacing a declined pool calculator (a
-//! decline FAILs the job with nothing locked).
+//! t there) and threshold jobs.
 
 pub mod config;
+pub mod deal;
 pub mod driver;
 pub mod record;
 pub mod rpc;

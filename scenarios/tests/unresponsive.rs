@@ -9,7 +9,8 @@
 //!   blocks before t and files the same way; T's own OpenLeaves fails too;
 //! - O accuses an honest calculator (it never collected the result): T
 //!   asks, the calculator answers with its signed result and T's fresh
-//!   sample, T rejects, the calculator is paid at t.
+//!   sample, T rejects and hands O the signed result (the job still gets
+//!   its output), the calculator is paid at t.
 
 mod common;
 
@@ -131,6 +132,12 @@ async fn a_false_accusation_of_silence_is_rejected_and_the_calculator_paid() -> 
         !job.slots[0].dispute_id.is_empty(),
         "a dispute was filed: {report}"
     );
+    // T handed O the signed result C_0 gave it: the job has its output.
+    let hits = match job.output.as_ref().and_then(|o| o.output.as_ref()) {
+        Some(bapay_proto::common::v1::task_output::Output::Search(s)) => s.hits.clone(),
+        _ => anyhow::bail!("no output from the answer T handed over: {report}"),
+    };
+    ensure!(hits == expected_hits(), "wrong output: {report}");
     let after = balances(&net, &keys).await?;
     ensure!(after[1] - before[1] == net_of(&job, Role::Calculator, Some(0)));
     ensure!(after[1] > before[1], "the calculator was paid: {report}");

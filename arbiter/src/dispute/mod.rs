@@ -171,6 +171,7 @@ pub async fn file<S: DisputeSettlement>(
                 created_unix_ms: now,
                 updated_unix_ms: now,
                 pinned_commitment: None,
+                answered_result: None,
             };
             // Persist the evidence before deciding anything.
             let v = record::save(store, &rec, None)?;

@@ -10,7 +10,9 @@
 //! it is drawn from (the first commitment C_i gives is stored before the
 //! sample is asked; another one later does not count), so C_i can neither
 //! refuse samples until a lucky one comes nor re-commit until one misses.
-//! - a valid result whose sample verifies: REJECTED (CALCULATOR_RESPONDED);
+//! - a valid result whose sample verifies: REJECTED (CALCULATOR_RESPONDED),
+//!   and the signed result goes back to O with the rejection (`Dispute`'s
+//!   answer), so the job still gets its output;
 //! - a proven wrong leaf: AT_FAULT at once;
 //! - nothing valid until `response_window_ms` after filing: AT_FAULT
 //!   (UNRESPONSIVE), after the chain checks again (escrow unspent, not too
@@ -74,10 +76,15 @@ async fn step(a: &Arbiter, rec: &DisputeRecord) -> Result<()> {
     let Evidence::Unresponsive(u) = &f.evidence else {
         return Ok(());
     };
+    let mut answered = None;
     let answer = match fetch(a, &f, u).await {
         Ok((pc, result)) => match pin(a, &rec.dispute_id, &pc).await? {
             Some(why) => Err(why),
-            None => open(a, &f, u, &rec.dispute_id, &pc, &result).await,
+            None => {
+                let v = open(a, &f, u, &rec.dispute_id, &pc, &result).await;
+                answered = Some(result);
+                v
+            }
         },
         Err(why) => Err(why),
     };
@@ -99,6 +106,9 @@ async fn step(a: &Arbiter, rec: &DisputeRecord) -> Result<()> {
             rec.reject_reason = pb::RejectReason::CalculatorResponded as i32;
             rec.detail =
                 "the calculator answered T with a signed result whose sample verifies".into();
+            // O gets the answer with the rejection (under the pinned
+            // commitment, the one T's sample was drawn from).
+            rec.answered_result = answered.as_ref().map(hex::encode);
             None
         }
         Ok(Verdict::CalculatorAtFault { reason }) => Some(fault(&reason)),

@@ -6,8 +6,11 @@
 //! not serve the chain declines UNSUPPORTED without storing anything.
 //! The answer (accepted or declined) is stored before it is returned; a
 //! repeat of the identical offer returns it again, a different offer for
-//! the same job id is ALREADY_EXISTS (unless the stored one was declined,
-//! which it replaces). An acceptance carries C_i's signature over the
+//! the same job id is ALREADY_EXISTS, unless the stored one was declined,
+//! or withdrawn by the same outsourcer key (O re-deals a job whose pool
+//! calculator declined, `outsourcer::driver::replace`): the new offer
+//! replaces it. A withdrawn record has signed nothing and reserves no coin,
+//! and nobody but its outsourcer can take its job id over. An acceptance carries C_i's signature over the
 //! offer's digest and its endpoint (`bapay_core::auth::ACCEPT_TAG`), O's
 //! evidence for an unresponsive dispute.
 
@@ -99,6 +102,12 @@ pub async fn handle(c: &Calculator, req: pb::OfferRequest) -> Result<pb::OfferRe
     let version = match record::load(c.store.as_ref(), &job_hex)? {
         Some((rec, _)) if rec.offer_hash == offer_hash => return Ok(response(c, &rec)),
         Some((rec, v)) if rec.state == State::Declined => Some(v),
+        Some((rec, v))
+            if rec.state == State::Withdrawn
+                && settlement::of(&rec).names_outsourcer(&rec.settlement, &key) =>
+        {
+            Some(v)
+        }
         Some(_) => {
             return Err(ServiceError::already_exists(format!(
                 "job {job_hex} already offered with different fields"

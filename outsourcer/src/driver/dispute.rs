@@ -5,7 +5,9 @@
 //! result, the first sampled leaf: T then checks the result itself). T's
 //! answer: at fault → DISPUTED (the chain settles it: Bitcoin, O completes
 //! and broadcasts Redeem_i; Ethereum, T's `judge`), JUDGED → REDEEMED,
-//! REJECTED / EXPIRED → DISPUTE_REJECTED (C_i is paid at t). A failure on
+//! REJECTED / EXPIRED → DISPUTE_REJECTED (C_i is paid at t; when T
+//! rejects unresponsive evidence because C_i answered it, O checks and
+//! keeps the signed result T hands back, so the output still combines). A failure on
 //! one slot never stops the others. When no dispute is open any more →
 //! AWAITING_PAYOUT. A slot with no result at all (Bitcoin) goes to T as
 //! `Unresponsive` evidence: T asks C_i itself and answers
@@ -45,9 +47,16 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         .iter()
         .any(|s| disputable(s, chain) || s.state == SlotState::Disputed);
     if !open {
+        let output = super::verify::output(&rec)?;
         o.update(&rec.job_id, |r| {
             r.state = JobState::AwaitingPayout;
-            Ok(vec![Note::job("disputes decided; waiting for t")])
+            let done = if output.is_some() {
+                "disputes decided; every result counts, output combined; waiting for t"
+            } else {
+                "disputes decided; waiting for t"
+            };
+            r.output = output;
+            Ok(vec![Note::job(done)])
         })
         .await?;
     }
@@ -132,8 +141,11 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     req.outsourcer_signature = auth::sign(auth::DISPUTE_TAG, &req.encode_to_vec(), o.key.keypair())
         .serialize()
         .to_vec();
-    let d = match o.arbiter()?.dispute(req).await {
-        Ok(r) => r.into_inner().dispute.unwrap_or_default(),
+    let (d, answer) = match o.arbiter()?.dispute(req).await {
+        Ok(r) => {
+            let r = r.into_inner();
+            (r.dispute.unwrap_or_default(), r.answer)
+        }
         Err(e)
             if matches!(
                 e.code(),
@@ -153,6 +165,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
                 r.slots[i as usize].dispute = Some(StoredDispute {
                     id: String::new(),
                     reason: why.clone(),
+                    answered: false,
                 });
                 Ok(vec![set_slot(r, i, SlotState::DisputeRejected, &why)])
             })
@@ -167,10 +180,25 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         }
         _ => None,
     };
+    // C_i answered T: its result, if it holds under O's own check of the
+    // commitment (job, slot, m_i, r_i, C_i's signature), counts.
+    let answered = answer
+        .filter(|_| d.reject_reason == arb::RejectReason::CalculatorResponded as i32)
+        .and_then(|a| {
+            let pc = a.commitment?;
+            match super::work::check(rec, i, &a.result, &pc) {
+                Ok(()) => Some((hex::encode(&a.result), hex::encode(pc.encode_to_vec()))),
+                Err(e) => {
+                    tracing::warn!(slot = i, error = %e, "the answer T handed over does not hold; not used");
+                    None
+                }
+            }
+        });
     o.update(&rec.job_id, |r| {
         let stored = StoredDispute {
             id: d.dispute_id.clone(),
             reason: s.reason.clone(),
+            answered: answered.is_some(),
         };
         let note = match (state, fault) {
             (_, Some(f)) => {
@@ -191,12 +219,22 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
                 )
             }
             (arb::DisputeState::Rejected | arb::DisputeState::Expired, None) => {
-                r.slots[i as usize].dispute = Some(stored);
+                let slot = &mut r.slots[i as usize];
+                slot.dispute = Some(stored);
+                if let Some((result_hex, commitment_hex)) = &answered {
+                    slot.result_hex = Some(result_hex.clone());
+                    slot.commitment_hex = Some(commitment_hex.clone());
+                }
                 let why = format!(
-                    "arbiter rejected the dispute: {:?} {}",
+                    "arbiter rejected the dispute: {:?} {}{}",
                     arb::RejectReason::try_from(d.reject_reason)
                         .unwrap_or(arb::RejectReason::Unspecified),
-                    d.detail
+                    d.detail,
+                    if answered.is_some() {
+                        "; O took the result C_i gave T"
+                    } else {
+                        ""
+                    }
                 );
                 set_slot(r, i, SlotState::DisputeRejected, &why)
             }

@@ -11,6 +11,7 @@
 
 pub mod dispute;
 pub mod offer;
+pub mod replace;
 pub mod verify;
 pub mod work;
 

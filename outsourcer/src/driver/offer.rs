@@ -1,8 +1,9 @@
 //! CREATED → OFFERING → FUNDING: learn each calculator's key (GetInfo,
 //! checked against a pinned key), then offer every slot its sub-task with
-//! the escrow terms. All n accept → FUNDING. A decline, or the offer
-//! timeout, → FAILED (nothing is locked yet; a declined slot is not
-//! replaced from the pool). O keeps the signed offer and C_i's signed
+//! the escrow terms. All n accept → FUNDING. A decline (or a calculator
+//! whose GetInfo O refuses) is replaced from the pool (`super::replace`),
+//! or, with no spare left, → FAILED; so does the offer timeout (nothing is
+//! locked yet). O keeps the signed offer and C_i's signed
 //! acceptance of it (over the offer's digest and C_i's endpoint): the
 //! evidence of an unresponsive dispute; an acceptance without a valid
 //! signature is a decline.
@@ -25,6 +26,9 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         )
         .await;
     }
+    if let Some(d) = declined(rec) {
+        return super::replace::declined(o, rec, d).await;
+    }
     if rec.state == JobState::Created {
         return learn_keys(o, rec).await;
     }
@@ -34,9 +38,8 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         }
     }
     let rec = o.get(&rec.job_id)?.0;
-    if let Some(d) = rec.slots.iter().find(|s| s.state == SlotState::Declined) {
-        let why = format!("calculator {} declined: {}", d.index, d.reason);
-        return fail(o, &rec, &why).await;
+    if let Some(d) = declined(&rec) {
+        return super::replace::declined(o, &rec, d).await;
     }
     if rec.slots.iter().all(|s| s.state == SlotState::Accepted) {
         o.update(&rec.job_id, |r| {
@@ -45,6 +48,23 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
         })
         .await?;
     }
+    Ok(())
+}
+
+fn declined(rec: &JobRecord) -> Option<u32> {
+    rec.slots
+        .iter()
+        .find(|s| s.state == SlotState::Declined)
+        .map(|s| s.index)
+}
+
+/// A calculator O refuses from its GetInfo: its slot is DECLINED (and
+/// replaced from the pool, if the job has spares).
+async fn refuse(o: &Outsourcer, rec: &JobRecord, i: u32, why: &str) -> Result<()> {
+    o.update(&rec.job_id, |r| {
+        Ok(vec![set_slot(r, i, SlotState::Declined, why)])
+    })
+    .await?;
     Ok(())
 }
 
@@ -65,14 +85,14 @@ async fn learn_keys(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
                 let i = i.into_inner();
                 let k = hex::encode(&i.bitcoin_key);
                 if let Err(why) = s_chain.learn(&mut s.clone(), &i) {
-                    return fail(o, rec, &why).await;
+                    return refuse(o, rec, s.index, &why).await;
                 }
                 if s.key.as_ref().is_some_and(|pin| *pin != k) {
                     let why = format!(
                         "calculator {} reports another key than the pinned one",
                         s.index
                     );
-                    return fail(o, rec, &why).await;
+                    return refuse(o, rec, s.index, &why).await;
                 }
                 found.push((k, i));
             }

@@ -54,20 +54,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     }
     let chain = settlement::of(&rec);
     let disputable = rec.slots.iter().any(|s| disputable(s, chain));
-    let output = if rec.slots.iter().all(|s| s.state == SlotState::Verified) {
-        let results = rec
-            .slots
-            .iter()
-            .map(|s| s.result())
-            .collect::<Result<Vec<_>>>()?;
-        Some(
-            rec.task
-                .combine(&results)
-                .map_err(|e| ServiceError::internal("combine", e))?,
-        )
-    } else {
-        None
-    };
+    let output = output(&rec)?;
     o.update(&rec.job_id, |r| {
         if disputable {
             r.state = JobState::Disputing;
@@ -83,6 +70,30 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     })
     .await?;
     Ok(())
+}
+
+/// The combined output, if every slot's result counts: VERIFIED by O's
+/// sample, or answered to T in a dispute T rejected because C_i
+/// responded (its sample verified by T).
+pub fn output(rec: &JobRecord) -> Result<Option<bapay_core::task::Output>> {
+    let counts = |s: &Slot| {
+        s.state == SlotState::Verified
+            || (s.state == SlotState::DisputeRejected
+                && s.dispute.as_ref().is_some_and(|d| d.answered))
+    };
+    if !rec.slots.iter().all(counts) {
+        return Ok(None);
+    }
+    let results = rec
+        .slots
+        .iter()
+        .map(|s| s.result())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(
+        rec.task
+            .combine(&results)
+            .map_err(|e| ServiceError::internal("combine", e))?,
+    ))
 }
 
 /// A FAULTY slot O can take to T: a wrong result it can prove, or (where

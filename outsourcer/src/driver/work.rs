@@ -125,7 +125,7 @@ async fn fetch(o: &Outsourcer, rec: &JobRecord, i: u32) -> Result<()> {
 }
 
 /// O's check of a returned result and commitment.
-fn check(
+pub(crate) fn check(
     rec: &JobRecord,
     i: u32,
     result: &[u8],

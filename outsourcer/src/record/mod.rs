@@ -91,6 +91,12 @@ pub struct StoredDispute {
     pub id: String,
     /// Why O disputed.
     pub reason: String,
+    /// An unresponsive dispute T rejected because C_i answered it: the
+    /// slot's result and commitment are C_i's answer, verified by T's
+    /// sample and by O's own check of the commitment, and count toward
+    /// the output.
+    #[serde(default)]
+    pub answered: bool,
 }
 
 /// One calculator slot.
@@ -215,6 +221,11 @@ pub struct JobRecord {
     pub updated_ms: u64,
     /// What depends on the chain.
     pub settlement: JobSettlement,
+    /// Pool endpoints not drawn yet, in pool order: a pool job replaces a
+    /// declined calculator with the first of them (`driver::replace`).
+    /// Empty for an explicit calculator list.
+    #[serde(default)]
+    pub spares: Vec<String>,
 }
 
 /// A stored event (payload of an `event` journal step).

@@ -5,7 +5,6 @@
 //! message keys and the collusion key, and stores the job (CREATED) before
 //! it returns. The driver does the rest. Idempotent per request_id.
 
-use bapay_core::keys::{message_secret, PublishedKeys};
 use bapay_core::merkle::Hash32;
 use bapay_core::sampling::{SamplingPolicy, MAX_SAMPLE_SIZE};
 use bapay_core::task::field::Fe;
@@ -15,11 +14,11 @@ use bapay_core::task::TaskSpec;
 use bapay_daemon::{codec, ServiceError};
 use bapay_proto::common::v1 as common;
 use bapay_proto::outsourcer::v1 as pb;
-use bitcoin::secp256k1::Secp256k1;
 use prost::Message;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use crate::deal::deal;
 use crate::record::{JobRecord, JobState, Slot, SlotState};
 use crate::service::{Note, Outsourcer};
 use crate::settlement;
@@ -115,70 +114,39 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     };
     let mut terms = chain.terms(o, &req, timeouts, n).await?;
 
-    // Split, draw R and the id, derive the message keys.
-    let mut rng = rand::thread_rng();
-    let (subs, secret) = task
-        .split(n as u32, &mut rng)
-        .map_err(|e| ServiceError::invalid("calculators", format!("n = {n}: {e}")))?;
-    let max = bapay_core::task::MAX_RESULT_BYTES;
-    if let Some(big) = subs.iter().find(|s| s.max_result_len() > max) {
-        return Err(ServiceError::invalid(
-            "task",
-            format!(
-                "a sub-task's result may take {} bytes, more than one message carries ({max}): use more calculators or a smaller task",
-                big.max_result_len()
-            ),
-        ));
-    }
-    let mut job_random = [0u8; 32];
-    rng.fill_bytes(&mut job_random);
+    // Split, draw R, the salts and the tokens, derive the message keys.
+    let d = deal(&task, n)?;
     let mut job_id = [0u8; 32];
-    rng.fill_bytes(&mut job_id);
-    let secp = Secp256k1::new();
-    let salts: Vec<[u8; 32]> = subs
-        .iter()
-        .map(|_| {
-            let mut s = [0u8; 32];
-            rng.fill_bytes(&mut s);
-            s
-        })
-        .collect();
-    let secrets = subs
-        .iter()
-        .zip(&salts)
-        .map(|(s, salt)| message_secret(&s.to_bytes(), salt, &job_random))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| ServiceError::internal("message keys", e))?;
-    let keys = PublishedKeys::from_secrets(&secp, &secrets)
-        .map_err(|e| ServiceError::internal("message keys", e))?;
-    chain.set_collusion(&mut terms.part, &keys);
+    rand::thread_rng().fill_bytes(&mut job_id);
+    chain.set_collusion(&mut terms.part, &d.keys);
+    let spares = match req.calculators {
+        Some(pb::submit_job_request::Calculators::PoolCount(_)) => o.config.pool[n..].to_vec(),
+        _ => Vec::new(),
+    };
     let now = o.now_ms();
-    let slots = subs
+    let slots = d
+        .subs
         .iter()
         .zip(&endpoints)
-        .zip(&salts)
+        .zip(d.salts.iter().zip(&d.tokens))
         .enumerate()
-        .map(|(i, ((s, e), salt))| {
-            let mut token = [0u8; 32];
-            rng.fill_bytes(&mut token);
-            Slot {
-                index: i as u32,
-                endpoint: e.0.clone(),
-                job_token: hex::encode(token),
-                sub_task_hex: hex::encode(s.to_bytes()),
-                salt: hex::encode(salt),
-                challenge: None,
-                key: e.1.clone(),
-                state: SlotState::Pending,
-                reason: String::new(),
-                result_hex: None,
-                commitment_hex: None,
-                openings_hex: None,
-                dispute: None,
-                updated_ms: now,
-                settlement: chain.new_slot(),
-                acceptance: None,
-            }
+        .map(|(i, ((s, e), (salt, token)))| Slot {
+            index: i as u32,
+            endpoint: e.0.clone(),
+            job_token: hex::encode(token),
+            sub_task_hex: hex::encode(s.to_bytes()),
+            salt: hex::encode(salt),
+            challenge: None,
+            key: e.1.clone(),
+            state: SlotState::Pending,
+            reason: String::new(),
+            result_hex: None,
+            commitment_hex: None,
+            openings_hex: None,
+            dispute: None,
+            updated_ms: now,
+            settlement: chain.new_slot(),
+            acceptance: None,
         })
         .collect();
     let mut rec = JobRecord {
@@ -188,13 +156,9 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
         state: JobState::Created,
         state_reason: String::new(),
         task,
-        secret,
-        job_random: hex::encode(job_random),
-        message_keys: keys
-            .keys
-            .iter()
-            .map(|k| hex::encode(k.serialize()))
-            .collect(),
+        job_random: d.job_random_hex(),
+        message_keys: d.message_keys_hex(),
+        secret: d.secret,
         payout: terms.payout,
         result_deadline: terms.deadline,
         p: policy.p,
@@ -209,6 +173,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
         created_ms: now,
         updated_ms: now,
         settlement: terms.part,
+        spares,
     };
     let span = bapay_daemon::job_span(&rec.job_id);
     let _e = span.enter();

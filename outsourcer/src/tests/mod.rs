@@ -9,6 +9,7 @@
 mod bitcoin;
 mod ethereum;
 mod funding;
+mod replace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub const NOW: u64 = 1_800_000_000;
 pub enum Behaviour {
     Honest,
     Lazy,
+    /// Trusts no arbiter: declines every offer (UNTRUSTED_PARTY).
+    Declines,
 }
 
 /// The fakes, the daemons and their servers.
@@ -104,8 +107,10 @@ impl World {
             let mut cfg = bapay_calculator::Config::default();
             cfg.ethereum.deployment.contract = CONTRACT.to_string();
             cfg.trusted_arbiters = trusted.clone();
-            if *b == Behaviour::Lazy {
-                cfg.misbehave.lazy_fraction = 0.5;
+            match b {
+                Behaviour::Lazy => cfg.misbehave.lazy_fraction = 0.5,
+                Behaviour::Declines => cfg.trusted_arbiters.clear(),
+                Behaviour::Honest => {}
             }
             let c_eth = eth.account(key.eth_address());
             let c =

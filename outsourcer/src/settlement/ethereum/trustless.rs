@@ -112,6 +112,7 @@ pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
         slot.dispute = Some(StoredDispute {
             id: format!("disputeSearch {hash}"),
             reason: slot.reason.clone(),
+            answered: false,
         });
         Ok(vec![if receipt.success {
             set_slot(
