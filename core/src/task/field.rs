@@ -61,6 +61,24 @@ impl Fe {
         }
     }
 
+    /// `self^e` by square-and-multiply.
+    pub fn pow(self, mut e: u64) -> Fe {
+        let (mut base, mut acc) = (self, Fe::ONE);
+        while e > 0 {
+            if e & 1 == 1 {
+                acc = acc * base;
+            }
+            base = base * base;
+            e >>= 1;
+        }
+        acc
+    }
+
+    /// The multiplicative inverse (Fermat: `self^(p-2)`); `None` for zero.
+    pub fn inverse(self) -> Option<Fe> {
+        (self != Fe::ZERO).then(|| self.pow(P - 2))
+    }
+
     /// The be64 encoding used in leaves and canonical bytes.
     pub fn to_be_bytes(self) -> [u8; 8] {
         self.0.to_be_bytes()

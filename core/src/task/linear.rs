@@ -110,7 +110,7 @@ pub fn public_matrix(seed: &Hash32, rows: u32, cols: u32) -> Result<Vec<Fe>> {
 }
 
 /// A x (x has `cols` elements; not checked here).
-fn mat_vec(seed: &Hash32, rows: u32, cols: u32, x: &[Fe]) -> Vec<Fe> {
+pub(crate) fn mat_vec(seed: &Hash32, rows: u32, cols: u32, x: &[Fe]) -> Vec<Fe> {
     let mut y = vec![Fe::ZERO; rows as usize];
     for_each_entry(seed, rows, cols, |r, c, a| y[r] += a * x[c]);
     y

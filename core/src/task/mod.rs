@@ -16,6 +16,7 @@ pub mod field;
 pub mod linear;
 pub mod search;
 mod search_codec;
+pub mod shamir;
 pub mod spec;
 
 use rand::RngCore;
