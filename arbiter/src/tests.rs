@@ -81,6 +81,7 @@ fn fixture_with(store: Arc<dyn Store>, key: SecretKey) -> Fx {
         cols: 4,
         matrix_seed: Hash32::from([5; 32]),
         share: (1..=4).map(Fe::reduce).collect(),
+        threshold: None,
     });
     let chain = Arc::new(FakeChain::new(100));
     chain.add_tx(&escrow_tx(&params), 1);
@@ -753,6 +754,7 @@ async fn unresponsive_evidence_binds_the_offer_and_the_endpoint() {
         cols: 4,
         matrix_seed: Hash32::from([6; 32]),
         share: (1..=4).map(Fe::reduce).collect(),
+        threshold: None,
     })
     .to_bytes();
     let e = dispute(&fx, r).await.expect_err("another m_i");

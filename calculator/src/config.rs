@@ -50,6 +50,11 @@ pub struct Config {
     /// job is in `trusted_calculators` (O with one sybil calculator knows
     /// every message and could spring the trap on the deposits).
     pub accept_trap_on_deposit: bool,
+    /// Accept l-of-n jobs (Bitcoin terms with a threshold trap leaf): any l
+    /// colluding co-calculators of such a job learn x and can sweep this
+    /// calculator's fee d with it (its deposit stays out of every trap's
+    /// reach). Off: declined UNTRUSTED_PARTY.
+    pub accept_threshold_jobs: bool,
     /// Co-calculators trusted for `trap_deposit` jobs (x-only keys, hex).
     #[serde(with = "bapay_daemon::config::string_list")]
     pub trusted_calculators: Vec<String>,
@@ -156,6 +161,7 @@ impl Default for Config {
             limits: Limits::default(),
             trusted_arbiters: Vec::new(),
             accept_trap_on_deposit: false,
+            accept_threshold_jobs: false,
             trusted_calculators: Vec::new(),
             offer_ttl_ms: 10 * 60 * 1000,
             advertise_url: String::new(),

@@ -30,6 +30,9 @@ use crate::rpc;
 use crate::service::{Calculator, Service};
 use bapay_daemon::{Coin, ErrorCode, FakeBitcoin as FakeChain, ServiceError, TxStatus};
 
+#[path = "tests_threshold.rs"]
+mod threshold;
+
 const JOB: [u8; 32] = [1; 32];
 const TOKEN: [u8; 32] = [2; 32];
 const R: [u8; 32] = [9; 32];

@@ -182,6 +182,7 @@ mod size_tests {
                 cols: 1,
                 matrix_seed: Hash32::from([1; 32]),
                 share: vec![],
+                threshold: None,
             })
         };
         assert!(super::too_large(&rows(1000), 1 << 30).is_none());

@@ -104,6 +104,13 @@ pub fn render(job: &pb::Job) -> String {
         let _ = writeln!(s, "  reason: {}", job.state_reason);
     }
     let _ = writeln!(s, "  task: {}", task(job.task.as_ref()));
+    if job.threshold_l > 0 {
+        let _ = writeln!(
+            s,
+            "  split: {}-of-{} (Shamir shares; any {} results give the output, any {} messages open the threshold trap)",
+            job.threshold_l, job.calculator_count, job.threshold_l, job.threshold_l
+        );
+    }
     let _ = writeln!(s, "  result: {}", output(job.output.as_ref()));
     if let Some(m) = &job.sampling {
         let _ = writeln!(

@@ -61,6 +61,11 @@ pub struct Submit {
     /// Ethereum: t, in seconds from the latest block's time.
     #[arg(long, default_value_t = 900)]
     pub payout_seconds: u64,
+    /// Linear kind on Bitcoin: an l-of-n job (Shamir shares of degree
+    /// l - 1, a threshold trap leaf; the output needs any l results). 0:
+    /// every result needed.
+    #[arg(long, default_value_t = 0)]
+    pub threshold: u32,
     /// Target miss probability p.
     #[arg(long, default_value_t = 1.0e-4)]
     pub p: f64,
@@ -174,7 +179,7 @@ pub fn request(a: &Submit) -> Result<pb::SubmitJobRequest> {
         target_miss_probability: a.p,
         assumed_honest_fraction: a.q,
         fee_rate_sat_per_vb: None,
-        threshold_l: 0,
+        threshold_l: a.threshold,
         trap_deposit: false,
     })
 }

@@ -146,6 +146,7 @@ fn linear_case(wrong_row: Option<usize>) -> Case {
         cols: 6,
         matrix_seed: Hash32([8; 32]),
         share,
+        threshold: None,
     };
     let sub = SubTask::Linear(s);
     let SubResult::Linear(mut r) = sub.compute_and_commit().unwrap().0 else {

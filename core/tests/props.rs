@@ -77,7 +77,7 @@ proptest! {
     ) {
         let mut rng = ChaCha20Rng::seed_from_u64(rng_seed ^ 0x5eed);
         let x = (0..cols).map(|_| Fe::random(&mut rng)).collect();
-        let spec = TaskSpec::Linear(LinearParams { rows, cols, matrix_seed: Hash32(seed), x });
+        let spec = TaskSpec::Linear(LinearParams { rows, cols, matrix_seed: Hash32(seed), x, threshold: None });
         prop_assert_eq!(split_compute_combine(&spec, n, rng_seed), spec.run_direct().unwrap());
     }
 
@@ -87,7 +87,7 @@ proptest! {
     ) {
         let mut rng = ChaCha20Rng::seed_from_u64(rng_seed);
         let x = (0..cols).map(|_| Fe::random(&mut rng)).collect();
-        let p = LinearParams { rows, cols, matrix_seed: Hash32(seed), x };
+        let p = LinearParams { rows, cols, matrix_seed: Hash32(seed), x, threshold: None };
         let (subs, key) = Linear::split(&p, 2, &mut rng).unwrap();
         let mut res = Linear::compute(&subs[0]).unwrap();
         let j = row % rows as usize;

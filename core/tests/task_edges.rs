@@ -59,6 +59,7 @@ fn linear_combine_refuses_huge_rows_before_allocating() {
         cols: u32::MAX,
         matrix_seed: Hash32([1; 32]),
         x: vec![],
+        threshold: None,
     };
     let res = LinearResult { r: vec![Fe::ONE] };
     assert!(matches!(
@@ -76,6 +77,7 @@ fn linear_split_caps_all_shares_together() {
         cols,
         matrix_seed: Hash32([1; 32]),
         x: vec![Fe::ZERO; cols as usize],
+        threshold: None,
     };
     // 17 shares of 2^20 columns exceed 2^24 entries (the cap allows 16).
     assert!(matches!(
@@ -91,6 +93,7 @@ fn non_canonical_encodings_refused() {
         cols: 2,
         matrix_seed: Hash32([3; 32]),
         share: vec![Fe::ONE, Fe::ZERO],
+        threshold: None,
     };
     let good = sub.to_bytes();
     assert_eq!(LinearSubTask::from_bytes(&good).unwrap(), sub);

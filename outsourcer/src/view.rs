@@ -92,6 +92,7 @@ pub fn job(rec: &JobRecord) -> pb::Job {
         tip: rec.tip,
         created_unix_ms: rec.created_ms,
         updated_unix_ms: rec.updated_ms,
+        threshold_l: rec.task.threshold().unwrap_or(0),
         ..Default::default()
     };
     settlement::of(rec).view(rec, &mut job);

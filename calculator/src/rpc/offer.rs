@@ -35,6 +35,17 @@ fn common(req: &pb::OfferRequest) -> Result<CommonOffer> {
         return Err(ServiceError::invalid("index", "index >= n"));
     }
     let sub = codec::sub_task("sub_task", &req.sub_task)?;
+    if let Some(at) = sub.share_at() {
+        if at.index != req.index || at.l > n {
+            return Err(ServiceError::invalid(
+                "sub_task",
+                format!(
+                    "a share for calculator {} of an l = {} split, offered to calculator {} of {n}",
+                    at.index, at.l, req.index
+                ),
+            ));
+        }
+    }
     let job_random = codec::bytes32("job_random", &req.job_random)?;
     let salt = codec::bytes32("sub_task_salt", &req.sub_task_salt)?;
     let keys = req

@@ -9,6 +9,13 @@
 //! wrong with probability <= 1/p) and the Merkle tree over the rows of r_i
 //! (leaf j = be64(j) || be64(r_i[j])) for the arbiter and the contract.
 //!
+//! The threshold variant (`threshold = Some(l)`, PROTOCOL.md §4 "Optional
+//! threshold trap"): x is Shamir-shared with degree l - 1 instead
+//! ([`super::shamir`]), C_i gets x(α_i), and O reconstructs y from any l
+//! results with the Lagrange weights at 0 ([`super::shamir::combine`]). Any l - 1
+//! calculators learn nothing about x; the job completes with n - l silent.
+//! The Freivalds check and the leaves are the same for both.
+//!
 //! Caps: rows * cols <= [`MAX_MATRIX_ENTRIES`] (A is streamed, never stored,
 //! but every entry costs a quarter of a SHA-256), and n * cols <=
 //! [`MAX_SHARE_ENTRIES`] (without it n = 1024 shares of 2^24 columns are
@@ -19,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::field::{dot, Fe};
-use super::{check_calculators, check_len, Canonical, LeafFault, Reader, TaskKind};
+use super::{check_calculators, check_len, LeafFault, TaskKind, MAX_CALCULATORS};
 use crate::merkle::{Hash32, MerkleTree};
 use crate::{Error, Result};
 
@@ -44,7 +51,25 @@ pub struct LinearParams {
     pub matrix_seed: Hash32,
     /// O's secret vector x, `cols` elements.
     pub x: Vec<Fe>,
+    /// l of an l-of-n Shamir split; `None`: additive shares, every result
+    /// needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<u32>,
 }
+
+/// Where a Shamir share sits: the job's l and the calculator index i (its
+/// point is α_i = i + 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareAt {
+    /// Results needed to reconstruct, 1 <= l <= n.
+    pub l: u32,
+    /// The calculator index i.
+    pub index: u32,
+}
+
+/// First byte of a Shamir share's canonical encoding (its result is an
+/// ordinary linear result, tag [`Linear::TAG`]).
+pub const THRESHOLD_TAG: u8 = 0x03;
 
 /// One calculator's sub-task m_i: the public matrix and the share x_i.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +82,9 @@ pub struct LinearSubTask {
     pub matrix_seed: Hash32,
     /// The share x_i, `cols` elements.
     pub share: Vec<Fe>,
+    /// `Some` for a Shamir share x(α_i), `None` for an additive one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ShareAt>,
 }
 
 /// One calculator's result r_i = A x_i, `rows` elements.
@@ -116,7 +144,7 @@ pub(crate) fn mat_vec(seed: &Hash32, rows: u32, cols: u32, x: &[Fe]) -> Vec<Fe> 
     y
 }
 
-fn check_dims(rows: u32, cols: u32) -> Result<()> {
+pub(crate) fn check_dims(rows: u32, cols: u32) -> Result<()> {
     if rows == 0 {
         return Err(Error::ZeroDimension { what: "rows" });
     }
@@ -134,7 +162,7 @@ fn check_dims(rows: u32, cols: u32) -> Result<()> {
     Ok(())
 }
 
-fn check_len_of(what: &'static str, expected: u32, got: usize) -> Result<()> {
+pub(crate) fn check_len_of(what: &'static str, expected: u32, got: usize) -> Result<()> {
     if got as u64 == u64::from(expected) {
         Ok(())
     } else {
@@ -161,15 +189,28 @@ impl TaskKind for Linear {
 
     fn validate(p: &LinearParams) -> Result<()> {
         check_dims(p.rows, p.cols)?;
+        if let Some(l) = p.threshold {
+            check_threshold(l, MAX_CALCULATORS)?;
+        }
         check_len_of("x (cols)", p.cols, p.x.len())
     }
 
     fn validate_sub(s: &LinearSubTask) -> Result<()> {
         check_dims(s.rows, s.cols)?;
+        if let Some(t) = s.threshold {
+            check_threshold(t.l, MAX_CALCULATORS)?;
+            if t.index >= MAX_CALCULATORS {
+                return Err(Error::InvalidThreshold(format!(
+                    "share index {} >= {MAX_CALCULATORS}",
+                    t.index
+                )));
+            }
+        }
         check_len_of("share (cols)", s.cols, s.share.len())
     }
 
-    /// Shares x_1..x_{n-1} uniform, x_n = x - sum; v uniform, u = v^T A.
+    /// Shares x_1..x_{n-1} uniform, x_n = x - sum (or Shamir shares of
+    /// degree l - 1); v uniform, u = v^T A.
     fn split<R: RngCore + ?Sized>(
         p: &LinearParams,
         n: u32,
@@ -185,24 +226,10 @@ impl TaskKind for Linear {
                 max: MAX_SHARE_ENTRIES,
             });
         }
-        let mut last = p.x.clone();
-        let mut subs = Vec::with_capacity(n as usize);
-        for _ in 1..n {
-            let share: Vec<Fe> = (0..p.cols).map(|_| Fe::random(rng)).collect();
-            last.iter_mut().zip(&share).for_each(|(l, s)| *l = *l - *s);
-            subs.push(LinearSubTask {
-                rows: p.rows,
-                cols: p.cols,
-                matrix_seed: p.matrix_seed,
-                share,
-            });
-        }
-        subs.push(LinearSubTask {
-            rows: p.rows,
-            cols: p.cols,
-            matrix_seed: p.matrix_seed,
-            share: last,
-        });
+        let subs = match p.threshold {
+            Some(l) => super::shamir::split(p, n, l, rng)?,
+            None => additive_split(p, n, rng),
+        };
         let v: Vec<Fe> = (0..p.rows).map(|_| Fe::random(rng)).collect();
         let mut u = vec![Fe::ZERO; p.cols as usize];
         for_each_entry(&p.matrix_seed, p.rows, p.cols, |r, c, a| u[c] += v[r] * a);
@@ -288,6 +315,10 @@ impl TaskKind for Linear {
         if results.is_empty() {
             return Err(Error::ZeroCalculators);
         }
+        if p.threshold.is_some() {
+            let indexed: Vec<(u32, &LinearResult)> = (0u32..).zip(results).collect();
+            return super::shamir::combine(p, &indexed);
+        }
         let mut y = vec![Fe::ZERO; p.rows as usize];
         for res in results {
             check_len_of("result (rows)", p.rows, res.r.len())?;
@@ -302,71 +333,49 @@ impl TaskKind for Linear {
     }
 }
 
+pub(crate) fn check_threshold(l: u32, n: u32) -> Result<()> {
+    if l == 0 || l > n {
+        return Err(Error::InvalidThreshold(format!(
+            "l = {l} must be in 1..=n (n = {n})"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn sub_task(
+    p: &LinearParams,
+    share: Vec<Fe>,
+    threshold: Option<ShareAt>,
+) -> LinearSubTask {
+    LinearSubTask {
+        rows: p.rows,
+        cols: p.cols,
+        matrix_seed: p.matrix_seed,
+        share,
+        threshold,
+    }
+}
+
+fn additive_split<R: RngCore + ?Sized>(
+    p: &LinearParams,
+    n: u32,
+    rng: &mut R,
+) -> Vec<LinearSubTask> {
+    let mut last = p.x.clone();
+    let mut subs = Vec::with_capacity(n as usize);
+    for _ in 1..n {
+        let share: Vec<Fe> = (0..p.cols).map(|_| Fe::random(rng)).collect();
+        last.iter_mut().zip(&share).for_each(|(l, s)| *l = *l - *s);
+        subs.push(sub_task(p, share, None));
+    }
+    subs.push(sub_task(p, last, None));
+    subs
+}
+
 /// Leaf data `be64(j) || be64(v)`.
 pub fn leaf_bytes(j: u64, v: Fe) -> [u8; LEAF_LEN] {
     let mut out = [0u8; LEAF_LEN];
     out[..8].copy_from_slice(&j.to_be_bytes());
     out[8..].copy_from_slice(&v.to_be_bytes());
     out
-}
-
-fn read_fes(r: &mut Reader<'_>, n: u32) -> Result<Vec<Fe>> {
-    (0..n)
-        .map(|_| r.u64().and_then(Fe::from_canonical))
-        .collect()
-}
-
-/// `0x02 || be32(rows) || be32(cols) || matrix_seed || be64(share[c])` for c < cols.
-impl Canonical for LinearSubTask {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(41 + 8 * self.share.len());
-        v.push(Linear::TAG);
-        v.extend_from_slice(&self.rows.to_be_bytes());
-        v.extend_from_slice(&self.cols.to_be_bytes());
-        v.extend_from_slice(&self.matrix_seed.0);
-        self.share
-            .iter()
-            .for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
-        v
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("linear sub-task", bytes, Linear::TAG)?;
-        let (rows, cols, matrix_seed) = (r.u32()?, r.u32()?, Hash32(r.take()?));
-        check_dims(rows, cols)?;
-        if r.remaining() as u64 != 8 * u64::from(cols) {
-            return Err(r.err(format!("{} share bytes for {cols} columns", r.remaining())));
-        }
-        let share = read_fes(&mut r, cols)?;
-        r.finish()?;
-        Ok(LinearSubTask {
-            rows,
-            cols,
-            matrix_seed,
-            share,
-        })
-    }
-}
-
-/// `0x02 || be64(r[j])` for j < rows.
-impl Canonical for LinearResult {
-    fn to_bytes(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(1 + 8 * self.r.len());
-        v.push(Linear::TAG);
-        self.r
-            .iter()
-            .for_each(|e| v.extend_from_slice(&e.to_be_bytes()));
-        v
-    }
-
-    fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("linear result", bytes, Linear::TAG)?;
-        if r.remaining() % 8 != 0 {
-            return Err(r.err("length is not 1 + 8 * rows".into()));
-        }
-        let n = u32::try_from(r.remaining() / 8).map_err(|_| r.err("too long".into()))?;
-        let res = read_fes(&mut r, n)?;
-        r.finish()?;
-        Ok(LinearResult { r: res })
-    }
 }

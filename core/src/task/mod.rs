@@ -14,6 +14,7 @@
 
 pub mod field;
 pub mod linear;
+mod linear_codec;
 pub mod search;
 mod search_codec;
 pub mod shamir;

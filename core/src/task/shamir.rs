@@ -12,12 +12,16 @@
 //! 0 that would reconstruct x from their shares ([`weights_at_zero`],
 //! [`reconstruct`]).
 //!
-//! Not yet wired into a task kind, SubmitJob or the escrow (issue 10 item
-//! 3): this module is the part those will share.
+//! [`split`] and [`combine`] are the linear kind's threshold variant
+//! (`LinearParams::threshold`).
 
 use rand::RngCore;
 
 use super::field::Fe;
+use super::linear::{
+    check_dims, check_len_of, check_threshold, sub_task, LinearParams, LinearResult, LinearSubTask,
+    ShareAt,
+};
 use crate::{Error, Result};
 
 /// Calculator `i`'s evaluation point α_i = i + 1.
@@ -111,6 +115,47 @@ pub fn reconstruct(points: &[(u32, &[Fe])]) -> Result<Vec<Fe>> {
         }
     }
     Ok(out)
+}
+
+/// The Shamir sub-tasks of a threshold linear job.
+pub(crate) fn split<R: RngCore + ?Sized>(
+    p: &LinearParams,
+    n: u32,
+    l: u32,
+    rng: &mut R,
+) -> Result<Vec<LinearSubTask>> {
+    check_threshold(l, n)?;
+    Ok(share(&p.x, n, l, rng)?
+        .into_iter()
+        .zip(0u32..)
+        .map(|(share, index)| sub_task(p, share, Some(ShareAt { l, index })))
+        .collect())
+}
+
+/// y = A x from the results `(calculator index, r_i)` of a threshold job:
+/// the first l of them, with the Lagrange weights of their points at 0.
+/// Fewer than l is an error (the other results are checked one by one by
+/// Freivalds, so any l of them give the same y).
+pub fn combine(p: &LinearParams, results: &[(u32, &LinearResult)]) -> Result<Vec<Fe>> {
+    check_dims(p.rows, p.cols)?;
+    let l = p.threshold.unwrap_or(results.len() as u32) as usize;
+    if results.len() < l || l == 0 {
+        return Err(Error::InvalidThreshold(format!(
+            "{} results, l = {l} needed",
+            results.len()
+        )));
+    }
+    let used = &results[..l];
+    for (_, res) in used {
+        check_len_of("result (rows)", p.rows, res.r.len())?;
+    }
+    let indices: Vec<u32> = used.iter().map(|(i, _)| *i).collect();
+    let weights = weights_at_zero(&indices)?;
+    let mut y = vec![Fe::ZERO; p.rows as usize];
+    for ((_, res), w) in used.iter().zip(weights) {
+        y.iter_mut().zip(&res.r).for_each(|(y, r)| *y += w * *r);
+    }
+    Ok(y)
 }
 
 #[cfg(test)]

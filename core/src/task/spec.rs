@@ -9,7 +9,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::field::Fe;
-use super::linear::{FreivaldsKey, Linear, LinearParams, LinearResult, LinearSubTask};
+use super::linear::{
+    FreivaldsKey, Linear, LinearParams, LinearResult, LinearSubTask, ShareAt, THRESHOLD_TAG,
+};
 use super::search::{Search, SearchParams, SearchResult};
 use super::{Canonical, Opening, TaskKind};
 use crate::merkle::{Hash32, MerkleTree};
@@ -158,6 +160,49 @@ impl TaskSpec {
         }
     }
 
+    /// The number of results out of `n` that give the output: l for a
+    /// threshold job, else all n.
+    pub fn results_needed(&self, n: usize) -> usize {
+        self.threshold().map_or(n, |l| (l as usize).min(n))
+    }
+
+    /// l of an l-of-n job, `None` if every result is needed.
+    pub fn threshold(&self) -> Option<u32> {
+        match self {
+            TaskSpec::Linear(p) => p.threshold,
+            TaskSpec::Search(_) => None,
+        }
+    }
+
+    /// Combines the results there are (`results[i]` is slot i's, `None`
+    /// if it has none that counts): `None` until [`Self::results_needed`]
+    /// of them are in. A threshold job uses the first l.
+    pub fn combine_available(&self, results: &[Option<SubResult>]) -> Result<Option<Output>> {
+        let have = results.iter().filter(|r| r.is_some()).count();
+        if have < self.results_needed(results.len()) {
+            return Ok(None);
+        }
+        match self {
+            TaskSpec::Linear(p) if p.threshold.is_some() => {
+                let indexed = (0u32..)
+                    .zip(results)
+                    .filter_map(|(i, r)| match r {
+                        Some(SubResult::Linear(r)) => Some(Ok((i, r))),
+                        Some(other) => Some(Err(mismatch(Linear::NAME, kind_of_res(other)))),
+                        None => None,
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(Output::Linear {
+                    y: super::shamir::combine(p, &indexed)?,
+                }))
+            }
+            _ => {
+                let all: Vec<SubResult> = results.iter().flatten().cloned().collect();
+                self.combine(&all).map(Some)
+            }
+        }
+    }
+
     /// Computes the job directly (reference).
     pub fn run_direct(&self) -> Result<Output> {
         match self {
@@ -177,6 +222,14 @@ impl SubTask {
         kind_of_sub(self)
     }
 
+    /// l and the index of a Shamir share, `None` for every other sub-task.
+    pub fn share_at(&self) -> Option<ShareAt> {
+        match self {
+            SubTask::Linear(s) => s.threshold,
+            SubTask::Search(_) => None,
+        }
+    }
+
     /// Canonical bytes: the message m_i of the collusion key.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
@@ -189,7 +242,7 @@ impl SubTask {
     pub fn from_bytes(b: &[u8]) -> Result<Self> {
         let s = match b.first() {
             Some(&Search::TAG) => SubTask::Search(SearchParams::from_bytes(b)?),
-            Some(&Linear::TAG) => SubTask::Linear(LinearSubTask::from_bytes(b)?),
+            Some(&Linear::TAG | &THRESHOLD_TAG) => SubTask::Linear(LinearSubTask::from_bytes(b)?),
             _ => {
                 return Err(Error::Malformed {
                     what: "sub-task",
@@ -331,38 +384,5 @@ impl SubResult {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::merkle::Hash32;
-    use crate::task::linear::LinearSubTask;
-    use crate::task::search::SearchParams;
-    use crate::task::MAX_RESULT_BYTES;
-
-    #[test]
-    fn result_sizes_are_bounded_before_the_work() {
-        let linear = |rows| {
-            SubTask::Linear(LinearSubTask {
-                rows,
-                cols: 1,
-                matrix_seed: Hash32::from([1; 32]),
-                share: vec![],
-            })
-        };
-        assert_eq!(linear(3).max_result_len(), 25);
-        assert!(linear(1 << 20).max_result_len() > MAX_RESULT_BYTES);
-        let search = |hi, difficulty_bits| {
-            SubTask::Search(SearchParams {
-                seed: Hash32::from([2; 32]),
-                rounds: 1,
-                difficulty_bits,
-                lo: 0,
-                hi,
-            })
-        };
-        // Every input a hit with b = 0; 4x the expectation plus 64 above.
-        assert_eq!(search(1000, 0).max_result_len(), 8001);
-        assert_eq!(search(1 << 20, 8).max_result_len(), 8 * (4 * 4096 + 64) + 1);
-        assert!(search(1 << 20, 0).max_result_len() > MAX_RESULT_BYTES);
-        assert_eq!(search(10, 200).max_result_len(), 8 * 10 + 1);
-    }
-}
+#[path = "spec_tests.rs"]
+mod tests;

@@ -72,28 +72,29 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
     Ok(())
 }
 
-/// The combined output, if every slot's result counts: VERIFIED by O's
-/// sample, or answered to T in a dispute T rejected because C_i
-/// responded (its sample verified by T).
+/// The combined output, if every slot's result counts (l of them for an
+/// l-of-n job): VERIFIED by O's sample, or answered to T in a dispute T
+/// rejected because C_i responded (its sample verified by T).
 pub fn output(rec: &JobRecord) -> Result<Option<bapay_core::task::Output>> {
     let counts = |s: &Slot| {
         s.state == SlotState::Verified
             || (s.state == SlotState::DisputeRejected
                 && s.dispute.as_ref().is_some_and(|d| d.answered))
     };
-    if !rec.slots.iter().all(counts) {
-        return Ok(None);
-    }
     let results = rec
         .slots
         .iter()
-        .map(|s| s.result())
+        .map(|s| {
+            if counts(s) {
+                s.result().map(Some)
+            } else {
+                Ok(None)
+            }
+        })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Some(
-        rec.task
-            .combine(&results)
-            .map_err(|e| ServiceError::internal("combine", e))?,
-    ))
+    rec.task
+        .combine_available(&results)
+        .map_err(|e| ServiceError::internal("combine", e))
 }
 
 /// A FAULTY slot O can take to T: a wrong result it can prove, or (where

@@ -2,7 +2,7 @@
 //! transaction (per job); each calculator's coins, the presigned Charge_i,
 //! its signed funding PSBT and, after a verdict, Redeem_i (per slot).
 
-use bapay_core::escrow::{slot_escrow, EscrowParams, EscrowTerms, SlotEscrow};
+use bapay_core::escrow::{slot_escrow, EscrowParams, EscrowTerms, SlotEscrow, ThresholdTrap};
 use bitcoin::{Amount, XOnlyPublicKey};
 use serde::{Deserialize, Serialize};
 
@@ -214,10 +214,30 @@ impl JobRecord {
             fee: Amount::from_sat(b.fee_sat),
             deposit: Amount::from_sat(b.deposit_sat),
             timeout,
-            threshold: None,
+            threshold: self.threshold_trap(&self.message_keys)?,
             trap_deposit: b.trap_deposit,
         })
         .map_err(|e| ServiceError::internal("escrow terms", e))
+    }
+
+    /// The threshold trap of an l-of-n job over `keys` (compressed hex:
+    /// the message keys, or the result keys of Pay'), `None` for others.
+    pub fn threshold_trap(&self, keys: &[String]) -> Result<Option<ThresholdTrap>> {
+        let Some(l) = self.task.threshold() else {
+            return Ok(None);
+        };
+        let message_keys = keys
+            .iter()
+            .map(|k| {
+                bitcoin::secp256k1::PublicKey::from_slice(&unhex("threshold key", k)?)
+                    .map(|p| p.x_only_public_key().0)
+                    .map_err(|e| ServiceError::internal("threshold key", e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(ThresholdTrap {
+            l: l as usize,
+            message_keys,
+        }))
     }
 
     /// Slot `i`'s escrow on chain (Pay_i and Dep_i) once the funding txid

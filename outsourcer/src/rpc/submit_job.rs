@@ -50,6 +50,7 @@ pub fn task(t: Option<&common::TaskSpec>) -> Result<TaskSpec> {
                         .map_err(|e| ServiceError::invalid(&format!("task.linear.x[{i}]"), e))
                 })
                 .collect::<Result<_>>()?,
+            threshold: None,
         }),
     };
     spec.validate()
@@ -93,17 +94,7 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
             "m too large",
         ));
     }
-    if req.threshold_l > 0 {
-        if req.threshold_l as usize > n {
-            return Err(ServiceError::invalid(
-                "threshold_l",
-                format!("l = {} > n = {n}", req.threshold_l),
-            ));
-        }
-        return Err(ServiceError::precondition(
-            "threshold_l: l-of-n threshold traps are not supported by this outsourcer yet",
-        ));
-    }
+    let task = with_threshold(task, req.threshold_l, n, chain)?;
     let timeouts = req
         .timeouts
         .as_ref()
@@ -188,6 +179,44 @@ pub async fn handle(o: &Outsourcer, req: pb::SubmitJobRequest) -> Result<pb::Sub
     Ok(pb::SubmitJobResponse {
         job: Some(view::job(&rec)),
     })
+}
+
+/// `task` as an l-of-n job (`threshold_l` > 0): the linear kind with
+/// Shamir shares, on a chain with threshold trap leaves, within the
+/// escrow's size limits for that l.
+fn with_threshold(
+    task: TaskSpec,
+    l: u32,
+    n: usize,
+    chain: &dyn settlement::Settlement,
+) -> Result<TaskSpec> {
+    if l == 0 {
+        return Ok(task);
+    }
+    if l as usize > n {
+        return Err(ServiceError::invalid(
+            "threshold_l",
+            format!("l = {l} > n = {n}"),
+        ));
+    }
+    let TaskSpec::Linear(mut p) = task else {
+        return Err(ServiceError::invalid(
+            "threshold_l",
+            format!(
+                "only the linear kind has an l-of-n split, not {}",
+                task.kind()
+            ),
+        ));
+    };
+    if !chain.threshold_jobs() {
+        return Err(ServiceError::precondition(
+            "threshold_l: l-of-n jobs need the threshold trap leaf and unresponsive disputes, which only Bitcoin has",
+        ));
+    }
+    bapay_core::escrow::limits::check_escrow_size(n, Some(l as usize))
+        .map_err(|e| ServiceError::invalid("threshold_l", e))?;
+    p.threshold = Some(l);
+    Ok(TaskSpec::Linear(p))
 }
 
 fn check_request_id(id: &str) -> Result<()> {

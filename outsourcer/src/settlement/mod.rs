@@ -123,6 +123,13 @@ pub trait Settlement: Send + Sync {
         false
     }
 
+    /// Can a job on this chain be l-of-n (a threshold trap leaf in its
+    /// escrow, and silent calculators' slots settled without their
+    /// results)? Bitcoin only.
+    fn threshold_jobs(&self) -> bool {
+        false
+    }
+
     /// Disputes slot `s` on chain without T if the chain can (Ethereum: a
     /// wrong search leaf through `disputeSearch`); whether it did.
     async fn dispute_on_chain(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool>;

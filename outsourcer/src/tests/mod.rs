@@ -10,6 +10,7 @@ mod bitcoin;
 mod ethereum;
 mod funding;
 mod replace;
+mod threshold;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,6 +108,7 @@ impl World {
             let mut cfg = bapay_calculator::Config::default();
             cfg.ethereum.deployment.contract = CONTRACT.to_string();
             cfg.trusted_arbiters = trusted.clone();
+            cfg.accept_threshold_jobs = true;
             match b {
                 Behaviour::Lazy => cfg.misbehave.lazy_fraction = 0.5,
                 Behaviour::Declines => cfg.trusted_arbiters.clear(),

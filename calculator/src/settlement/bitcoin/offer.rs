@@ -39,6 +39,17 @@ pub fn parse(c: &Calculator, req: &pb::OfferRequest, offer: &CommonOffer) -> Res
             format!("{} but the terms list {}", offer.n, terms.calculators.len()),
         ));
     }
+    // A threshold trap of l is only fair on an l-of-n split: with a smaller
+    // l, calculators who cannot learn x could sweep honest fees; with none,
+    // a Shamir split of l < n would leave l colluders unpunished.
+    let trap_l = terms.threshold.as_ref().map(|t| t.l);
+    let split_l = offer.sub.share_at().map(|s| s.l as usize);
+    if trap_l != split_l {
+        return Err(ServiceError::invalid(
+            "bitcoin.terms.threshold",
+            format!("the trap's l is {trap_l:?} but the sub-task's split has l = {split_l:?}"),
+        ));
+    }
     if req.outsourcer != terms.outsourcer.serialize() {
         return Err(ServiceError::invalid(
             "outsourcer",
@@ -105,6 +116,20 @@ pub async fn decide(
                 terms.arbiter
             ),
         );
+    }
+    if let Some(th) = &terms.threshold {
+        if !c.config.accept_threshold_jobs {
+            return decline(
+                DeclineReason::UntrustedParty,
+                format!(
+                    "an {}-of-{} job (any {} co-calculators could sweep this fee) and \
+                     accept_threshold_jobs is off",
+                    th.l,
+                    terms.calculators.len(),
+                    th.l
+                ),
+            );
+        }
     }
     if terms.trap_deposit {
         if !c.config.accept_trap_on_deposit {

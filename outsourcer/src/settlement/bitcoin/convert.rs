@@ -88,8 +88,9 @@ pub fn converted_params(rec: &JobRecord) -> Result<EscrowParams> {
         .ok_or_else(|| ServiceError::internal("conversion", "no result keys stored"))?;
     let p_r = XOnlyPublicKey::from_slice(&unhex("P_R", &keys.aggregate)?)
         .map_err(|e| ServiceError::internal("P_R", e))?;
+    let threshold = rec.threshold_trap(&keys.keys)?.map(|t| t.message_keys);
     rec.escrow_params()?
-        .converted(p_r, None)
+        .converted(p_r, threshold)
         .map_err(|e| ServiceError::internal("converted terms", e))
 }
 

@@ -157,6 +157,10 @@ impl Settlement for Bitcoin {
         true
     }
 
+    fn threshold_jobs(&self) -> bool {
+        true
+    }
+
     async fn dispute_on_chain(&self, _o: &Outsourcer, _rec: &JobRecord, _s: &Slot) -> Result<bool> {
         Ok(false)
     }
