@@ -1,5 +1,6 @@
 //! l-of-n offers (issue 10 item 3): declined unless
-//! `accept_threshold_jobs` (any l co-calculators could sweep this fee);
+//! `accept_threshold_jobs` (any l co-calculators could sweep this fee),
+//! and always for l = 1;
 //! accepted with it when the trap's l is the split's l; refused
 //! INVALID_ARGUMENT when they differ (a trap of l' < l lets calculators who
 //! cannot learn x sweep), when a Shamir split comes with no threshold trap,
@@ -51,19 +52,25 @@ fn accepting() -> Config {
 
 #[tokio::test]
 async fn a_threshold_job_is_declined_unless_configured() {
-    let fx = threshold_fx(Config::default(), Some(1), Some(1));
+    let fx = threshold_fx(Config::default(), Some(2), Some(2));
     assert_eq!(
         decline_of(&fx, fx.offer_req()).await,
         DeclineReason::UntrustedParty as i32
     );
+    // l = 1: any one co-calculator could sweep this fee alone.
     let fx = threshold_fx(accepting(), Some(1), Some(1));
+    assert_eq!(
+        decline_of(&fx, fx.offer_req()).await,
+        DeclineReason::UntrustedParty as i32
+    );
+    let fx = threshold_fx(accepting(), Some(2), Some(2));
     let a = fx.offer().await;
     assert!(a.accepted, "{a:?}");
 }
 
 #[tokio::test]
 async fn a_trap_whose_l_is_not_the_splits_is_refused() {
-    for (split, trap) in [(Some(2), Some(1)), (Some(1), None), (None, Some(1))] {
+    for (split, trap) in [(Some(2), Some(1)), (Some(2), None), (None, Some(2))] {
         let fx = threshold_fx(accepting(), split, trap);
         let e = offer(&fx, fx.offer_req())
             .await
@@ -80,7 +87,7 @@ async fn a_trap_whose_l_is_not_the_splits_is_refused() {
 
 #[tokio::test]
 async fn another_calculators_share_is_refused() {
-    let fx = threshold_fx(accepting(), Some(1), Some(1));
+    let fx = threshold_fx(accepting(), Some(2), Some(2));
     let mut r = fx.offer_req();
     // Calculator 1's share (and salt) offered as index 0.
     r.sub_task = fx.subs[1].to_bytes();

@@ -199,6 +199,12 @@ fn with_threshold(
             format!("l = {l} > n = {n}"),
         ));
     }
+    if l == 1 {
+        return Err(ServiceError::invalid(
+            "threshold_l",
+            "l = 1: every calculator would get x itself, and any one could sweep every fee alone",
+        ));
+    }
     let TaskSpec::Linear(mut p) = task else {
         return Err(ServiceError::invalid(
             "threshold_l",

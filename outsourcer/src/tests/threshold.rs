@@ -39,7 +39,7 @@ async fn refused(w: &World, req: pb::SubmitJobRequest, code: ErrorCode, field: &
 async fn threshold_l_is_checked_at_submit() {
     let w = World::new(&[Behaviour::Honest, Behaviour::Honest]).await;
     let mut search = search_job("s", 2, common::Chain::Bitcoin);
-    search.threshold_l = 1;
+    search.threshold_l = 2;
     refused(&w, search, ErrorCode::InvalidArgument, "linear kind").await;
     refused(
         &w,
@@ -50,7 +50,14 @@ async fn threshold_l_is_checked_at_submit() {
     .await;
     refused(
         &w,
-        linear_job("eth", 2, 1, common::Chain::Ethereum),
+        linear_job("one", 2, 1, common::Chain::Bitcoin),
+        ErrorCode::InvalidArgument,
+        "l = 1",
+    )
+    .await;
+    refused(
+        &w,
+        linear_job("eth", 2, 2, common::Chain::Ethereum),
         ErrorCode::FailedPrecondition,
         "only Bitcoin",
     )

@@ -118,12 +118,12 @@ pub async fn decide(
         );
     }
     if let Some(th) = &terms.threshold {
-        if !c.config.accept_threshold_jobs {
+        if !c.config.accept_threshold_jobs || th.l < 2 {
             return decline(
                 DeclineReason::UntrustedParty,
                 format!(
-                    "an {}-of-{} job (any {} co-calculators could sweep this fee) and \
-                     accept_threshold_jobs is off",
+                    "an {}-of-{} job (any {} co-calculators could sweep this fee): \
+                     declined below l = 2 and whenever accept_threshold_jobs is off",
                     th.l,
                     terms.calculators.len(),
                     th.l
