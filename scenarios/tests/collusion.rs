@@ -108,7 +108,7 @@ async fn one_colluder_sweeps_every_escrow() -> Result<()> {
         }
     }
     ensure!(after[0] < before[0] - 3 * FEE as i64, "O paid the fees");
-    calculators_report(&net, &job_hex, grabber).await
+    calculators_trapped(&net, &job_hex, 3, grabber).await
 }
 
 /// Calculator `grabber` sweeps every escrow `utxos` of `params` through
@@ -175,28 +175,6 @@ fn trapped_by(job: &pb::Job, grabber: usize, key: &str) -> Result<()> {
     Ok(())
 }
 
-/// Each calculator's own record ends TRAPPED and names the grabber (it
-/// reclaimed its deposit at t; the miner keeps mining).
-async fn calculators_report(net: &Net, job_hex: &str, grabber: usize) -> Result<()> {
-    let leaf = format!("calculator {grabber}'s trap leaf");
-    for _ in 0..100 {
-        let recs = (0..3)
-            .map(|i| calculator_record(net, i, job_hex))
-            .collect::<Result<Vec<_>>>()?;
-        let done = recs.iter().all(|r| r["state"] == "trapped");
-        if done {
-            for (i, r) in recs.iter().enumerate() {
-                let why = r["state_reason"].as_str().unwrap_or("");
-                ensure!(why.contains(&leaf), "calculator {i}: {why}");
-            }
-            return Ok(());
-        }
-        net.mine(1).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    anyhow::bail!("the calculators did not all end TRAPPED")
-}
-
 /// After the conversion, colluders who pool their results r_k (with s_k
 /// and R) learn sk_R and sweep every Pay'_k; pooling messages no longer
 /// works (Pay'_k has no P_M leaf).
@@ -261,5 +239,5 @@ async fn pooled_results_sweep_every_converted_escrow() -> Result<()> {
         })
         .await?;
     trapped_by(&job, grabber, "P_R")?;
-    calculators_report(&net, &job_hex, grabber).await
+    calculators_trapped(&net, &job_hex, 3, grabber).await
 }

@@ -103,19 +103,7 @@ async fn a_three_of_five_job_completes_with_two_calculators_killed() -> Result<(
     let id = net.submit(threshold_job(&net, "threshold-silent")).await?;
     // No block is mined while waiting: the funding cannot confirm, so C_3
     // and C_4 are killed with their funding signatures given, before work.
-    let start = std::time::Instant::now();
-    loop {
-        let job = net.job(&id).await?;
-        if (3..N).all(|i| slot(&job, i) as i32 >= pb::SlotState::FundingSigned as i32) {
-            break;
-        }
-        ensure!(
-            start.elapsed() < WAIT,
-            "{}",
-            bapay_cli::report::render(&job)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_funding_signed(&net, &id, 3..N, WAIT).await?;
     net.calculators[3].kill();
     net.calculators[4].kill();
     let job = net.advance(&id, WAIT, settled).await?;
@@ -242,19 +230,5 @@ async fn three_pooled_messages_sweep_through_the_threshold_leaf_and_two_cannot()
         );
     }
     // Every calculator's own record ends TRAPPED, naming the grabber.
-    for _ in 0..100 {
-        let recs = (0..N)
-            .map(|i| calculator_record(&net, i, &job_hex))
-            .collect::<Result<Vec<_>>>()?;
-        if recs.iter().all(|r| r["state"] == "trapped") {
-            for (i, r) in recs.iter().enumerate() {
-                let why = r["state_reason"].as_str().unwrap_or("");
-                ensure!(why.contains(&leaf), "calculator {i}: {why}");
-            }
-            return Ok(());
-        }
-        net.mine(1).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    anyhow::bail!("the calculators did not all end TRAPPED")
+    calculators_trapped(&net, &job_hex, N, grabber).await
 }

@@ -77,19 +77,7 @@ async fn a_silent_calculator_loses_its_deposit_through_t() -> Result<()> {
     let id = net.submit(search_job(&net, "silent", 2, 30)).await?;
     // No block is mined here, so the funding cannot confirm and C_1 cannot
     // have started: it is killed with its signature on the funding given.
-    let start = std::time::Instant::now();
-    loop {
-        let job = net.job(&id).await?;
-        if slot(&job, 1) as i32 >= pb::SlotState::FundingSigned as i32 {
-            break;
-        }
-        ensure!(
-            start.elapsed() < WAIT,
-            "{}",
-            bapay_cli::report::render(&job)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_funding_signed(&net, &id, 1..2, WAIT).await?;
     net.calculators[1].kill();
     let job = net.advance(&id, WAIT, settled).await?;
     c1_lost_its_deposit(&net, &job, &keys, &before).await

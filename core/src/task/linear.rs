@@ -190,7 +190,7 @@ impl TaskKind for Linear {
     fn validate(p: &LinearParams) -> Result<()> {
         check_dims(p.rows, p.cols)?;
         if let Some(l) = p.threshold {
-            check_threshold(l, MAX_CALCULATORS)?;
+            super::shamir::check(l, MAX_CALCULATORS)?;
         }
         check_len_of("x (cols)", p.cols, p.x.len())
     }
@@ -198,7 +198,7 @@ impl TaskKind for Linear {
     fn validate_sub(s: &LinearSubTask) -> Result<()> {
         check_dims(s.rows, s.cols)?;
         if let Some(t) = s.threshold {
-            check_threshold(t.l, MAX_CALCULATORS)?;
+            super::shamir::check(t.l, MAX_CALCULATORS)?;
             if t.index >= MAX_CALCULATORS {
                 return Err(Error::InvalidThreshold(format!(
                     "share index {} >= {MAX_CALCULATORS}",
@@ -331,15 +331,6 @@ impl TaskKind for Linear {
         Self::validate(p)?;
         Ok(mat_vec(&p.matrix_seed, p.rows, p.cols, &p.x))
     }
-}
-
-pub(crate) fn check_threshold(l: u32, n: u32) -> Result<()> {
-    if l == 0 || l > n {
-        return Err(Error::InvalidThreshold(format!(
-            "l = {l} must be in 1..=n (n = {n})"
-        )));
-    }
-    Ok(())
 }
 
 pub(crate) fn sub_task(

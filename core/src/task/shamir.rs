@@ -19,8 +19,7 @@ use rand::RngCore;
 
 use super::field::Fe;
 use super::linear::{
-    check_dims, check_len_of, check_threshold, sub_task, LinearParams, LinearResult, LinearSubTask,
-    ShareAt,
+    check_dims, check_len_of, sub_task, LinearParams, LinearResult, LinearSubTask, ShareAt,
 };
 use crate::{Error, Result};
 
@@ -29,7 +28,8 @@ pub fn point(i: u32) -> Fe {
     Fe::reduce(u64::from(i) + 1)
 }
 
-fn check(l: u32, n: u32) -> Result<()> {
+/// 1 <= l <= n.
+pub(crate) fn check(l: u32, n: u32) -> Result<()> {
     if l == 0 || l > n {
         return Err(Error::InvalidThreshold(format!(
             "l = {l} must be in 1..=n (n = {n})"
@@ -124,7 +124,7 @@ pub(crate) fn split<R: RngCore + ?Sized>(
     l: u32,
     rng: &mut R,
 ) -> Result<Vec<LinearSubTask>> {
-    check_threshold(l, n)?;
+    check(l, n)?;
     Ok(share(&p.x, n, l, rng)?
         .into_iter()
         .zip(0u32..)

@@ -138,3 +138,57 @@ pub fn expected_hits() -> Vec<u64> {
         other => panic!("{other:?}"),
     }
 }
+
+/// Waits, mining nothing, until every slot in `slots` of job `id` has
+/// signed the funding (so a calculator killed then has given its deposit
+/// signature and cannot have started: the funding has not confirmed).
+pub async fn until_funding_signed(
+    net: &Net,
+    id: &[u8],
+    slots: std::ops::Range<usize>,
+    wait: std::time::Duration,
+) -> anyhow::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let job = net.job(id).await?;
+        if slots
+            .clone()
+            .all(|i| slot(&job, i) as i32 >= pb::SlotState::FundingSigned as i32)
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            start.elapsed() < wait,
+            "{}",
+            bapay_cli::report::render(&job)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Each of the first `n` calculators' own records ends TRAPPED and names
+/// `grabber`'s trap leaf (each reclaims its deposit at t; this mines).
+pub async fn calculators_trapped(
+    net: &Net,
+    job_hex: &str,
+    n: usize,
+    grabber: usize,
+) -> anyhow::Result<()> {
+    use bapay_scenarios::attack::calculator_record;
+    let leaf = format!("calculator {grabber}'s trap leaf");
+    for _ in 0..100 {
+        let recs = (0..n)
+            .map(|i| calculator_record(net, i, job_hex))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if recs.iter().all(|r| r["state"] == "trapped") {
+            for (i, r) in recs.iter().enumerate() {
+                let why = r["state_reason"].as_str().unwrap_or("");
+                anyhow::ensure!(why.contains(&leaf), "calculator {i}: {why}");
+            }
+            return Ok(());
+        }
+        net.mine(1).await?;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("the calculators did not all end TRAPPED")
+}
