@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compiles the Solidity contracts of contracts/ with the pinned solcjs
 # (standard-JSON mode, fixed settings) into one committed artifact each:
-#   contracts/artifacts/FairPay.json          (contracts/FairPay.sol)
+#   contracts/artifacts/FairPay.json          (contracts/FairPay.sol, importing
+#                                              contracts/sol/FairPayBase.sol and
+#                                              contracts/sol/FairPayAudit.sol)
 #   contracts/artifacts/ReentrantWorker.json  (contracts/test/ReentrantWorker.sol, tests only)
 # Each artifact holds abi, bytecode, deployedBytecode, the compiler version and
 # the settings. Output is deterministic (no metadata hash, sorted keys).
@@ -56,11 +58,18 @@ const settings = {
   metadata: { bytecodeHash: 'none', appendCBOR: false },
   outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
 };
-const input = {
-  language: 'Solidity',
-  sources: { [src]: { content: fs.readFileSync(path.join(dir, src), 'utf8') } },
-  settings,
+// Every .sol under contracts/ is a source, so imports (sol/*.sol) resolve by
+// their path relative to contracts/.
+const sources = {};
+const walk = (rel) => {
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+    const r = rel ? rel + '/' + e.name : e.name;
+    if (e.isDirectory() && !['artifacts', 'target', 'node_modules'].includes(e.name)) walk(r);
+    else if (e.isFile() && e.name.endsWith('.sol')) sources[r] = { content: fs.readFileSync(path.join(dir, r), 'utf8') };
+  }
 };
+walk('');
+const input = { language: 'Solidity', sources, settings };
 const out = JSON.parse(solc.compile(JSON.stringify(input)));
 const errors = (out.errors || []).filter((e) => e.severity === 'error');
 for (const e of out.errors || []) process.stderr.write(e.formattedMessage + '\n');

@@ -55,6 +55,7 @@ fn fixture_with(eth_on: bool) -> Fx {
         bond: 100,
         group: B256::repeat_byte(7),
         terms: B256::repeat_byte(8),
+        audit: B256::repeat_byte(9),
     };
     let mut config = Config {
         sample_size: M,

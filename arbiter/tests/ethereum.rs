@@ -91,6 +91,7 @@ async fn committed_job(w: &World, calc: &SecretKey, root: B256) -> Result<(JobPa
         bond: ETH / 100,
         group: B256::repeat_byte(7),
         terms: B256::repeat_byte(8),
+        audit: B256::repeat_byte(9),
     };
     o.open(&job).await?;
     let wp = wallet_provider(w.env.anvil.url(), calc.eth_signer())?;

@@ -113,6 +113,15 @@ pub struct EthereumConfig {
     pub min_seconds_to_commit_deadline: u64,
     /// Most seconds between the latest block's time at the offer and t.
     pub max_seconds_to_payout: u64,
+    /// Fewest seconds O's on-chain challenge may give this calculator to
+    /// answer (job.audit's window).
+    pub min_challenge_window_seconds: u64,
+    /// Smallest challenge deposit, wei: what O pays this calculator for
+    /// answering a challenge; it must cover the answer's gas.
+    pub min_challenge_deposit_wei: String,
+    /// Most positions one challenge may open (bounds the answer's gas;
+    /// at most FairPay's MAX_SAMPLES = 128).
+    pub max_challenge_samples: u32,
 }
 
 impl Default for EthereumConfig {
@@ -123,6 +132,9 @@ impl Default for EthereumConfig {
             max_bond_wei: "1000000000000000000".into(),
             min_seconds_to_commit_deadline: 60,
             max_seconds_to_payout: 14 * 24 * 3600,
+            min_challenge_window_seconds: 30,
+            min_challenge_deposit_wei: "1000000000000000".into(),
+            max_challenge_samples: bapay_fairpay::MAX_SAMPLES,
         }
     }
 }

@@ -10,7 +10,9 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 
+use crate::audit::AuditParams;
 use crate::bindings::FairPay::{self, FairPayInstance};
+use crate::bindings::FairPayBase;
 use crate::error::from_contract;
 use crate::job::{JobParams, SearchParams};
 use crate::trap::TrapSignature;
@@ -73,6 +75,75 @@ impl<P: Provider<Ethereum> + Clone> FairPayClient<P> {
         self.contract.state(id).call().await.map_err(from_contract)
     }
 
+    /// `challenges(id)`, decoded.
+    pub async fn challenge_state(&self, id: B256) -> Result<crate::ChallengeState> {
+        let v = self
+            .contract
+            .challenges(id)
+            .call()
+            .await
+            .map_err(from_contract)?;
+        Ok(crate::challenge_state(v))
+    }
+
+    /// O challenges W's committed root with `c`, sending the audit's deposit.
+    pub async fn challenge(
+        &self,
+        job: &JobParams,
+        a: &AuditParams,
+        c: B256,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .challenge(job.clone(), a.clone(), c)
+            .value(U256::from(a.deposit));
+        finish(call.send().await).await
+    }
+
+    /// W answers a pending challenge (any kind but search).
+    pub async fn respond(
+        &self,
+        job: &JobParams,
+        a: &AuditParams,
+        leaves: Vec<alloy::primitives::Bytes>,
+        proofs: Vec<Vec<B256>>,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .respond(job.clone(), a.clone(), leaves, proofs);
+        finish(call.send().await).await
+    }
+
+    /// W answers a pending challenge of a search job.
+    pub async fn respond_search(
+        &self,
+        job: &JobParams,
+        a: &AuditParams,
+        s: &SearchParams,
+        leaves: Vec<FairPayBase::SearchLeaf>,
+        proofs: Vec<Vec<B256>>,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .respondSearch(job.clone(), a.clone(), s.clone(), leaves, proofs);
+        finish(call.send().await).await
+    }
+
+    /// O takes reward + bond + deposit of an unanswered challenge.
+    pub async fn claim_unanswered(
+        &self,
+        job: &JobParams,
+        a: &AuditParams,
+    ) -> Result<TransactionReceipt> {
+        finish(
+            self.contract
+                .claimUnanswered(job.clone(), a.clone())
+                .send()
+                .await,
+        )
+        .await
+    }
+
     /// The trap recipient of a group, `Address::ZERO` if not trapped.
     pub async fn trapped_to(&self, group: B256) -> Result<Address> {
         self.contract
@@ -121,7 +192,7 @@ impl<P: Provider<Ethereum> + Clone> FairPayClient<P> {
         job: &JobParams,
         search: &SearchParams,
         position: u64,
-        leaf: FairPay::SearchLeaf,
+        leaf: FairPayBase::SearchLeaf,
         proof: Vec<B256>,
     ) -> Result<TransactionReceipt> {
         let call = self

@@ -17,13 +17,14 @@ use alloy::sol_types::SolValue;
 use bapay_core::task::SubTask;
 use bitcoin::secp256k1::{Parity, PublicKey, XOnlyPublicKey};
 
-use crate::bindings::FairPay;
+use crate::audit::{audit_for, audit_hash, AuditParams, AuditTerms};
+use crate::bindings::FairPayBase;
 use crate::{Error, Result};
 
 /// A job's parameters, exactly as the contract takes them.
-pub type JobParams = FairPay::Job;
+pub type JobParams = FairPayBase::Job;
 /// A search sub-task's parameters, exactly as the contract takes them.
-pub type SearchParams = FairPay::SearchTerms;
+pub type SearchParams = FairPayBase::SearchTerms;
 
 /// Tag of the search terms hash (`FairPay.SEARCH_TERMS_TAG`).
 pub fn search_terms_tag() -> B256 {
@@ -134,6 +135,8 @@ pub struct GroupTerms {
     pub collusion: Address,
     /// The workers in calculator index order.
     pub workers: Vec<Address>,
+    /// O's on-chain challenge terms (each slot's audit adds its leaf count).
+    pub audit: AuditTerms,
 }
 
 impl GroupTerms {
@@ -150,6 +153,9 @@ pub struct SlotJob {
     pub job: JobParams,
     /// Its search terms (search sub-tasks: what `disputeSearch` recomputes).
     pub search: Option<SearchParams>,
+    /// Its audit terms (`job.audit` hashes them): what `challenge`,
+    /// `respond` and `claimUnanswered` take.
+    pub audit: AuditParams,
     /// keccak256(abi.encode(job)).
     pub id: B256,
 }
@@ -157,7 +163,8 @@ pub struct SlotJob {
 /// The FairPay job of calculator `index` doing `sub` under `g`: worker
 /// `g.workers[index]`, the group of `g`, and terms that bind the slot
 /// (search: the sub-range, seed, rounds and bits; other kinds: the
-/// slot's job reference).
+/// slot's job reference), and the audit of `g.audit` over the sub-task's
+/// leaves.
 pub fn job_for(g: &GroupTerms, index: u32, sub: &SubTask) -> Result<SlotJob> {
     let worker = *g.workers.get(index as usize).ok_or(Error::InvalidParams(
         "calculator index >= number of workers",
@@ -179,6 +186,7 @@ pub fn job_for(g: &GroupTerms, index: u32, sub: &SubTask) -> Result<SlotJob> {
         }
         other => (opaque_terms(other.kind(), reference), None),
     };
+    let audit = audit_for(&g.audit, sub)?;
     let job = JobParams {
         outsourcer: g.outsourcer,
         worker,
@@ -189,11 +197,13 @@ pub fn job_for(g: &GroupTerms, index: u32, sub: &SubTask) -> Result<SlotJob> {
         bond: g.bond,
         group: g.group(),
         terms,
+        audit: audit_hash(&audit),
     };
     Ok(SlotJob {
         id: job_id(&job),
         job,
         search,
+        audit,
     })
 }
 
@@ -214,6 +224,11 @@ mod tests {
             bond: 6,
             collusion: Address::repeat_byte(3),
             workers: vec![Address::repeat_byte(4), Address::repeat_byte(5)],
+            audit: AuditTerms {
+                samples: 4,
+                window: 2,
+                deposit: 7,
+            },
         };
         let sub = |lo| {
             SubTask::Search(bapay_core::task::search::SearchParams {
@@ -236,6 +251,8 @@ mod tests {
         );
         assert_ne!(job_for(&g, 0, &sub(8)).unwrap().id, a.id);
         assert!(job_for(&g, 2, &sub(0)).is_err());
+        assert_eq!(a.job.audit, crate::audit::audit_hash(&a.audit));
+        assert_eq!((a.audit.leafCount, a.audit.search), (8, true));
     }
 
     #[test]

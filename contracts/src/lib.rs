@@ -8,6 +8,7 @@
 //! Merkle proof into calldata, and a thin typed client over a provider.
 //! Node-talking code lives here, never in `bapay-core`.
 
+pub mod audit;
 pub mod bindings;
 pub mod client;
 pub mod error;
@@ -15,7 +16,11 @@ pub mod job;
 pub mod proof;
 pub mod trap;
 
-pub use bindings::FairPay;
+pub use audit::{
+    audit_for, audit_hash, challenge_state, positions, AuditParams, AuditTerms, ChallengeState,
+    CHALLENGE_CLOSED, MAX_SAMPLES,
+};
+pub use bindings::{FairPay, FairPayBase};
 pub use client::{wallet_provider, FairPayClient};
 pub use error::Error;
 pub use job::{

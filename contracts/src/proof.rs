@@ -9,7 +9,7 @@
 use alloy::primitives::B256;
 use sha2::{Digest, Sha256};
 
-use crate::bindings::FairPay;
+use crate::bindings::FairPayBase;
 
 /// A core proof (sibling hashes, bottom-up) as calldata.
 pub fn proof_calldata<'a, I>(siblings: I) -> Vec<B256>
@@ -29,8 +29,8 @@ pub fn search_leaf_data(index: u64, x: u64, fx: &[u8; 32]) -> [u8; 48] {
 }
 
 /// The contract's view of a search leaf.
-pub fn search_leaf(index: u64, x: u64, fx: &[u8; 32]) -> FairPay::SearchLeaf {
-    FairPay::SearchLeaf {
+pub fn search_leaf(index: u64, x: u64, fx: &[u8; 32]) -> FairPayBase::SearchLeaf {
+    FairPayBase::SearchLeaf {
         index,
         x,
         fx: B256::from(*fx),

@@ -218,7 +218,33 @@ pub fn eth_job_to_proto(job: &bapay_fairpay::JobParams) -> common::EthereumJob {
         bond_wei: job.bond.to_string(),
         group: job.group.to_vec(),
         terms: job.terms.to_vec(),
+        audit: job.audit.to_vec(),
     }
+}
+
+/// FairPay audit terms as the protos carry them.
+pub fn eth_audit_to_proto(a: &bapay_fairpay::AuditParams) -> common::EthereumAudit {
+    common::EthereumAudit {
+        leaf_count: a.leafCount,
+        samples: a.samples,
+        window_seconds: a.window,
+        deposit_wei: a.deposit.to_string(),
+        search: a.search,
+    }
+}
+
+/// FairPay audit terms from the protos, every field checked.
+pub fn eth_audit(
+    field: &str,
+    a: &common::EthereumAudit,
+) -> FieldResult<bapay_fairpay::AuditParams> {
+    Ok(bapay_fairpay::AuditParams {
+        leafCount: a.leaf_count,
+        samples: a.samples,
+        window: a.window_seconds,
+        deposit: wei(&format!("{field}.deposit_wei"), &a.deposit_wei)?,
+        search: a.search,
+    })
 }
 
 /// A FairPay job from the protos, every field checked.
@@ -234,6 +260,7 @@ pub fn eth_job(field: &str, j: &common::EthereumJob) -> FieldResult<bapay_fairpa
         bond: wei(&f("bond_wei"), &j.bond_wei)?,
         group: b256(&f("group"), &j.group)?,
         terms: b256(&f("terms"), &j.terms)?,
+        audit: b256(&f("audit"), &j.audit)?,
     })
 }
 
@@ -253,6 +280,7 @@ mod tests {
             bond: 8,
             group: alloy::primitives::B256::repeat_byte(4),
             terms: alloy::primitives::B256::repeat_byte(5),
+            audit: alloy::primitives::B256::repeat_byte(6),
         };
         let back = eth_job("job", &eth_job_to_proto(&job)).expect("decodes");
         assert_eq!(back, job);

@@ -70,6 +70,14 @@ pub struct Config {
     /// Ethereum: default commit deadline = t - this many seconds (time to
     /// verify and have T judge before its own margin).
     pub ethereum_margin_seconds: u64,
+    /// Ethereum: seconds a calculator has to answer O's on-chain challenge
+    /// of a root whose result or sample never reached O (the job's audit
+    /// window; the result deadline must leave two of them before t).
+    pub ethereum_challenge_window_seconds: u64,
+    /// Ethereum: wei O posts with an on-chain challenge; the calculator
+    /// gets it for a valid answer (it pays the answer's gas), O gets it
+    /// back when the calculator stays silent.
+    pub ethereum_challenge_deposit_wei: String,
     /// Bitcoin: convert every escrow Pay_i -> Pay'_i once all results are
     /// in (the trap key becomes P_R, so pooled results are punished too).
     pub conversion: bool,
@@ -107,6 +115,8 @@ impl Default for Config {
             rpc_timeout_ms: 10_000,
             ethereum: FairPayConfig::default(),
             ethereum_margin_seconds: 180,
+            ethereum_challenge_window_seconds: 60,
+            ethereum_challenge_deposit_wei: "1000000000000000".into(),
             conversion: true,
             max_bump_fee_sat: 20_000,
             misbehave: Misbehave::default(),

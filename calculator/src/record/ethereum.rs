@@ -30,6 +30,9 @@ pub struct StoredJob {
     pub group: B256,
     /// Terms hash.
     pub terms: B256,
+    /// Audit hash (records stored before the on-chain challenge: zero).
+    #[serde(default)]
+    pub audit: B256,
 }
 
 impl StoredJob {
@@ -45,6 +48,7 @@ impl StoredJob {
             bond: self.bond,
             group: self.group,
             terms: self.terms,
+            audit: self.audit,
         }
     }
 
@@ -60,6 +64,7 @@ impl StoredJob {
             bond: j.bond,
             group: j.group,
             terms: j.terms,
+            audit: j.audit,
         }
     }
 
@@ -97,4 +102,100 @@ pub struct EthSub {
     pub commit_tx: Option<SignedTx>,
     /// The signed `payout(job)`, stored before sending.
     pub payout_tx: Option<SignedTx>,
+    /// The audit terms `job.audit` hashes (None: a record stored before
+    /// the on-chain challenge existed).
+    #[serde(default)]
+    pub audit: Option<StoredAudit>,
+    /// Search jobs: the terms `respondSearch` takes.
+    #[serde(default)]
+    pub search: Option<StoredSearch>,
+    /// The signed answer to O's on-chain challenge, stored before sending.
+    #[serde(default)]
+    pub respond_tx: Option<SignedTx>,
+    /// Gas this calculator paid for it, wei.
+    #[serde(default)]
+    pub respond_gas_wei: String,
+}
+
+/// FairPay audit terms as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAudit {
+    /// Leaves in the tree.
+    pub leaf_count: u64,
+    /// Positions a challenge opens.
+    pub samples: u32,
+    /// Seconds to answer.
+    pub window: u64,
+    /// Challenge deposit, wei.
+    #[serde(with = "dec")]
+    pub deposit: u128,
+    /// A search job.
+    pub search: bool,
+}
+
+impl StoredAudit {
+    /// The contract's struct.
+    pub fn params(&self) -> bapay_fairpay::AuditParams {
+        bapay_fairpay::AuditParams {
+            leafCount: self.leaf_count,
+            samples: self.samples,
+            window: self.window,
+            deposit: self.deposit,
+            search: self.search,
+        }
+    }
+
+    /// The stored form of the contract's struct.
+    pub fn from_params(a: &bapay_fairpay::AuditParams) -> Self {
+        StoredAudit {
+            leaf_count: a.leafCount,
+            samples: a.samples,
+            window: a.window,
+            deposit: a.deposit,
+            search: a.search,
+        }
+    }
+}
+
+/// FairPay search terms as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSearch {
+    /// Job reference.
+    pub job_ref: B256,
+    /// Seed of f.
+    pub seed: B256,
+    /// First x.
+    pub lo: u64,
+    /// Leaves.
+    pub leaf_count: u64,
+    /// k.
+    pub rounds: u32,
+    /// b.
+    pub zero_bits: u16,
+}
+
+impl StoredSearch {
+    /// The contract's struct.
+    pub fn params(&self) -> bapay_fairpay::SearchParams {
+        bapay_fairpay::SearchParams {
+            jobRef: self.job_ref,
+            seed: self.seed,
+            lo: self.lo,
+            leafCount: self.leaf_count,
+            rounds: self.rounds,
+            zeroBits: self.zero_bits,
+        }
+    }
+
+    /// The stored form.
+    pub fn from_params(s: &bapay_fairpay::SearchParams) -> Self {
+        StoredSearch {
+            job_ref: s.jobRef,
+            seed: s.seed,
+            lo: s.lo,
+            leaf_count: s.leafCount,
+            rounds: s.rounds,
+            zero_bits: s.zeroBits,
+        }
+    }
 }

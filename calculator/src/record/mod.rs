@@ -17,7 +17,7 @@ use bapay_proto::calculator::v1::SubTaskState;
 use serde::{Deserialize, Serialize};
 
 pub use self::bitcoin::{BtcSub, StoredCharge};
-pub use self::ethereum::{EthSub, StoredJob};
+pub use self::ethereum::{EthSub, StoredAudit, StoredJob, StoredSearch};
 use crate::Result;
 
 /// The sub-task states (mirror of `bapay.calculator.v1.SubTaskState`).

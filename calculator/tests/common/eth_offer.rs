@@ -99,6 +99,7 @@ pub fn build_unsigned(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
         Some(s) => search_terms(s).expect("terms"),
         None => opaque_terms("linear", bapay_fairpay::job_ref(&spec.job_id, spec.index)),
     };
+    let audit = test_audit(&spec.subs[spec.index as usize]);
     let job = JobParams {
         outsourcer,
         worker: spec.workers[spec.index as usize],
@@ -109,6 +110,7 @@ pub fn build_unsigned(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
         bond: spec.bond,
         group: group_id(collusion, &spec.workers),
         terms,
+        audit: bapay_fairpay::audit_hash(&audit),
     };
     let req = pb::OfferRequest {
         job_id: spec.job_id.to_vec(),
@@ -142,9 +144,21 @@ pub fn build_unsigned(spec: &OfferSpec) -> (JobParams, pb::OfferRequest) {
                 zero_bits: u32::from(s.zeroBits),
             }),
             contract_job_id: job_id(&job).to_vec(),
+            audit: Some(bapay_daemon::codec::eth_audit_to_proto(&audit)),
         })),
     };
     (job, req)
+}
+
+/// The audit every test offer carries: 4 positions, 60 s, the
+/// calculator's default minimum deposit.
+pub fn test_audit(sub: &bapay_core::task::SubTask) -> bapay_fairpay::AuditParams {
+    let t = bapay_fairpay::AuditTerms {
+        samples: 4,
+        window: 60,
+        deposit: 1_000_000_000_000_000,
+    };
+    bapay_fairpay::audit_for(&t, sub).expect("audit")
 }
 
 /// The wire form of a job.

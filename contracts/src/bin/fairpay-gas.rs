@@ -99,6 +99,78 @@ async fn job_in(chain: &Chain, p: &Parties, tag: u8, group: B256) -> Result<JobP
         bond: 5 * 10u128.pow(16),
         group,
         terms: opaque_terms("linear", B256::repeat_byte(tag)),
+        audit: bapay_fairpay::audit_hash(&audit()),
+    })
+}
+
+/// Leaves of the audited tree: a linear sub-task of 1,024 rows.
+const AUDIT_LEAVES: u64 = 1024;
+
+/// The audit of every job here: 16 positions of AUDIT_LEAVES, 100 s,
+/// 0.001 ETH.
+fn audit() -> bapay_fairpay::AuditParams {
+    bapay_fairpay::AuditParams {
+        leafCount: AUDIT_LEAVES,
+        samples: 16,
+        window: 100,
+        deposit: 10u128.pow(15),
+        search: false,
+    }
+}
+
+/// W's audited tree (16-byte leaves, as a linear result's).
+fn audit_tree() -> Result<bapay_core::merkle::MerkleTree> {
+    let leaf = |j: u64| [j.to_be_bytes(), (j ^ 0x55).to_be_bytes()].concat();
+    Ok(bapay_core::merkle::MerkleTree::from_leaves(
+        (0..AUDIT_LEAVES).map(leaf),
+    )?)
+}
+
+/// Gas of the on-chain challenge: challenge, an honest respond, and
+/// claimUnanswered of a silent worker's job.
+struct ChallengeGas {
+    challenge: u64,
+    respond: u64,
+    claim: u64,
+}
+
+async fn challenged(chain: &Chain, p: &Parties) -> Result<ChallengeGas> {
+    let a = audit();
+    let tree = audit_tree()?;
+    let root = B256::from(*tree.root().as_bytes());
+    let j = job(chain, p, 7).await?;
+    p.o.open(&j).await?;
+    p.w.commit(&j, root).await?;
+    let challenge = gas(&p.o.challenge(&j, &a, B256::repeat_byte(1)).await?);
+    let bapay_fairpay::ChallengeState::Pending { seed, .. } =
+        p.o.challenge_state(bapay_fairpay::job_id(&j)).await?
+    else {
+        anyhow::bail!("challenge not pending");
+    };
+    let leaf = |j: u64| [j.to_be_bytes(), (j ^ 0x55).to_be_bytes()].concat();
+    let mut leaves = Vec::new();
+    let mut proofs = Vec::new();
+    for pos in bapay_fairpay::positions(seed, &a) {
+        leaves.push(alloy::primitives::Bytes::from(leaf(pos)));
+        let pr = tree.proof(pos)?;
+        proofs.push(
+            pr.siblings
+                .iter()
+                .map(|h| B256::from(*h.as_bytes()))
+                .collect(),
+        );
+    }
+    let respond = gas(&p.w.respond(&j, &a, leaves, proofs).await?);
+    let k = job(chain, p, 8).await?;
+    p.o.open(&k).await?;
+    p.w.commit(&k, root).await?;
+    p.o.challenge(&k, &a, B256::repeat_byte(2)).await?;
+    chain.warp_to(chain.now().await? + a.window).await?;
+    let claim = gas(&p.o.claim_unanswered(&k, &a).await?);
+    Ok(ChallengeGas {
+        challenge,
+        respond,
+        claim,
     })
 }
 
@@ -179,6 +251,7 @@ async fn main() -> Result<()> {
     chain.warp_to(j.commitDeadline).await?;
     let refund = gas(&p.o.refund(&j).await?);
     let trap = trapped_group(&chain, &p, contract).await?;
+    let ch = challenged(&chain, &p).await?;
 
     let honest = open + commit + payout;
     let judged = open2 + commit2 + judge;
@@ -229,6 +302,9 @@ async fn main() -> Result<()> {
     );
     row("payout bond root->REWARD_LEFT", "-", None, trap.bond_first);
     row("payout bond BOND_LEFT->0", "-", None, trap.bond_after_claim);
+    row("challenge (16 of 1,024)", "-", None, ch.challenge);
+    row("respond (16 leaves+proofs)", "-", None, ch.respond);
+    row("claimUnanswered", "-", None, ch.claim);
     row(
         "honest total",
         "create+reward+bond+pay",
@@ -254,6 +330,21 @@ async fn main() -> Result<()> {
          (honest total of this run {honest}, ratios {} and {}; the trap itself, once per group, not included)",
         ratio(trapped_claim_first, honest),
         ratio(trapped_bond_first, honest)
+    );
+    let a = audit();
+    println!(
+        "challenged honest job (honest total + challenge + respond): {} gas, ratio {} to the honest total; \
+         W's respond costs {} gas, covered by O's {} wei deposit up to {} gwei/gas",
+        honest + ch.challenge + ch.respond,
+        ratio(honest + ch.challenge + ch.respond, honest),
+        ch.respond,
+        a.deposit,
+        a.deposit / u128::from(ch.respond) / 1_000_000_000
+    );
+    println!(
+        "silent worker (open + bond & commit + challenge + claimUnanswered): {} gas, ratio {} to the judged total",
+        open + commit + ch.challenge + ch.claim,
+        ratio(open + commit + ch.challenge + ch.claim, judged)
     );
     drop(node);
     Ok(())

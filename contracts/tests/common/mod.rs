@@ -128,7 +128,23 @@ pub fn reverted(r: Result<TransactionReceipt, Error>) -> FairPayErrors {
     }
 }
 
-/// Standard job timing relative to `now`: commit deadline now+1000, t now+2000.
+/// Leaves of the standard job's tree (its audit's leaf count).
+pub const AUDIT_LEAVES: u64 = 8;
+
+/// The standard job's audit: 4 positions of `AUDIT_LEAVES`, a 100 s
+/// window, a deposit of 0.001 ETH, not a search job.
+pub fn audit() -> bapay_fairpay::AuditParams {
+    bapay_fairpay::AuditParams {
+        leafCount: AUDIT_LEAVES,
+        samples: 4,
+        window: 100,
+        deposit: ETH / 1000,
+        search: false,
+    }
+}
+
+/// Standard job timing relative to `now`: commit deadline now+1000, t
+/// now+2000; the standard audit.
 pub fn job(o: Address, w: Address, t: Address, group: B256, terms: B256, now: u64) -> JobParams {
     JobParams {
         outsourcer: o,
@@ -140,6 +156,7 @@ pub fn job(o: Address, w: Address, t: Address, group: B256, terms: B256, now: u6
         bond: ETH / 20,
         group,
         terms,
+        audit: bapay_fairpay::audit_hash(&audit()),
     }
 }
 

@@ -4,7 +4,7 @@
 use alloy::primitives::B256;
 use bapay_core::merkle::MerkleTree;
 use bapay_fairpay::proof::{proof_calldata, search_f, search_leaf, search_leaf_data};
-use bapay_fairpay::{job_id, search_terms, FairPay, JobParams, SearchParams};
+use bapay_fairpay::{job_id, search_terms, FairPay, FairPayBase, JobParams, SearchParams};
 
 use crate::assert_revert;
 use crate::common::{fee, Env, Party, Scenario};
@@ -75,7 +75,7 @@ impl Setup {
             self.tree.proof(pos)?.siblings.iter().map(|h| h.as_bytes()),
         ))
     }
-    fn leaf(&self, pos: u64) -> FairPay::SearchLeaf {
+    fn leaf(&self, pos: u64) -> FairPayBase::SearchLeaf {
         let (j, x, fx) = self.leaves[pos as usize];
         search_leaf(j, x, &fx)
     }

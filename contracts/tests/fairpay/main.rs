@@ -5,6 +5,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod challenge;
+mod challenge_search;
 mod dispute;
 mod encoding;
 mod group;

@@ -5,7 +5,8 @@
 //! records it). Several daemons of one test share one fake chain through
 //! [`FakeEth::account`]; with [`FakeEth::simulate_fairpay`] the fake also
 //! applies what each FairPay call does to the job states (open, commit,
-//! payout, judge, refund, disputeSearch, trap, claimTrapped), so a whole
+//! payout, judge, refund, disputeSearch, trap, claimTrapped, challenge,
+//! respond, respondSearch, claimUnanswered), so a whole
 //! job can run on it.
 
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ pub trait EthChain: Send + Sync {
     async fn state(&self, contract: Address, id: B256) -> EthResult<B256>;
     /// FairPay `trappedTo(group)`.
     async fn trapped_to(&self, contract: Address, group: B256) -> EthResult<Address>;
+    /// FairPay `challenges(id)` (`bapay_fairpay::challenge_state` decodes it).
+    async fn challenges(&self, contract: Address, id: B256) -> EthResult<U256>;
     /// [`EthSender::sign_next`].
     async fn sign_next(&self, to: Address, value: U256, data: Vec<u8>) -> EthResult<SignedTx>;
     /// [`EthSender::send_signed`].
@@ -48,6 +51,9 @@ impl EthChain for EthSender {
     }
     async fn trapped_to(&self, contract: Address, group: B256) -> EthResult<Address> {
         self.fairpay_trapped_to(contract, group).await
+    }
+    async fn challenges(&self, contract: Address, id: B256) -> EthResult<U256> {
+        self.fairpay_challenges(contract, id).await
     }
     async fn sign_next(&self, to: Address, value: U256, data: Vec<u8>) -> EthResult<SignedTx> {
         EthSender::sign_next(self, to, value, data).await
@@ -96,6 +102,7 @@ struct FakeInner {
     block: u64,
     states: HashMap<B256, B256>,
     traps: HashMap<B256, Address>,
+    challenges: HashMap<B256, U256>,
     nonces: HashMap<Address, u64>,
     signed: HashMap<B256, FakeTx>,
     mined: HashMap<B256, bool>,
@@ -116,6 +123,14 @@ fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
     let id = |j: &bapay_fairpay::JobParams| bapay_fairpay::job_id(j);
     let state = |g: &FakeInner, j| g.states.get(&id(j)).copied().unwrap_or_default();
     let trapped = |g: &FakeInner, j: &bapay_fairpay::JobParams| g.traps.contains_key(&j.group);
+    // (a challenge is pending, its deadline)
+    let pending = |g: &FakeInner, j: &bapay_fairpay::JobParams| {
+        let v = g.challenges.get(&id(j)).copied().unwrap_or_default();
+        match bapay_fairpay::challenge_state(v) {
+            bapay_fairpay::ChallengeState::Pending { deadline, .. } => (true, deadline),
+            _ => (false, 0),
+        }
+    };
     match call {
         FairPayCalls::open(c) if state(g, &c.job) == B256::ZERO => {
             g.states.insert(id(&c.job), STATE_OPEN);
@@ -131,7 +146,7 @@ fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
         FairPayCalls::payout(c) if g.time >= c.job.payoutTime => {
             let st = state(g, &c.job);
             match (trapped(g, &c.job), st) {
-                (false, s) if is_root(s) => {
+                (false, s) if is_root(s) && !pending(g, &c.job).0 => {
                     g.states.remove(&id(&c.job));
                 }
                 (true, s) if is_root(s) => {
@@ -157,6 +172,31 @@ fn apply(g: &mut FakeInner, tx: &FakeTx) -> bool {
         }
         FairPayCalls::disputeSearch(c) if is_root(state(g, &c.job)) && !trapped(g, &c.job) => {
             g.states.remove(&id(&c.job));
+        }
+        FairPayCalls::challenge(c)
+            if is_root(state(g, &c.job))
+                && !trapped(g, &c.job)
+                && !g.challenges.contains_key(&id(&c.job)) =>
+        {
+            let v = (U256::from(0x5eed_u64) << 64) | U256::from(g.time + c.a.window);
+            g.challenges.insert(id(&c.job), v);
+        }
+        FairPayCalls::respond(c) if pending(g, &c.job).0 && g.time < pending(g, &c.job).1 => {
+            g.challenges
+                .insert(id(&c.job), bapay_fairpay::CHALLENGE_CLOSED);
+        }
+        FairPayCalls::respondSearch(c) if pending(g, &c.job).0 && g.time < pending(g, &c.job).1 => {
+            g.challenges
+                .insert(id(&c.job), bapay_fairpay::CHALLENGE_CLOSED);
+        }
+        FairPayCalls::claimUnanswered(c)
+            if pending(g, &c.job).0 && g.time >= pending(g, &c.job).1 =>
+        {
+            g.challenges
+                .insert(id(&c.job), bapay_fairpay::CHALLENGE_CLOSED);
+            if !trapped(g, &c.job) {
+                g.states.remove(&id(&c.job));
+            }
         }
         FairPayCalls::trap(c) => {
             let group = bapay_fairpay::group_id(c.collusion, &c.workers);
@@ -273,6 +313,9 @@ impl EthChain for FakeEth {
     }
     async fn trapped_to(&self, _contract: Address, group: B256) -> EthResult<Address> {
         Ok(self.up()?.traps.get(&group).copied().unwrap_or_default())
+    }
+    async fn challenges(&self, _contract: Address, id: B256) -> EthResult<U256> {
+        Ok(self.up()?.challenges.get(&id).copied().unwrap_or_default())
     }
     async fn sign_next(&self, to: Address, value: U256, data: Vec<u8>) -> EthResult<SignedTx> {
         let mut g = self.up()?;

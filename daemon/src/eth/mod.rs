@@ -309,6 +309,16 @@ impl EthSender {
         FairPay::stateCall::abi_decode_returns(&out).map_err(|e| EthError::BadReply(e.to_string()))
     }
 
+    /// `challenges(id)`: 0, CLOSED (1) or `(seed << 64) | deadline`
+    /// (`bapay_fairpay::challenge_state` decodes it).
+    pub async fn fairpay_challenges(&self, contract: Address, id: B256) -> EthResult<U256> {
+        let out = self
+            .call(contract, FairPay::challengesCall { id }.abi_encode())
+            .await?;
+        FairPay::challengesCall::abi_decode_returns(&out)
+            .map_err(|e| EthError::BadReply(e.to_string()))
+    }
+
     /// `trappedTo(group)`: the trap recipient, zero if not trapped.
     pub async fn fairpay_trapped_to(&self, contract: Address, group: B256) -> EthResult<Address> {
         let out = self

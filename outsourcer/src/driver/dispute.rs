@@ -12,7 +12,9 @@
 //! AWAITING_PAYOUT. A slot with no result at all (Bitcoin) goes to T as
 //! `Unresponsive` evidence: T asks C_i itself and answers
 //! AWAITING_CALCULATOR until its response window closes; O files the same
-//! request again on each pass until T decides.
+//! request again on each pass until T decides. On Ethereum the same slot
+//! is challenged on chain instead (FairPay `challenge`, no arbiter:
+//! settlement/ethereum/challenge.rs).
 
 use bapay_core::auth;
 use bapay_daemon::codec;
@@ -123,6 +125,9 @@ fn evidence_of(
 async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     let chain = settlement::of(rec);
     if has_evidence(s) && chain.dispute_on_chain(o, rec, s).await? {
+        return Ok(());
+    }
+    if !has_evidence(s) && chain.challenge_on_chain(o, rec, s).await? {
         return Ok(());
     }
     let i = s.index;

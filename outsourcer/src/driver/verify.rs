@@ -30,7 +30,7 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {
         if bapay_core::timing::too_late_to_verify(
             tip,
             rec.payout,
-            settlement::of(&rec).verify_margin(),
+            settlement::of(&rec).verify_margin(&rec),
         ) {
             // C_i never opened its sample and t is near: FAULTY (on Bitcoin,
             // with the time left to take it to T as unresponsive).

@@ -4,7 +4,7 @@
 
 use alloy::primitives::Address;
 use bapay_daemon::{ServiceError, SignedTx};
-use bapay_fairpay::{job_for, GroupTerms, SlotJob};
+use bapay_fairpay::{job_for, AuditTerms, GroupTerms, SlotJob};
 use serde::{Deserialize, Serialize};
 
 use super::JobRecord;
@@ -30,6 +30,14 @@ pub struct EthJob {
     pub reward_wei: String,
     /// Bond g, wei.
     pub bond_wei: String,
+    /// The audit (on-chain challenge) terms: seconds a calculator has to
+    /// answer a challenge (positions per challenge: the job's m, at most
+    /// FairPay's MAX_SAMPLES).
+    #[serde(default)]
+    pub challenge_window_s: u64,
+    /// Challenge deposit, wei.
+    #[serde(default)]
+    pub challenge_deposit_wei: String,
 }
 
 /// O's Ethereum record of one slot.
@@ -51,6 +59,19 @@ pub struct EthSlot {
     pub dispute_tx: Option<SignedTx>,
     /// Gas O paid for it, wei.
     pub dispute_gas_wei: String,
+    /// O's signed challenge(job, audit, c) with the deposit, stored before
+    /// it is sent.
+    #[serde(default)]
+    pub challenge_tx: Option<SignedTx>,
+    /// Gas O paid for it, wei.
+    #[serde(default)]
+    pub challenge_gas_wei: String,
+    /// O's signed claimUnanswered(job, audit), stored before it is sent.
+    #[serde(default)]
+    pub claim_tx: Option<SignedTx>,
+    /// Gas O paid for it, wei.
+    #[serde(default)]
+    pub claim_gas_wei: String,
 }
 
 fn addr(what: &str, s: &str) -> Result<Address> {
@@ -81,6 +102,19 @@ impl EthJob {
     pub fn collusion(&self) -> Result<Address> {
         addr("collusion", &self.collusion_address)
     }
+
+    /// The audit terms every slot of a job with sample count `m` shares.
+    pub fn audit(&self, m: u32) -> Result<AuditTerms> {
+        Ok(AuditTerms {
+            samples: m.clamp(1, bapay_fairpay::MAX_SAMPLES),
+            window: self.challenge_window_s,
+            deposit: if self.challenge_deposit_wei.is_empty() {
+                0
+            } else {
+                amount("challenge deposit", &self.challenge_deposit_wei)?
+            },
+        })
+    }
 }
 
 impl JobRecord {
@@ -105,6 +139,7 @@ impl JobRecord {
             bond: e.bond()?,
             collusion: e.collusion()?,
             workers: self.workers()?,
+            audit: e.audit(self.m)?,
         })
     }
 

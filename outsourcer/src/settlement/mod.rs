@@ -8,7 +8,8 @@
 //!   Charge_i seen at t.
 //! - [`ethereum::Ethereum`]: one FairPay job per calculator (`open` with
 //!   the reward), the on-chain root check, the trustless `disputeSearch`,
-//!   T's `judge`, `refund` of an uncommitted job, `payout` seen at t.
+//!   the on-chain challenge of a silent calculator, T's `judge`, `refund`
+//!   of an uncommitted job, `payout` seen at t.
 
 pub mod bitcoin;
 pub mod ethereum;
@@ -114,13 +115,26 @@ pub trait Settlement: Send + Sync {
     /// Stores the chain part of FetchResult's answer.
     fn fetched(&self, slot: &mut Slot, resp: &calc::FetchResultResponse);
     /// Chain time before t from which a slot whose sample is unopened is
-    /// given up (there is no time left to dispute it).
-    fn verify_margin(&self) -> u64;
+    /// given up and disputed as silent (time left to dispute it: Ethereum,
+    /// two challenge windows).
+    fn verify_margin(&self, rec: &JobRecord) -> u64;
 
-    /// Does T take `Unresponsive` evidence on this chain (it asks C_i
-    /// itself)?
+    /// Can a silent calculator (no result, or a sample never opened) be
+    /// disputed on this chain? Bitcoin: T takes `Unresponsive` evidence
+    /// and asks C_i itself. Ethereum: O's on-chain challenge.
     fn unresponsive_disputes(&self) -> bool {
         false
+    }
+
+    /// Takes silent slot `s` to the chain without T if the chain can
+    /// (Ethereum: FairPay `challenge`); whether it did.
+    async fn challenge_on_chain(
+        &self,
+        _o: &Outsourcer,
+        _rec: &JobRecord,
+        _s: &Slot,
+    ) -> Result<bool> {
+        Ok(false)
     }
 
     /// Can a job on this chain be l-of-n (a threshold trap leaf in its

@@ -2,7 +2,7 @@
 //! FairPay job checked by rebuilding it), StartWork after `state(id)` =
 //! opened, [`commit`] (the bonded `commit`, stored before sent),
 //! [`payout`] (the driver: payout at t, LOST / TRAPPED, withdrawal at the
-//! commit deadline).
+//! commit deadline), [`respond`] (the answer to O's on-chain challenge).
 //!
 //! The calculator's Ethereum identity is `key.eth_address()` of the same
 //! secp256k1 key as its Bitcoin x-only key; its commitments are BIP-340
@@ -12,6 +12,7 @@
 pub mod commit;
 pub mod offer;
 pub mod payout;
+pub mod respond;
 
 use std::sync::Arc;
 

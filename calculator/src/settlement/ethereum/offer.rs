@@ -19,15 +19,18 @@
 //! `min_seconds_to_commit_deadline` to the latest block time
 //! (NOT_ENOUGH_TIME); t more than `max_seconds_to_payout` away
 //! (TIMEOUT_TOO_FAR); `trappedTo(group)` != 0 (BAD_CONTRACT_TERMS).
+//! The audit (O's on-chain challenge terms) must be the one `job_for`
+//! builds (leaf count and kind of m_i), with a window, deposit and sample
+//! count within this calculator's limits (BAD_CONTRACT_TERMS).
 
 use alloy::primitives::{Address, B256};
 use bapay_core::keys::{aggregate_pubkey, check_own_message_key, message_secret, PublishedKeys};
 use bapay_daemon::{codec, ServiceError};
-use bapay_fairpay::{job_for, GroupTerms, JobParams, SearchParams};
+use bapay_fairpay::{job_for, AuditParams, AuditTerms, GroupTerms, JobParams, SearchParams};
 use bapay_proto::calculator::v1 as pb;
 use bapay_proto::calculator::v1::{offer_request::Terms, DeclineReason};
 
-use crate::record::{EthSub, StoredJob, SubSettlement};
+use crate::record::{EthSub, StoredAudit, StoredJob, StoredSearch, SubSettlement};
 use crate::service::Calculator;
 use crate::settlement::{CommonOffer, Decision};
 use crate::Result;
@@ -40,6 +43,7 @@ struct Parsed {
     collusion: Address,
     workers: Vec<Address>,
     search: Option<SearchParams>,
+    audit: AuditParams,
     contract_job_id: B256,
 }
 
@@ -101,6 +105,10 @@ fn parse_full(req: &pb::OfferRequest, o: &CommonOffer) -> Result<Parsed> {
             })?,
         }),
     };
+    let audit = codec::eth_audit(
+        "ethereum.audit",
+        codec::required("ethereum.audit", e.audit.as_ref())?,
+    )?;
     Ok(Parsed {
         chain_id: d.chain_id,
         contract,
@@ -108,6 +116,7 @@ fn parse_full(req: &pb::OfferRequest, o: &CommonOffer) -> Result<Parsed> {
         collusion,
         workers,
         search,
+        audit,
         contract_job_id: codec::b256("ethereum.contract_job_id", &e.contract_job_id)?,
     })
 }
@@ -121,6 +130,10 @@ pub fn parse(req: &pb::OfferRequest, o: &CommonOffer) -> Result<SubSettlement> {
         contract_job_id: p.contract_job_id,
         commit_tx: None,
         payout_tx: None,
+        audit: Some(StoredAudit::from_params(&p.audit)),
+        search: p.search.as_ref().map(StoredSearch::from_params),
+        respond_tx: None,
+        respond_gas_wei: String::new(),
     }))
 }
 
@@ -131,6 +144,34 @@ fn bad(detail: impl Into<String>) -> Result<Decision> {
 fn limit(field: &str, s: &str) -> Result<u128> {
     s.parse()
         .map_err(|e| ServiceError::internal(&format!("config {field}"), e))
+}
+
+/// Why the audit terms are outside this calculator's limits: a challenge
+/// must leave it time to answer, pay at least its answer's gas, and open
+/// few enough leaves for the answer to fit in a block.
+fn audit_refused(cfg: &crate::config::EthereumConfig, a: &AuditParams) -> Result<Option<String>> {
+    let min_deposit = limit(
+        "ethereum.min_challenge_deposit_wei",
+        &cfg.min_challenge_deposit_wei,
+    )?;
+    Ok(if a.window < cfg.min_challenge_window_seconds {
+        Some(format!(
+            "audit window {} s < min_challenge_window_seconds = {}",
+            a.window, cfg.min_challenge_window_seconds
+        ))
+    } else if a.deposit < min_deposit {
+        Some(format!(
+            "challenge deposit {} wei < min_challenge_deposit_wei = {min_deposit}",
+            a.deposit
+        ))
+    } else if a.samples > cfg.max_challenge_samples.min(bapay_fairpay::MAX_SAMPLES) {
+        Some(format!(
+            "audit samples {} > max_challenge_samples = {}",
+            a.samples, cfg.max_challenge_samples
+        ))
+    } else {
+        None
+    })
 }
 
 /// Decides the offer.
@@ -194,6 +235,11 @@ pub async fn decide(c: &Calculator, req: &pb::OfferRequest, o: &CommonOffer) -> 
         bond: p.job.bond,
         collusion: p.collusion,
         workers: p.workers.clone(),
+        audit: AuditTerms {
+            samples: p.audit.samples,
+            window: p.audit.window,
+            deposit: p.audit.deposit,
+        },
     };
     match job_for(&group, o.index, &o.sub) {
         Err(e) => return bad(format!("the job cannot be built from m_i: {e}")),
@@ -206,7 +252,13 @@ pub async fn decide(c: &Calculator, req: &pb::OfferRequest, o: &CommonOffer) -> 
         Ok(want) if want.id != p.contract_job_id => {
             return bad("contract_job_id is not keccak256(abi.encode(job))")
         }
+        Ok(want) if want.audit != p.audit => {
+            return bad("audit: leaf_count or search do not match m_i")
+        }
         Ok(_) => {}
+    }
+    if let Some(why) = audit_refused(cfg, &p.audit)? {
+        return bad(why);
     }
     let min = limit("ethereum.min_reward_wei", &cfg.min_reward_wei)?;
     let max = limit("ethereum.max_bond_wei", &cfg.max_bond_wei)?;

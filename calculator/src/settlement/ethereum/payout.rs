@@ -2,7 +2,8 @@
 //! - ACCEPTED and block time >= commitDeadline (no StartWork): WITHDRAWN;
 //! - COMPUTING: the computation is (re)started, or the stored commit
 //!   transaction resent (same bytes and nonce) until mined;
-//! - COMMITTED: FairPay `state(id)` zero means the escrow is gone: LOST
+//! - COMMITTED: a pending on-chain challenge of O is answered first
+//!   (`respond`); FairPay `state(id)` zero means the escrow is gone: LOST
 //!   (judged or disputeSearch; TRAPPED if the group is trapped and the
 //!   bond already came back); block time >= payoutTime: the signed
 //!   `payout(job)` is **stored** (CLAIMING), then sent; a successful
@@ -87,7 +88,7 @@ async fn gone(c: &Calculator, rec: &SubTaskRecord, from: State) -> Result<()> {
         let why = format!("group trapped to {trap}: the reward went to it, the bond came back");
         set_state(c, &rec.job_id, from, State::Trapped, &why).await
     } else {
-        let why = "the job was settled to O (judge or disputeSearch)";
+        let why = "the job was settled to O (judge, disputeSearch or an unanswered challenge)";
         set_state(c, &rec.job_id, from, State::Lost, why).await
     }
 }
@@ -100,6 +101,11 @@ async fn committed(c: &Calculator, rec: &SubTaskRecord, now: u64) -> Result<()> 
     // through (the record was not saved after it).
     if st == B256::ZERO || st == bapay_fairpay::STATE_REWARD_LEFT {
         return gone(c, rec, State::Committed).await;
+    }
+    // O's on-chain challenge first: unanswered, it takes reward and bond
+    // (and it blocks the payout until answered).
+    if super::respond::answer(c, rec, now).await? {
+        return Ok(());
     }
     if now < e.job.payout_time {
         return Ok(());

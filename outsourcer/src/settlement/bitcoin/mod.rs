@@ -149,7 +149,7 @@ impl Settlement for Bitcoin {
 
     /// T refuses disputes from t - 2 (its `bitcoin_margin_blocks`); two
     /// more blocks for its response window and Redeem_i to confirm.
-    fn verify_margin(&self) -> u64 {
+    fn verify_margin(&self, _rec: &JobRecord) -> u64 {
         4
     }
 

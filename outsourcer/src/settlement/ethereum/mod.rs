@@ -1,10 +1,12 @@
 //! O's Ethereum settlement (PROTOCOL.md §5): [`terms`] (SubmitJob's terms,
 //! the offer, T's settlement of a dispute), [`open`] (`open(job)` per
 //! slot, stored before sent; the on-chain root check), [`trustless`]
-//! (`disputeSearch`: a wrong search leaf without T), [`settle`] (T's
+//! (`disputeSearch`: a wrong search leaf without T), [`challenge`] (the
+//! on-chain challenge of a silent calculator, without T), [`settle`] (T's
 //! `judge` followed; refunds, traps and payouts seen), [`view`] (wei
 //! amounts, Unix times, each slot's FairPay job, O's gas).
 
+pub mod challenge;
 pub mod open;
 pub mod settle;
 pub mod terms;
@@ -134,8 +136,18 @@ impl Settlement for Ethereum {
         }
     }
 
-    fn verify_margin(&self) -> u64 {
-        2
+    fn verify_margin(&self, rec: &JobRecord) -> u64 {
+        // FairPay takes a challenge only while now + 2 windows <= t; one
+        // more window of slack for O's own polling.
+        3 * rec.eth().map(|e| e.challenge_window_s).unwrap_or(0) + 2
+    }
+
+    fn unresponsive_disputes(&self) -> bool {
+        true
+    }
+
+    async fn challenge_on_chain(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
+        challenge::file(o, rec, s).await
     }
 
     async fn dispute_on_chain(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
@@ -166,7 +178,10 @@ impl Settlement for Ethereum {
     }
 
     async fn follow_dispute(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
-        settle::follow_dispute(o, rec, s).await
+        match &s.dispute {
+            Some(d) if challenge::is_challenge(d) => challenge::follow(o, rec, s).await,
+            _ => settle::follow_dispute(o, rec, s).await,
+        }
     }
 
     async fn settle(&self, o: &Outsourcer, rec: &JobRecord, tip: u64) -> Result<()> {

@@ -102,7 +102,10 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, now: u64) -> Result<()> {
         }
         let i = s.index;
         let slot = rec.slot_job(i as usize)?;
-        if s.commitment_hex.is_none() && now >= rec.result_deadline {
+        if s.commitment_hex.is_none()
+            && now >= rec.result_deadline
+            && sender.state(contract, slot.id).await? == bapay_fairpay::STATE_OPEN
+        {
             refund(o, rec, s).await?;
             continue;
         }

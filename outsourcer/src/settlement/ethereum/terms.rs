@@ -99,6 +99,31 @@ pub async fn terms(
         ));
     }
     let arbiter = alloy::primitives::Address::from_slice(&a.ethereum_address);
+    let window = o.config.ethereum_challenge_window_seconds;
+    if window == 0 {
+        return Err(ServiceError::precondition(
+            "config ethereum_challenge_window_seconds must be at least 1",
+        ));
+    }
+    // A slot found silent at the result deadline must still be challengeable:
+    // FairPay takes a challenge only while now + 2 windows <= t.
+    if w.payout.saturating_sub(w.result_deadline) < 2 * window {
+        return Err(ServiceError::invalid(
+            "timeouts.result_deadline",
+            format!(
+                "must be at least 2 x ethereum_challenge_window_seconds = {} s before t \
+                 (time for an on-chain challenge of a silent calculator)",
+                2 * window
+            ),
+        ));
+    }
+    let deposit: u128 = o
+        .config
+        .ethereum_challenge_deposit_wei
+        .parse()
+        .map_err(|e| {
+            ServiceError::precondition(format!("config ethereum_challenge_deposit_wei: {e}"))
+        })?;
     Ok(Terms {
         payout: w.payout,
         deadline: w.result_deadline,
@@ -112,6 +137,8 @@ pub async fn terms(
             collusion_address: String::new(),
             reward_wei: reward.to_string(),
             bond_wei: bond.to_string(),
+            challenge_window_s: window,
+            challenge_deposit_wei: deposit.to_string(),
         }),
     })
 }
@@ -163,6 +190,7 @@ pub fn offer_request(rec: &JobRecord, i: u32) -> Result<calc::OfferRequest> {
                 zero_bits: u32::from(s.zeroBits),
             }),
             contract_job_id: slot.id.to_vec(),
+            audit: Some(bapay_daemon::codec::eth_audit_to_proto(&slot.audit)),
         })),
     })
 }

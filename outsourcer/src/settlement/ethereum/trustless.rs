@@ -9,7 +9,7 @@ use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
 use bapay_core::commitment::Chain as CommitChain;
 use bapay_core::task::SubTask;
-use bapay_fairpay::FairPay;
+use bapay_fairpay::{FairPay, FairPayBase};
 
 use bapay_daemon::{codec, ErrorCode};
 
@@ -70,7 +70,7 @@ pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
         job: job.clone(),
         s: terms,
         position: leaf.index,
-        leaf: FairPay::SearchLeaf {
+        leaf: FairPayBase::SearchLeaf {
             index: word(0),
             x: word(1),
             fx: B256::from_slice(&leaf.leaf_data[16..48]),

@@ -63,6 +63,73 @@ fn o_gas_paid(gas: u128, i: u32, tx: &str) -> common::Transfer {
 }
 
 /// Rewrites the chain-specific parts of `job` for an Ethereum record.
+/// The transfers of an on-chain challenge of slot `i`: O's deposit and
+/// gas; the deposit to the calculator when it answered; O's claim of an
+/// unanswered one. Returns ((O paid, O gas, C received), (O received, O
+/// claim gas)).
+fn challenge_flows(
+    s: &crate::record::Slot,
+    se: &crate::record::EthSlot,
+    i: u32,
+    (reward, bond, deposit): (u128, u128, u128),
+    transfers: &mut Vec<common::Transfer>,
+) -> ((u128, u128, u128), (u128, u128)) {
+    let Some(t) = se
+        .challenge_tx
+        .as_ref()
+        .filter(|_| !se.challenge_gas_wei.is_empty())
+    else {
+        return ((0, 0, 0), (0, 0));
+    };
+    let tx = t.hash.to_string();
+    let gas: u128 = se.challenge_gas_wei.parse().unwrap_or(0);
+    transfers.push(transfer(
+        Kind::Challenge,
+        party(Role::Outsourcer, None),
+        None,
+        deposit,
+        i,
+        &tx,
+    ));
+    transfers.push(o_gas_paid(gas, i, &tx));
+    let answered = s.state == SlotState::DisputeRejected
+        || (s.state == SlotState::Paid && se.claim_tx.is_none());
+    if answered {
+        transfers.push(transfer(
+            Kind::ChallengeAnswered,
+            None,
+            party(Role::Calculator, Some(i)),
+            deposit,
+            i,
+            "",
+        ));
+        return ((deposit, gas, deposit), (0, 0));
+    }
+    let Some(c) = se
+        .claim_tx
+        .as_ref()
+        .filter(|_| !se.claim_gas_wei.is_empty())
+    else {
+        return ((deposit, gas, 0), (0, 0));
+    };
+    let ctx = c.hash.to_string();
+    let cgas: u128 = se.claim_gas_wei.parse().unwrap_or(0);
+    let got = match s.state {
+        SlotState::Redeemed => reward + bond + deposit,
+        _ => deposit,
+    };
+    transfers.push(transfer(
+        Kind::UnansweredClaim,
+        None,
+        party(Role::Outsourcer, None),
+        got,
+        i,
+        &ctx,
+    ));
+    transfers.push(o_gas_paid(cgas, i, &ctx));
+    ((deposit, gas, 0), (got, cgas))
+}
+
 pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
     let Ok(e) = rec.eth() else { return };
     let reward: u128 = e.reward_wei.parse().unwrap_or(0);
@@ -141,7 +208,15 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
             ));
             c_paid += bond;
         }
+        let deposit = rec.slot_job(k).map(|j| j.audit.deposit).unwrap_or(0);
+        let (challenged, claimed) =
+            challenge_flows(s, se, i, (reward, bond, deposit), &mut transfers);
+        o_paid += challenged.0;
+        o_gas += challenged.1 + claimed.1;
+        o_recv += claimed.0;
+        c_recv += challenged.2;
         match s.state {
+            SlotState::Redeemed if se.claim_tx.is_some() => {}
             SlotState::Paid => {
                 transfers.push(transfer(
                     Kind::Payout,

@@ -1,0 +1,234 @@
+//! Issue 10 on Ethereum, on real anvil with FairPay and every daemon as its
+//! own process: O's on-chain challenge (FairPay `challenge` / `respond` /
+//! `claimUnanswered`), no arbiter needed.
+//! - C_1 commits its root and hands O its result, then never opens its
+//!   sample and is killed for good; T is switched off too. O challenges
+//!   the root on chain two windows before t; nobody answers; O takes
+//!   reward + bond + its deposit back with `claimUnanswered`. C_1 lost its
+//!   bond, C_0 is paid.
+//! - O never collects an honest calculator's result and challenges it on
+//!   chain: the calculator answers with the sampled leaves and proofs,
+//!   gets O's deposit, which covers the answer's gas, and is paid reward +
+//!   bond at t.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use alloy::primitives::B256;
+use alloy::sol_types::SolEvent;
+use anyhow::{ensure, Context, Result};
+use bapay_proto::chain::v1 as chain;
+use bapay_proto::common::v1 as c;
+use bapay_proto::common::v1::party::Role;
+use bapay_proto::outsourcer::v1 as pb;
+use bapay_scenarios::{eth, Net, NetOptions};
+use common::eth::{eth_balances as balances, eth_job, BOND, ETH, REWARD};
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(240);
+
+async fn net(opts: NetOptions) -> Result<(Net, Vec<Vec<u8>>)> {
+    let net = Net::start(NetOptions {
+        poll_ms: 200,
+        ethereum: true,
+        ..opts
+    })
+    .await?;
+    let addrs = net.fund_eth(100 * ETH).await?;
+    Ok((net, addrs))
+}
+
+/// Drives anvil's clock until `done`: 20 s per poll while O waits for a
+/// deadline (results, samples), 4 s through the challenge window, then to t.
+async fn drive(net: &Net, id: &[u8], done: impl Fn(&pb::Job) -> bool) -> Result<pb::Job> {
+    let start = Instant::now();
+    loop {
+        let job = net.job(id).await?;
+        if done(&job) {
+            return Ok(job);
+        }
+        ensure!(
+            start.elapsed() < WAIT,
+            "not done: {}\n--- outsourcer log ---\n{}",
+            bapay_cli::report::render(&job),
+            net.outsourcer.tail()
+        );
+        match state(&job) {
+            pb::JobState::Computing | pb::JobState::Verifying => {
+                eth::increase_time(&net.adapter.url(), 20).await?
+            }
+            // The challenge window (60 s): slowly, so the calculator's
+            // 200 ms driver has many passes to answer in it.
+            pb::JobState::Disputing => eth::increase_time(&net.adapter.url(), 4).await?,
+            _ => net.mine_for(&job).await?,
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// FairPay `state(id)` of slot `i`'s job is a committed root.
+async fn committed_on_chain(net: &Net, job: &pb::Job, i: usize) -> Result<bool> {
+    let (_, contract) = net.fairpay.context("no FairPay")?;
+    let id = B256::try_from(job.slots[i].contract_job_id.as_slice())?;
+    let data = alloy::sol_types::SolCall::abi_encode(&bapay_fairpay::FairPay::stateCall { id });
+    let out = eth::client(&net.adapter.url())?
+        .call(chain::CallRequest {
+            to: contract.to_vec(),
+            data,
+            from: Vec::new(),
+        })
+        .await?
+        .into_inner()
+        .data;
+    Ok(out.len() == 32 && bapay_fairpay::is_root(B256::from_slice(&out)))
+}
+
+fn report(job: &pb::Job) -> String {
+    bapay_cli::report::render(job)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_calculator_loses_reward_and_bond_to_claim_unanswered() -> Result<()> {
+    let (mut net, addrs) = net(NetOptions {
+        calculators: 2,
+        calculator_env: vec![(
+            1,
+            "BAPAY_CALCULATOR__MISBEHAVE__NEVER_OPEN".into(),
+            "true".into(),
+        )],
+        ..Default::default()
+    })
+    .await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-silent", 2)).await?;
+    // T answered SubmitJob; then it goes away for good.
+    net.advance(&id, WAIT, |j| state(j) >= pb::JobState::Offering)
+        .await?;
+    net.arbiter.kill();
+    // C_1's root is on chain and O holds its signed result: C_1 is killed.
+    net.advance(&id, WAIT, |j| slot(j, 1) == pb::SlotState::Committed)
+        .await?;
+    net.calculators[1].kill();
+    let job = drive(&net, &id, settled).await?;
+    ensure!(state(&job) == pb::JobState::Completed, "{}", report(&job));
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{}", report(&job));
+    ensure!(slot(&job, 1) == pb::SlotState::Redeemed, "{}", report(&job));
+    let kinds = |k: c::transfer::Kind| job.transfers.iter().filter(|t| t.kind == k as i32).count();
+    ensure!(kinds(c::transfer::Kind::Challenge) == 1, "{}", report(&job));
+    ensure!(
+        kinds(c::transfer::Kind::UnansweredClaim) == 1,
+        "{}",
+        report(&job)
+    );
+    ensure!(
+        kinds(c::transfer::Kind::Judge) == 0,
+        "no arbiter: {}",
+        report(&job)
+    );
+    let after = balances(&net, &addrs).await?;
+    // O's balance moved exactly as its report says (deposit out and back,
+    // reward + bond of C_1 in, every gas counted).
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report: {}",
+        report(&job)
+    );
+    // O paid C_0's reward only; C_1's reward came back with its bond.
+    ensure!(after[0] - before[0] > -(REWARD as i128) + BOND as i128 - (ETH / 100) as i128);
+    ensure!(after[3] - before[3] < -(BOND as i128), "C_1 lost its bond");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenged_honest_calculator_answers_and_the_deposit_pays_its_gas() -> Result<()> {
+    let (net, addrs) = net(NetOptions {
+        calculators: 1,
+        outsourcer_env: vec![(
+            "BAPAY_OUTSOURCER__MISBEHAVE__FALSE_UNRESPONSIVE".into(),
+            "true".into(),
+        )],
+        ..Default::default()
+    })
+    .await?;
+    let before = balances(&net, &addrs).await?;
+    let id = net.submit(eth_job(&net, "eth-answer", 1)).await?;
+    // O never collects; wait for the calculator's commit before moving time.
+    let start = Instant::now();
+    loop {
+        let job = net.job(&id).await?;
+        if state(&job) >= pb::JobState::Computing && committed_on_chain(&net, &job, 0).await? {
+            break;
+        }
+        ensure!(start.elapsed() < WAIT, "no commit: {}", report(&job));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let job = drive(&net, &id, settled).await?;
+    ensure!(state(&job) == pb::JobState::Completed, "{}", report(&job));
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{}", report(&job));
+    ensure!(
+        job.transfers
+            .iter()
+            .any(|t| t.kind == c::transfer::Kind::ChallengeAnswered as i32),
+        "{}",
+        report(&job)
+    );
+    // The answer's gas, from its receipt (the Responded log's transaction).
+    let (_, contract) = net.fairpay.context("no FairPay")?;
+    let mut logs = eth::client(&net.adapter.url())?
+        .watch_logs(chain::WatchLogsRequest {
+            address: contract.to_vec(),
+            topics: vec![bapay_fairpay::FairPay::Responded::SIGNATURE_HASH.to_vec()],
+            from_block: Some(0),
+        })
+        .await?
+        .into_inner();
+    let log = tokio::time::timeout(Duration::from_secs(30), logs.message())
+        .await??
+        .context("no Responded log")?;
+    let receipt = eth::client(&net.adapter.url())?
+        .get_receipt(chain::GetReceiptRequest {
+            transaction_hash: log.transaction_hash.clone(),
+        })
+        .await?
+        .into_inner()
+        .receipt
+        .context("no receipt")?;
+    let gas = u128::from(receipt.gas_used) * receipt.effective_gas_price_wei.parse::<u128>()?;
+    let deposit: u128 = 1_000_000_000_000_000;
+    ensure!(
+        gas < deposit,
+        "the deposit {deposit} covers the answer's gas {gas}"
+    );
+    let after = balances(&net, &addrs).await?;
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report: {}",
+        report(&job)
+    );
+    // C_0: reward + deposit - its gas (commit, respond, payout), more than
+    // an unchallenged calculator's reward - gas: the answer cost it nothing.
+    let d = after[2] - before[2];
+    ensure!(d > 0 && d < (REWARD + deposit) as i128, "C_0 earned {d}");
+    ensure!(
+        d > REWARD as i128 - (ETH / 1000) as i128,
+        "C_0 earned {d}: the challenge cost it nothing net"
+    );
+    Ok(())
+}
+
+fn wei_net(job: &pb::Job, role: Role, index: Option<u32>) -> i128 {
+    let w = |a: Option<&c::Amount>| match a.and_then(|a| a.value.as_ref()) {
+        Some(c::amount::Value::Wei(w)) => w.parse::<i128>().unwrap_or(0),
+        _ => 0,
+    };
+    job.totals
+        .iter()
+        .find(|t| {
+            t.party
+                .as_ref()
+                .is_some_and(|p| p.role == role as i32 && p.calculator_index == index)
+        })
+        .map(|t| w(t.received.as_ref()) - w(t.paid.as_ref()) - w(t.fees.as_ref()))
+        .unwrap_or(0)
+}
