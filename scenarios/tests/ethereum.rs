@@ -12,7 +12,7 @@ use bapay_proto::common::v1 as c;
 use bapay_proto::common::v1::party::Role;
 use bapay_proto::outsourcer::v1 as pb;
 use bapay_scenarios::{eth, Net, NetOptions};
-use common::eth::{eth_balances as balances, eth_job, BOND, ETH, REWARD};
+use common::eth::{eth_balances as balances, eth_job, wei_net, BOND, ETH, REWARD};
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(240);
@@ -34,22 +34,6 @@ async fn net_with(opts: NetOptions) -> Result<(Net, Vec<Vec<u8>>)> {
     .await?;
     let addrs = net.fund_eth(100 * ETH).await?;
     Ok((net, addrs))
-}
-
-fn wei_net(job: &pb::Job, role: Role, index: Option<u32>) -> i128 {
-    let w = |a: Option<&c::Amount>| match a.and_then(|a| a.value.as_ref()) {
-        Some(c::amount::Value::Wei(w)) => w.parse::<i128>().unwrap_or(0),
-        _ => 0,
-    };
-    job.totals
-        .iter()
-        .find(|t| {
-            t.party
-                .as_ref()
-                .is_some_and(|p| p.role == role as i32 && p.calculator_index == index)
-        })
-        .map(|t| w(t.received.as_ref()) - w(t.paid.as_ref()) - w(t.fees.as_ref()))
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

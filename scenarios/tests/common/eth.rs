@@ -41,3 +41,24 @@ pub async fn eth_balances(net: &Net, addrs: &[Vec<u8>]) -> anyhow::Result<Vec<i1
     }
     Ok(out)
 }
+
+/// A party's net wei in the job's money report (received - paid - fees).
+pub fn wei_net(
+    job: &pb::Job,
+    role: bapay_proto::common::v1::party::Role,
+    index: Option<u32>,
+) -> i128 {
+    let w = |a: Option<&c::Amount>| match a.and_then(|a| a.value.as_ref()) {
+        Some(c::amount::Value::Wei(w)) => w.parse::<i128>().unwrap_or(0),
+        _ => 0,
+    };
+    job.totals
+        .iter()
+        .find(|t| {
+            t.party
+                .as_ref()
+                .is_some_and(|p| p.role == role as i32 && p.calculator_index == index)
+        })
+        .map(|t| w(t.received.as_ref()) - w(t.paid.as_ref()) - w(t.fees.as_ref()))
+        .unwrap_or(0)
+}

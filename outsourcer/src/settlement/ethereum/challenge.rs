@@ -14,7 +14,8 @@
 //!   in a trapped group only the deposit comes back → TRAPPED). Closed by
 //!   the calculator's answer → DISPUTE_REJECTED: it keeps its pay at t and
 //!   the deposit paid its gas (a search answer was checked leaf by leaf by
-//!   the contract).
+//!   the contract). A reverted challenge or claim is noted and not
+//!   retried (each retry would cost O gas).
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolCall;
@@ -108,10 +109,16 @@ pub async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
         let slot = &mut r.slots[i as usize];
         slot.eth_mut()?.challenge_gas_wei = gas;
         if !receipt.success {
-            slot.eth_mut()?.challenge_tx = None;
+            // Not retried: a revert would cost O gas on every pass. The
+            // slot stays FAULTY, noted, and is paid at t.
+            slot.dispute = Some(StoredDispute {
+                id: String::new(),
+                reason: format!("the on-chain challenge {hash} reverted"),
+                answered: false,
+            });
             return Ok(vec![Note::slot(
                 i,
-                format!("calculator {i}: challenge reverted; retrying"),
+                format!("calculator {i}: the on-chain challenge reverted; not retried"),
             )
             .tx(hash)]);
         }
@@ -203,10 +210,15 @@ async fn claim(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
                 SlotState::Trapped,
                 "challenge unanswered in a trapped group: O took its deposit back; the reward is the trapper's",
             ),
-            (false, _) => {
-                r.slots[i as usize].eth_mut()?.claim_tx = None;
-                Note::slot(i, format!("calculator {i}: claimUnanswered reverted; retrying"))
-            }
+            // The calculator answered just before (NotChallenged), or the
+            // claim cannot go through: not retried (it would cost gas on
+            // every pass); the calculator keeps its pay.
+            (false, _) => set_slot(
+                r,
+                i,
+                SlotState::DisputeRejected,
+                "claimUnanswered reverted: the calculator keeps its pay at t",
+            ),
         }
         .tx(hash)])
     })
