@@ -103,8 +103,12 @@ pub fn challenge_state(v: U256) -> ChallengeState {
 }
 
 /// The positions a challenge with `seed` opens:
-/// `keccak256(abi.encode(seed, k)) mod leafCount` for k < samples.
+/// `keccak256(abi.encode(seed, k)) mod leafCount` for k < samples (none
+/// for an audit of no leaves, which FairPay refuses).
 pub fn positions(seed: U256, a: &AuditParams) -> Vec<u64> {
+    if a.leafCount == 0 {
+        return Vec::new();
+    }
     (0..a.samples)
         .map(|k| {
             let h = keccak256((seed, U256::from(k)).abi_encode_params());
@@ -179,5 +183,7 @@ mod tests {
         assert_eq!(ps.len(), 16);
         assert!(ps.iter().all(|&p| p < 8));
         assert_ne!(ps, positions(U256::from(8u8), &a));
+        let none = AuditParams { leafCount: 0, ..a };
+        assert!(positions(U256::from(7u8), &none).is_empty());
     }
 }

@@ -37,6 +37,20 @@ pub fn search_leaf(index: u64, x: u64, fx: &[u8; 32]) -> FairPayBase::SearchLeaf
     }
 }
 
+/// The contract's view of 48 bytes of search leaf data
+/// `be64(index) || be64(x) || fx`; `None` for any other length.
+pub fn search_leaf_from_data(d: &[u8]) -> Option<FairPayBase::SearchLeaf> {
+    if d.len() != 48 {
+        return None;
+    }
+    let word = |k: usize| u64::from_be_bytes(d[8 * k..8 * k + 8].try_into().unwrap_or([0; 8]));
+    Some(FairPayBase::SearchLeaf {
+        index: word(0),
+        x: word(1),
+        fx: B256::from_slice(&d[16..48]),
+    })
+}
+
 /// The leaf hash `SHA256(0x00 || leaf_data)`.
 pub fn leaf_hash(leaf_data: &[u8]) -> B256 {
     let mut h = Sha256::new();
@@ -76,6 +90,11 @@ mod tests {
     #[test]
     fn leaf_encoding_and_hash() {
         let d = search_leaf_data(1, 2, &[3u8; 32]);
+        assert_eq!(
+            search_leaf_from_data(&d),
+            Some(search_leaf(1, 2, &[3u8; 32]))
+        );
+        assert_eq!(search_leaf_from_data(&d[1..]), None);
         assert_eq!(&d[..8], &1u64.to_be_bytes());
         assert_eq!(&d[8..16], &2u64.to_be_bytes());
         let mut pre = vec![0u8];

@@ -13,7 +13,7 @@ use bapay_fairpay::{
 };
 
 use crate::assert_revert;
-use crate::common::{audit, fee, Party, Scenario, AUDIT_LEAVES, ETH};
+use crate::common::{audit, fee, Party, Scenario, AUDIT_LEAVES};
 
 /// W's tree: AUDIT_LEAVES leaves of 16 bytes.
 pub fn tree() -> MerkleTree {
@@ -337,7 +337,6 @@ async fn a_trapped_group_takes_no_challenge() -> anyhow::Result<()> {
     w.fairpay.commit(&j, root(&tree())).await?;
     g.trap().await?;
     assert_revert!(g.o.fairpay.challenge(&j, &a, B256::ZERO), GroupTrapped);
-    let _ = ETH;
     Ok(())
 }
 

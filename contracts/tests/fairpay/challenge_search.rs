@@ -3,7 +3,7 @@
 //! reward and bond; and a worker contract re-entering FairPay when the
 //! deposit reaches it is paid once.
 
-use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::primitives::{Bytes, B256, U256};
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolError};
 use bapay_core::merkle::MerkleTree;
@@ -203,6 +203,5 @@ async fn a_reentrant_worker_gets_the_deposit_once() -> anyhow::Result<()> {
     );
     assert_eq!(env.balance(at).await?, a.deposit);
     assert_eq!(env.balance(env.contract).await?, j.reward + j.bond);
-    let _ = Address::ZERO;
     Ok(())
 }

@@ -14,7 +14,7 @@
 use alloy::primitives::{Bytes, B256, U256};
 use alloy::sol_types::SolCall;
 use bapay_core::task::Opening;
-use bapay_fairpay::{positions, ChallengeState, FairPay, FairPayBase};
+use bapay_fairpay::{positions, ChallengeState, FairPay};
 
 use crate::record::{self, State, SubTaskRecord};
 use crate::service::Calculator;
@@ -110,7 +110,19 @@ async fn calldata(
             job,
             a: audit.clone(),
             s: s.params(),
-            leaves: opened.iter().map(search_leaf).collect(),
+            // A malformed leaf (never ours) becomes zeros, which FairPay refuses.
+            leaves: opened
+                .iter()
+                .map(|o| {
+                    bapay_fairpay::proof::search_leaf_from_data(&o.leaf_data).unwrap_or(
+                        bapay_fairpay::FairPayBase::SearchLeaf {
+                            index: 0,
+                            x: 0,
+                            fx: B256::ZERO,
+                        },
+                    )
+                })
+                .collect(),
             proofs,
         }
         .abi_encode(),
@@ -128,26 +140,5 @@ async fn calldata(
 }
 
 fn proof(o: &Opening) -> Vec<B256> {
-    o.proof
-        .siblings
-        .iter()
-        .map(|h| B256::from(*h.as_bytes()))
-        .collect()
-}
-
-/// A 48-byte search leaf `be64(index) || be64(x) || fx` as the contract
-/// takes it (a malformed one gives zeros, which the contract refuses).
-fn search_leaf(o: &Opening) -> FairPayBase::SearchLeaf {
-    let d = &o.leaf_data;
-    let word = |k: usize| {
-        d.get(8 * k..8 * k + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(0)
-    };
-    FairPayBase::SearchLeaf {
-        index: word(0),
-        x: word(1),
-        fx: d.get(16..48).map(B256::from_slice).unwrap_or_default(),
-    }
+    bapay_fairpay::proof::proof_calldata(o.proof.siblings.iter().map(|h| h.as_bytes()))
 }

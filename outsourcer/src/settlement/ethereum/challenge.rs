@@ -62,7 +62,9 @@ pub async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
     }
     let (_, now) = sender.chain_time().await?;
     let stored = s.eth()?.challenge_tx.clone();
-    if stored.is_none() && now + 2 * slot.audit.window > slot.job.payoutTime {
+    if stored.is_none()
+        && now.saturating_add(slot.audit.window.saturating_mul(2)) > slot.job.payoutTime
+    {
         // FairPay would refuse it (TooLate): O found the slot silent too
         // late (it was down). The calculator is paid at t.
         let why = format!(

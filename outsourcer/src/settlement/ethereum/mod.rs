@@ -139,7 +139,11 @@ impl Settlement for Ethereum {
     fn verify_margin(&self, rec: &JobRecord) -> u64 {
         // FairPay takes a challenge only while now + 2 windows <= t; one
         // more window of slack for O's own polling.
-        3 * rec.eth().map(|e| e.challenge_window_s).unwrap_or(0) + 2
+        rec.eth()
+            .map(|e| e.challenge_window_s)
+            .unwrap_or(0)
+            .saturating_mul(3)
+            .saturating_add(2)
     }
 
     fn unresponsive_disputes(&self) -> bool {

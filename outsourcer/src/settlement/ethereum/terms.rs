@@ -107,13 +107,13 @@ pub async fn terms(
     }
     // A slot found silent at the result deadline must still be challengeable:
     // FairPay takes a challenge only while now + 2 windows <= t.
-    if w.payout.saturating_sub(w.result_deadline) < 2 * window {
+    if w.payout.saturating_sub(w.result_deadline) < window.saturating_mul(2) {
         return Err(ServiceError::invalid(
             "timeouts.result_deadline",
             format!(
                 "must be at least 2 x ethereum_challenge_window_seconds = {} s before t \
                  (time for an on-chain challenge of a silent calculator)",
-                2 * window
+                window.saturating_mul(2)
             ),
         ));
     }

@@ -9,7 +9,7 @@ use alloy::primitives::{B256, U256};
 use alloy::sol_types::SolCall;
 use bapay_core::commitment::Chain as CommitChain;
 use bapay_core::task::SubTask;
-use bapay_fairpay::{FairPay, FairPayBase};
+use bapay_fairpay::FairPay;
 
 use bapay_daemon::{codec, ErrorCode};
 
@@ -59,22 +59,14 @@ pub async fn dispute_search(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
     let (job, Some(terms)) = (slot.job, slot.search) else {
         return Ok(false);
     };
-    let word = |k: usize| {
-        u64::from_be_bytes(
-            leaf.leaf_data[8 * k..8 * k + 8]
-                .try_into()
-                .unwrap_or([0; 8]),
-        )
+    let Some(parsed) = bapay_fairpay::proof::search_leaf_from_data(&leaf.leaf_data) else {
+        return Ok(false);
     };
     let call = FairPay::disputeSearchCall {
         job: job.clone(),
         s: terms,
         position: leaf.index,
-        leaf: FairPayBase::SearchLeaf {
-            index: word(0),
-            x: word(1),
-            fx: B256::from_slice(&leaf.leaf_data[16..48]),
-        },
+        leaf: parsed,
         proof: leaf.proof.iter().map(|p| B256::from_slice(p)).collect(),
     };
     let stored = s.eth()?.dispute_tx.clone();

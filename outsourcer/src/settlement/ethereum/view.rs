@@ -83,6 +83,15 @@ fn challenge_flows(
     };
     let tx = t.hash.to_string();
     let gas: u128 = se.challenge_gas_wei.parse().unwrap_or(0);
+    transfers.push(o_gas_paid(gas, i, &tx));
+    // A reverted challenge (noted, never retried) cost gas and moved no deposit.
+    if !s
+        .dispute
+        .as_ref()
+        .is_some_and(super::challenge::is_challenge)
+    {
+        return ((0, gas, 0), (0, 0));
+    }
     transfers.push(transfer(
         Kind::Challenge,
         party(Role::Outsourcer, None),
@@ -91,7 +100,6 @@ fn challenge_flows(
         i,
         &tx,
     ));
-    transfers.push(o_gas_paid(gas, i, &tx));
     let answered = s.state == SlotState::DisputeRejected
         || (s.state == SlotState::Paid && se.claim_tx.is_none());
     if answered {
