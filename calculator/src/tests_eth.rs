@@ -496,3 +496,63 @@ async fn an_unstarted_offer_is_withdrawn_at_the_commit_deadline() {
     crate::driver::tick(&fx.calc).await.expect("tick");
     assert_eq!(eth_state(&fx, &job_hex), crate::record::State::Withdrawn);
 }
+
+/// An offer whose audit (job.audit hashes it, the id follows) is O's own
+/// and hostile: a deposit below the answer's gas, a window too short to
+/// answer in, too many positions, a leaf count that is not m_i's, a
+/// non-search audit for a search job, or no audit at all.
+#[tokio::test]
+async fn hostile_audit_terms_are_declined() {
+    let fx = fixture();
+    let (_, base) = build(&fx.spec);
+    let good = bapay_daemon::codec::eth_audit(
+        "audit",
+        eth_mut(&mut base.clone()).audit.as_ref().expect("audit"),
+    )
+    .expect("audit");
+    let with = |a: bapay_fairpay::AuditParams| {
+        let mut r = base.clone();
+        let e = eth_mut(&mut r);
+        let mut job =
+            bapay_daemon::codec::eth_job("job", e.job.as_ref().expect("job")).expect("job");
+        job.audit = bapay_fairpay::audit_hash(&a);
+        e.contract_job_id = bapay_fairpay::job_id(&job).to_vec();
+        e.job = Some(bapay_daemon::codec::eth_job_to_proto(&job));
+        e.audit = Some(bapay_daemon::codec::eth_audit_to_proto(&a));
+        r
+    };
+    use bapay_fairpay::AuditParams as A;
+    for hostile in [
+        A {
+            deposit: 1,
+            ..good.clone()
+        },
+        A {
+            window: 1,
+            ..good.clone()
+        },
+        A {
+            samples: 129,
+            ..good.clone()
+        },
+        A {
+            leafCount: good.leafCount + 1,
+            ..good.clone()
+        },
+        A {
+            search: false,
+            ..good.clone()
+        },
+    ] {
+        assert_eq!(
+            fx.declined_with(with(hostile.clone())).await,
+            DeclineReason::BadContractTerms,
+            "{hostile:?}"
+        );
+    }
+    // The good audit through the same rebuild is accepted.
+    assert!(fx.offer(with(good)).await.expect("answer").accepted);
+    let mut r = base.clone();
+    eth_mut(&mut r).audit = None;
+    invalid(fx.offer(r).await, "ethereum.audit");
+}
