@@ -25,6 +25,8 @@ pub mod service;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_answer;
+#[cfg(test)]
 mod tests_eth;
 
 use std::sync::Arc;

@@ -72,6 +72,8 @@ pub enum RejectReason {
     },
     /// Every check passed: the calculator was honest (LEAVES_CORRECT).
     CalculatorHonest,
+    /// The chain holds no answer to judge (NO_ANSWER_ON_CHAIN).
+    NoAnswerOnChain,
 }
 
 /// Why C_i is at fault (proto `arbiter.v1.Fault`).
@@ -275,6 +277,47 @@ pub fn decide(d: &Dispute<'_>) -> Result<Verdict> {
                 expected: s.kind(),
                 got: r.kind(),
             })
+        }
+    }
+    rejected(RejectReason::CalculatorHonest)
+}
+
+/// The verdict on C_i's answer to an on-chain challenge (FairPay
+/// `respond`, contracts/sol/FairPayAudit.sol), for T and for O alike:
+/// `leaves[k]` is what C_i answered at `positions[k]`. FairPay already
+/// proved each leaf is C_i's (its Merkle proof against the committed root),
+/// so no signature or proof is checked here: only the content, against the
+/// honest recomputation of m_i (linear: r_i = A x_i; a search answer is
+/// judged by the contract itself, so a search m_i is an `Err`). One wrong
+/// leaf: at fault; every leaf right: rejected (the calculator was honest).
+pub fn decide_answer(sub_task: &SubTask, positions: &[u64], leaves: &[Vec<u8>]) -> Result<Verdict> {
+    cap("answered leaves", leaves.len())?;
+    sub_task.validate()?;
+    if positions.len() != leaves.len() {
+        return Err(Error::DimensionMismatch {
+            what: "answered leaves",
+            expected: positions.len() as u64,
+            got: leaves.len() as u64,
+        });
+    }
+    let SubTask::Linear(s) = sub_task else {
+        return Err(Error::KindMismatch {
+            expected: "linear",
+            got: sub_task.kind(),
+        });
+    };
+    let leaf_count = sub_task.leaf_count();
+    if let Some(&index) = positions.iter().find(|&&p| p >= leaf_count) {
+        return Err(Error::IndexOutOfRange { index, leaf_count });
+    }
+    let honest = Linear::compute(s)?;
+    for (&index, data) in positions.iter().zip(leaves) {
+        match Linear::check_leaf(s, &honest, index, data) {
+            Ok(()) => {}
+            Err(Error::LeafRejected { index, fault }) => {
+                return at_fault(FaultReason::WrongLeaf { index, fault })
+            }
+            Err(e) => return Err(e),
         }
     }
     rejected(RejectReason::CalculatorHonest)

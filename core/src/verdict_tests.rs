@@ -451,3 +451,65 @@ fn ethereum_disputes_are_decided_the_same_way_with_the_chain_bound() {
         Ok(rejected(RejectReason::CalculatorHonest))
     );
 }
+
+/// The answered leaves of `case` at `positions` (its committed leaves).
+fn answer(case: &Case, positions: &[u64]) -> Vec<Vec<u8>> {
+    positions
+        .iter()
+        .map(|&p| case.leaves[p as usize].clone())
+        .collect()
+}
+
+#[test]
+fn an_answer_to_an_on_chain_challenge_is_judged_by_its_content() {
+    use crate::verdict::decide_answer;
+    // Honest leaves anywhere: the calculator was honest.
+    let honest = linear_case(None);
+    let ps = [0, 4, 8, 4];
+    assert_eq!(
+        decide_answer(&honest.sub, &ps, &answer(&honest, &ps)).unwrap(),
+        rejected(RejectReason::CalculatorHonest)
+    );
+    // Row 4 committed wrong: caught when answered, not when not sampled.
+    let wrong = linear_case(Some(4));
+    assert_eq!(
+        decide_answer(&wrong.sub, &ps, &answer(&wrong, &ps)).unwrap(),
+        Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongLeaf {
+                index: 4,
+                fault: LeafFault::ResultMismatch
+            }
+        }
+    );
+    let miss = [0, 8];
+    assert_eq!(
+        decide_answer(&wrong.sub, &miss, &answer(&wrong, &miss)).unwrap(),
+        rejected(RejectReason::CalculatorHonest)
+    );
+    // A leaf of another position, or of the wrong length, is at fault.
+    let moved = vec![honest.leaves[1].clone()];
+    assert!(matches!(
+        decide_answer(&honest.sub, &[0], &moved).unwrap(),
+        Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongLeaf {
+                index: 0,
+                fault: LeafFault::WrongIndex { claimed: 1 }
+            }
+        }
+    ));
+    assert!(matches!(
+        decide_answer(&honest.sub, &[0], &[vec![0; 3]]).unwrap(),
+        Verdict::CalculatorAtFault {
+            reason: FaultReason::WrongLeaf {
+                fault: LeafFault::Malformed { .. },
+                ..
+            }
+        }
+    ));
+    // Malformed calls are errors, never a verdict: a count mismatch, a
+    // position past the tree, a search sub-task (FairPay judged it).
+    assert!(decide_answer(&honest.sub, &[0, 1], &answer(&honest, &[0])).is_err());
+    assert!(decide_answer(&honest.sub, &[9], &[honest.leaves[0].clone()]).is_err());
+    let search = search_case(|_| false);
+    assert!(decide_answer(&search.sub, &[0], &answer(&search, &[0])).is_err());
+}

@@ -10,6 +10,12 @@
 //!   chain: the calculator answers with the sampled leaves and proofs,
 //!   gets O's deposit, which covers the answer's gas, and is paid reward +
 //!   bond at t.
+//! - A linear job, both calculators challenged: C_1 committed a wrong row
+//!   and answers with it (FairPay checks only that the leaves are in its
+//!   tree). O reads the answer from the logs, finds the wrong leaf and
+//!   takes it to T as `ChallengeAnswer` evidence; T reads the same logs
+//!   and sends `judge`: O gets C_1's reward and bond. C_0's right answer
+//!   is checked the same way, and C_0 is paid.
 
 mod common;
 
@@ -214,5 +220,67 @@ async fn a_challenged_honest_calculator_answers_and_the_deposit_pays_its_gas() -
         d > REWARD as i128 - (ETH / 1000) as i128,
         "C_0 earned {d}: the challenge cost it nothing net"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_answer_to_the_challenge_is_judged_by_t_from_the_logs() -> Result<()> {
+    let (net, addrs) = net(NetOptions {
+        calculators: 2,
+        outsourcer_env: vec![(
+            "BAPAY_OUTSOURCER__MISBEHAVE__FALSE_UNRESPONSIVE".into(),
+            "true".into(),
+        )],
+        calculator_env: vec![(
+            1,
+            "BAPAY_CALCULATOR__MISBEHAVE__WRONG_ROW".into(),
+            "true".into(),
+        )],
+        ..Default::default()
+    })
+    .await?;
+    let before = balances(&net, &addrs).await?;
+    let mut req = eth_job(&net, "eth-wrong-answer", 2);
+    // One row: every sampled position is row 0, the one C_1 got wrong.
+    req.task = Some(c::TaskSpec {
+        params: Some(c::task_spec::Params::Linear(c::LinearParams {
+            rows: 1,
+            cols: 8,
+            matrix_seed: vec![4; 32],
+            x: (1..=8).map(|v| v * 1_000_003).collect(),
+        })),
+    });
+    let id = net.submit(req).await?;
+    let start = Instant::now();
+    loop {
+        let job = net.job(&id).await?;
+        if state(&job) >= pb::JobState::Computing
+            && committed_on_chain(&net, &job, 0).await?
+            && committed_on_chain(&net, &job, 1).await?
+        {
+            break;
+        }
+        ensure!(start.elapsed() < WAIT, "no commit: {}", report(&job));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let job = drive(&net, &id, settled).await?;
+    ensure!(state(&job) == pb::JobState::Completed, "{}", report(&job));
+    ensure!(slot(&job, 0) == pb::SlotState::Paid, "{}", report(&job));
+    ensure!(slot(&job, 1) == pb::SlotState::Redeemed, "{}", report(&job));
+    let kinds = |k: c::transfer::Kind| job.transfers.iter().filter(|t| t.kind == k as i32).count();
+    ensure!(kinds(c::transfer::Kind::Challenge) == 2, "{}", report(&job));
+    ensure!(kinds(c::transfer::Kind::Judge) == 1, "{}", report(&job));
+    let after = balances(&net, &addrs).await?;
+    ensure!(
+        after[0] - before[0] == wei_net(&job, Role::Outsourcer, None),
+        "O's balance vs report: {}",
+        report(&job)
+    );
+    let deposit: i128 = 1_000_000_000_000_000;
+    ensure!(
+        after[3] - before[3] < -(BOND as i128) + deposit,
+        "C_1 lost its bond (it kept only O's deposit)"
+    );
+    ensure!(after[2] - before[2] > 0, "C_0 was paid");
     Ok(())
 }

@@ -15,6 +15,13 @@
 //! - Before the core verdict: the on-chain root must be the commitment's
 //!   (else REJECTED, COMMITMENT_MISMATCH) and the calculator key must be
 //!   job.worker's (else REJECTED, BAD_COMMITMENT_SIGNATURE).
+//! - `ChallengeAnswer` evidence (a wrong answer to O's on-chain
+//!   challenge): no commitment; T reads the job's `Challenged` and
+//!   `Responded` logs itself (`bapay_daemon::eth::challenge_answer`),
+//!   recomputes the positions from the seed and judges the leaves against
+//!   m_i (`core::verdict::decide_answer`); m_i is bound to C_i by O's
+//!   signed offer and C_i's acceptance (evidence.rs). No answer on chain:
+//!   REJECTED (NO_ANSWER_ON_CHAIN).
 //! - A fault: `judge(job)` is signed (after a `Call` check; a revert →
 //!   EXPIRED), stored with its nonce (JUDGE_SENT), then sent; a successful
 //!   receipt → JUDGED, a reverted one → EXPIRED. An unreachable adapter
@@ -22,8 +29,8 @@
 
 use alloy::primitives::{Address, B256, U256};
 use bapay_core::commitment::Chain as CommitChain;
-use bapay_core::verdict::{CommitmentField, RejectReason};
-use bapay_daemon::eth::judge_calldata;
+use bapay_core::verdict::{decide_answer, CommitmentField, RejectReason, Verdict};
+use bapay_daemon::eth::{challenge_answer, judge_calldata};
 use bapay_daemon::{codec, EthChain, ServiceError};
 use bapay_fairpay::{key_is_worker, JobParams};
 use bapay_proto::arbiter::v1 as pb;
@@ -189,6 +196,35 @@ impl DisputeSettlement for Ethereum {
             return Ok(Some((RejectReason::BadCommitmentSignature, why)));
         }
         Ok(None)
+    }
+
+    async fn judge_answer(
+        &self,
+        a: &Arbiter,
+        f: &Filing<Detail>,
+    ) -> Result<bapay_core::Result<Verdict>> {
+        let Evidence::Answer(ans) = &f.evidence else {
+            return Err(ServiceError::internal("dispute", "not an answer"));
+        };
+        let c = &f.detail;
+        if !key_is_worker(&f.calculator, c.job.worker) {
+            let reason = RejectReason::BadCommitmentSignature;
+            return Ok(Ok(Verdict::Rejected { reason }));
+        }
+        let (_, eth) = chain(a)?;
+        let id = c.contract_job_id;
+        let got = challenge_answer(eth.as_ref(), c.contract, id, ans.from_block).await?;
+        let Some(got) = got else {
+            tracing::info!(job = %id, from = ans.from_block, "no answer to the challenge on chain");
+            let reason = RejectReason::NoAnswerOnChain;
+            return Ok(Ok(Verdict::Rejected { reason }));
+        };
+        let positions = bapay_fairpay::positions(got.seed, &ans.audit);
+        Ok(decide_answer(
+            &ans.binding.sub_task,
+            &positions,
+            &got.leaves,
+        ))
     }
 
     async fn on_fault(

@@ -23,6 +23,22 @@ pub enum Evidence {
     Wrong(WrongResult),
     /// No result: T asks C_i itself (`super::unresponsive`).
     Unresponsive(Unresponsive),
+    /// Ethereum: C_i's answer to O's on-chain challenge, read from the
+    /// chain and judged by T (`super::ethereum`).
+    Answer(Answer),
+}
+
+/// `ChallengeAnswer` evidence, decoded: m_i bound to C_i through the
+/// offer it accepted ([`Unresponsive::check`] checks both signatures),
+/// and the audit terms of the disputed job.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The offer binding (its `job_token` and deadline are unused).
+    pub binding: Unresponsive,
+    /// The audit terms the job hashes (never a search job's).
+    pub audit: bapay_fairpay::AuditParams,
+    /// Where T starts reading the job's logs.
+    pub from_block: u64,
 }
 
 /// `Unresponsive` evidence, decoded; [`Unresponsive::check`] binds it to
@@ -65,10 +81,19 @@ impl Evidence {
             Some(dispute_request::Evidence::Unresponsive(u)) => {
                 if chain != CommitChain::Bitcoin {
                     return Err(ServiceError::unimplemented(
-                        "unresponsive evidence is Bitcoin only (Ethereum: an on-chain challenge, not built yet)",
+                        "unresponsive evidence is Bitcoin only (Ethereum: O challenges on chain, FairPay challenge)",
                     ));
                 }
                 return Unresponsive::decode(r, u).map(Evidence::Unresponsive);
+            }
+            Some(dispute_request::Evidence::ChallengeAnswer(c)) => {
+                if chain != CommitChain::Ethereum {
+                    return Err(ServiceError::invalid(
+                        "challenge_answer",
+                        "an answer to an on-chain challenge is Ethereum only",
+                    ));
+                }
+                return Answer::decode(r, c).map(Evidence::Answer);
             }
             None => return Err(ServiceError::invalid("evidence", "no evidence")),
         };
@@ -97,7 +122,7 @@ impl Evidence {
     pub fn wrong(&self) -> Option<&WrongResult> {
         match self {
             Evidence::Wrong(w) => Some(w),
-            Evidence::Unresponsive(_) => None,
+            Evidence::Unresponsive(_) | Evidence::Answer(_) => None,
         }
     }
 
@@ -106,9 +131,11 @@ impl Evidence {
     pub fn decide<D>(&self, chain: CommitChain, f: &Filing<D>) -> bapay_core::Result<Verdict> {
         match self {
             Evidence::Wrong(w) => w.decide(chain, f),
-            Evidence::Unresponsive(_) => Err(bapay_core::Error::InvalidSignature(
-                "unresponsive evidence is decided by asking the calculator".into(),
-            )),
+            Evidence::Unresponsive(_) | Evidence::Answer(_) => {
+                Err(bapay_core::Error::InvalidSignature(
+                    "decided by asking the calculator, or from the chain".into(),
+                ))
+            }
         }
     }
 }
@@ -129,32 +156,90 @@ impl WrongResult {
     }
 }
 
-impl Unresponsive {
-    fn decode(r: &pb::DisputeRequest, u: &pb::Unresponsive) -> Result<Self> {
-        use prost::Message;
-        let sub_task = codec::sub_task("sub_task", &r.sub_task)?;
-        codec::bytes32("unresponsive.job_token", &u.job_token)?;
-        if u.calculator_endpoint.is_empty() {
+impl Answer {
+    fn decode(r: &pb::DisputeRequest, c: &pb::ChallengeAnswer) -> Result<Self> {
+        use bapay_proto::calculator::v1::offer_request::Terms;
+        let (offer, same) = decode_offer(r, "challenge_answer", &c.calculator_endpoint, &c.offer)?;
+        let Some(Terms::Ethereum(e)) = &offer.terms else {
             return Err(ServiceError::invalid(
-                "unresponsive.calculator_endpoint",
-                "empty",
+                "challenge_answer.offer",
+                "not an Ethereum offer",
+            ));
+        };
+        let disputed = match &r.settlement {
+            Some(dispute_request::Settlement::Ethereum(d)) => d.job.as_ref(),
+            _ => None,
+        };
+        same("job", e.job.is_some() && e.job.as_ref() == disputed)?;
+        let audit = codec::eth_audit(
+            "challenge_answer.offer.audit",
+            codec::required("challenge_answer.offer.audit", e.audit.as_ref())?,
+        )?;
+        let hashed = e.job.as_ref().map(|j| j.audit.as_slice())
+            == Some(bapay_fairpay::audit_hash(&audit).as_slice());
+        same("audit (job.audit does not hash it)", hashed)?;
+        if audit.search {
+            return Err(ServiceError::precondition(
+                "a search job's answer was judged by FairPay itself (respondSearch)",
             ));
         }
-        let offer = bapay_proto::calculator::v1::OfferRequest::decode(u.offer.as_slice())
-            .map_err(|e| ServiceError::invalid("unresponsive.offer", e))?;
-        let same = |what: &str, ok: bool| {
-            if ok {
-                Ok(())
-            } else {
-                Err(ServiceError::invalid(
-                    "unresponsive.offer",
-                    format!("its {what} is not this dispute's"),
-                ))
-            }
-        };
-        same("job_id", offer.job_id == r.job_id)?;
-        same("index", offer.index == r.calculator_index)?;
-        same("sub_task", offer.sub_task == r.sub_task)?;
+        Ok(Answer {
+            binding: Unresponsive {
+                sub_task: codec::sub_task("sub_task", &r.sub_task)?,
+                endpoint: c.calculator_endpoint.clone(),
+                job_token: offer.job_token.clone(),
+                offer,
+                acceptance_signature: c.acceptance_signature.clone(),
+                result_deadline: 0,
+            },
+            audit,
+            from_block: c.from_block,
+        })
+    }
+}
+
+/// O's offer of a filing's evidence (`what`: the evidence field), decoded
+/// and naming this dispute's job, index and m_i; and the check that a part
+/// of it is the dispute's (INVALID_ARGUMENT naming the field).
+fn decode_offer(
+    r: &pb::DisputeRequest,
+    what: &'static str,
+    endpoint: &str,
+    offer: &[u8],
+) -> Result<(
+    bapay_proto::calculator::v1::OfferRequest,
+    impl Fn(&str, bool) -> Result<()>,
+)> {
+    use prost::Message;
+    if endpoint.is_empty() {
+        return Err(ServiceError::invalid(
+            &format!("{what}.calculator_endpoint"),
+            "empty",
+        ));
+    }
+    let offer = bapay_proto::calculator::v1::OfferRequest::decode(offer)
+        .map_err(|e| ServiceError::invalid(&format!("{what}.offer"), e))?;
+    let same = move |part: &str, ok: bool| {
+        if ok {
+            Ok(())
+        } else {
+            Err(ServiceError::invalid(
+                &format!("{what}.offer"),
+                format!("its {part} is not this dispute's"),
+            ))
+        }
+    };
+    same("job_id", offer.job_id == r.job_id)?;
+    same("index", offer.index == r.calculator_index)?;
+    same("sub_task", offer.sub_task == r.sub_task)?;
+    Ok((offer, same))
+}
+
+impl Unresponsive {
+    fn decode(r: &pb::DisputeRequest, u: &pb::Unresponsive) -> Result<Self> {
+        let sub_task = codec::sub_task("sub_task", &r.sub_task)?;
+        codec::bytes32("unresponsive.job_token", &u.job_token)?;
+        let (offer, same) = decode_offer(r, "unresponsive", &u.calculator_endpoint, &u.offer)?;
         same("job_token", offer.job_token == u.job_token)?;
         let (offered_terms, result_deadline) = match &offer.terms {
             Some(bapay_proto::calculator::v1::offer_request::Terms::Bitcoin(b)) => {
@@ -202,7 +287,7 @@ impl Unresponsive {
         )
         .map_err(|e| {
             ServiceError::permission_denied(format!(
-                "unresponsive.offer is not signed by the terms' outsourcer ({e})"
+                "the offer is not signed by the terms' outsourcer ({e})"
             ))
         })?;
         let digest = auth::digest(auth::OFFER_TAG, &bytes);
@@ -228,6 +313,7 @@ pub fn reject_code(r: &RejectReason) -> pb::RejectReason {
         RejectReason::CommitmentMismatch { .. } => pb::RejectReason::CommitmentMismatch,
         RejectReason::BadProof { .. } => pb::RejectReason::BadProof,
         RejectReason::CalculatorHonest => pb::RejectReason::LeavesCorrect,
+        RejectReason::NoAnswerOnChain => pb::RejectReason::NoAnswerOnChain,
     }
 }
 

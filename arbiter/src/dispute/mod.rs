@@ -23,7 +23,7 @@ use bapay_proto::arbiter::v1 as pb;
 use bapay_proto::common::v1::Chain;
 use prost::Message;
 
-pub use evidence::{fault, reject_code, Evidence, Unresponsive, WrongResult};
+pub use evidence::{fault, reject_code, Answer, Evidence, Unresponsive, WrongResult};
 
 use crate::record::{self, DisputeRecord, SettlementRecord, State};
 use crate::service::Arbiter;
@@ -84,6 +84,19 @@ pub trait DisputeSettlement: Send + Sync {
         f: &Filing<Self::Detail>,
     ) -> Result<Option<(bapay_core::verdict::RejectReason, String)>>;
 
+    /// Judges C_i's answer to an on-chain challenge (`Evidence::Answer`),
+    /// read from the chain: the core verdict, or why it could not be
+    /// reached. Chains without one: UNIMPLEMENTED.
+    async fn judge_answer(
+        &self,
+        _a: &Arbiter,
+        _f: &Filing<Self::Detail>,
+    ) -> Result<bapay_core::Result<Verdict>> {
+        Err(ServiceError::unimplemented(
+            "no on-chain challenge on this chain",
+        ))
+    }
+
     /// Carries out a fault: stores into `rec` what it signs (state
     /// AT_FAULT, JUDGE_SENT or EXPIRED). The caller saves `rec`.
     async fn on_fault(
@@ -129,6 +142,9 @@ pub async fn file<S: DisputeSettlement>(
             "only the terms' outsourcer may dispute this escrow ({e})"
         ))
     })?;
+    if let Evidence::Answer(ans) = &f.evidence {
+        ans.binding.check(&f.outsourcer, &f.calculator)?;
+    }
     if let Evidence::Unresponsive(u) = &f.evidence {
         u.check(&f.outsourcer, &f.calculator)?;
         // C_i has until the deadline O signed to deliver: O cannot accuse
@@ -197,9 +213,13 @@ async fn decide_and_act<S: DisputeSettlement>(
         tracing::info!(dispute = %rec.dispute_id, "unresponsive: asking the calculator");
         return Ok(rec);
     }
-    let verdict = match s.precheck(a, f).await? {
-        Some((reason, why)) => Ok((Verdict::Rejected { reason }, Some(why))),
-        None => f.evidence.decide(S::CHAIN, f).map(|v| (v, None)),
+    let verdict = if let Evidence::Answer(_) = &f.evidence {
+        s.judge_answer(a, f).await?.map(|v| (v, None))
+    } else {
+        match s.precheck(a, f).await? {
+            Some((reason, why)) => Ok((Verdict::Rejected { reason }, Some(why))),
+            None => f.evidence.decide(S::CHAIN, f).map(|v| (v, None)),
+        }
     };
     match verdict {
         Ok((Verdict::Rejected { reason }, why)) => {

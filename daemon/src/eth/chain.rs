@@ -16,7 +16,7 @@ use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::sol_types::SolInterface;
 use bapay_fairpay::FairPay::FairPayCalls;
 
-use super::{EthError, EthResult, EthSender, Receipt, SignedTx};
+use super::{EthError, EthLog, EthResult, EthSender, Receipt, SignedTx};
 
 /// Ethereum as a role daemon uses it.
 #[tonic::async_trait]
@@ -35,6 +35,13 @@ pub trait EthChain: Send + Sync {
     async fn sign_next(&self, to: Address, value: U256, data: Vec<u8>) -> EthResult<SignedTx>;
     /// [`EthSender::send_signed`].
     async fn send_signed(&self, tx: &SignedTx) -> EthResult<Receipt>;
+    /// [`EthSender::first_log`], waiting [`super::LOG_WAIT`].
+    async fn first_log(
+        &self,
+        contract: Address,
+        topics: Vec<B256>,
+        from: u64,
+    ) -> EthResult<Option<EthLog>>;
 }
 
 #[tonic::async_trait]
@@ -60,6 +67,14 @@ impl EthChain for EthSender {
     }
     async fn send_signed(&self, tx: &SignedTx) -> EthResult<Receipt> {
         EthSender::send_signed(self, tx).await
+    }
+    async fn first_log(
+        &self,
+        c: Address,
+        topics: Vec<B256>,
+        from: u64,
+    ) -> EthResult<Option<EthLog>> {
+        EthSender::first_log(self, c, topics, from, super::LOG_WAIT).await
     }
 }
 
@@ -107,6 +122,7 @@ struct FakeInner {
     signed: HashMap<B256, FakeTx>,
     mined: HashMap<B256, bool>,
     sent: Vec<FakeTx>,
+    logs: Vec<EthLog>,
     revert_sends: bool,
     simulate: bool,
     down: bool,
@@ -286,6 +302,10 @@ impl FakeEth {
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
     }
+    /// Adds a log [`EthChain::first_log`] finds.
+    pub fn push_log(&self, log: EthLog) {
+        self.lock().logs.push(log);
+    }
     /// Every transaction sent (one entry per send, resends included).
     pub fn sent(&self) -> Vec<FakeTx> {
         self.lock().sent.clone()
@@ -365,5 +385,15 @@ impl EthChain for FakeEth {
             gas_used: 21_000,
             effective_gas_price: U256::from(1),
         })
+    }
+    async fn first_log(
+        &self,
+        _c: Address,
+        topics: Vec<B256>,
+        from: u64,
+    ) -> EthResult<Option<EthLog>> {
+        let g = self.up()?;
+        let hit = |l: &&EthLog| l.block_number >= from && l.topics.starts_with(&topics);
+        Ok(g.logs.iter().find(hit).cloned())
     }
 }

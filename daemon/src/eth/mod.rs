@@ -24,8 +24,10 @@
 //! [`EthChain`] is the trait the daemons program against (with [`FakeEth`]
 //! for unit tests).
 //!
+//! Logs: [`EthSender::first_log`] reads one through `WatchLogs` (logs.rs).
+//!
 //! Not yet: fee estimation (fixed max fee / tip, see [`EthSender::with_fees`]),
-//! replacing a stuck transaction with a higher fee, `WatchLogs`, re-signing
+//! replacing a stuck transaction with a higher fee, re-signing
 //! a stored transaction whose nonce another transaction took (possible only
 //! if the daemon crashed between storing and sending it and then signed
 //! something else first; the stored one then fails "nonce too low").
@@ -45,9 +47,11 @@ use crate::keys::SecretKey;
 
 mod calldata;
 mod chain;
+mod logs;
 mod types;
 pub use calldata::*;
 pub use chain::{EthChain, FakeEth, FakeTx};
+pub use logs::{challenge_answer, ChallengeAnswer, EthLog, LOG_WAIT};
 pub use types::{EthError, EthResult, Receipt, SignedTx};
 
 /// Gas limit of every transaction unless set otherwise (FairPay's heaviest

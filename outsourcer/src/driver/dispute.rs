@@ -96,15 +96,13 @@ fn evidence_of(
         let a = s.acceptance.as_ref().ok_or_else(|| {
             bapay_daemon::ServiceError::internal("dispute", "no signed acceptance")
         })?;
-        let unhex = |what: &str, h: &str| {
-            hex::decode(h).map_err(|e| bapay_daemon::ServiceError::internal(what, e))
-        };
+        let (offer, acceptance_signature) = a.bytes()?;
         return Ok(arb::dispute_request::Evidence::Unresponsive(
             arb::Unresponsive {
                 calculator_endpoint: a.endpoint.clone(),
                 job_token: s.token(),
-                offer: unhex("stored offer", &a.offer_hex)?,
-                acceptance_signature: unhex("stored acceptance", &a.signature_hex)?,
+                offer,
+                acceptance_signature,
                 ..Default::default()
             },
         ));
@@ -130,6 +128,19 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
     if !has_evidence(s) && chain.challenge_on_chain(o, rec, s).await? {
         return Ok(());
     }
+    with_arbiter(o, rec, s, evidence_of(s, chain)?).await
+}
+
+/// Files `evidence` against slot `s` with T and records T's answer (see
+/// the module docs); an unreachable T is retried on the next pass (the
+/// same signed request, so the same dispute).
+pub async fn with_arbiter(
+    o: &Outsourcer,
+    rec: &JobRecord,
+    s: &Slot,
+    evidence: arb::dispute_request::Evidence,
+) -> Result<()> {
+    let chain = settlement::of(rec);
     let i = s.index;
     let mut req = arb::DisputeRequest {
         job_id: rec.id_bytes()?.to_vec(),
@@ -137,7 +148,7 @@ async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         calculator_index: i,
         sub_task: s.sub_task_bytes()?,
         settlement: Some(chain.dispute_settlement(o, rec, i)?),
-        evidence: Some(evidence_of(s, chain)?),
+        evidence: Some(evidence),
         outsourcer_key: o.key.x_only_public_key().serialize().to_vec(),
         outsourcer_signature: Vec::new(),
     };

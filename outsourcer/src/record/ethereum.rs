@@ -66,6 +66,12 @@ pub struct EthSlot {
     /// Gas O paid for it, wei.
     #[serde(default)]
     pub challenge_gas_wei: String,
+    /// The block the challenge is in (T reads the answer's logs from it).
+    #[serde(default)]
+    pub challenge_block: u64,
+    /// The challenge reverted (gas spent, no deposit moved).
+    #[serde(default)]
+    pub challenge_reverted: bool,
     /// O's signed claimUnanswered(job, audit), stored before it is sent.
     #[serde(default)]
     pub claim_tx: Option<SignedTx>,

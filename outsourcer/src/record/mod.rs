@@ -152,6 +152,18 @@ pub struct Acceptance {
     pub signature_hex: String,
 }
 
+impl Acceptance {
+    /// The offer and the signature as bytes, for T's evidence.
+    pub fn bytes(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        let unhex =
+            |what: &str, h: &str| hex::decode(h).map_err(|e| ServiceError::internal(what, e));
+        Ok((
+            unhex("stored offer", &self.offer_hex)?,
+            unhex("stored acceptance", &self.signature_hex)?,
+        ))
+    }
+}
+
 /// The chain part of a slot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "chain", rename_all = "snake_case")]

@@ -12,10 +12,11 @@
 //! - [`follow`]: pending and the deadline reached → O signs and stores
 //!   `claimUnanswered`, sends it → REDEEMED (reward + bond + deposit to O;
 //!   in a trapped group only the deposit comes back → TRAPPED). Closed by
-//!   the calculator's answer → DISPUTE_REJECTED: it keeps its pay at t and
-//!   the deposit paid its gas (a search answer was checked leaf by leaf by
-//!   the contract). A reverted challenge or claim is noted and not
-//!   retried (each retry would cost O gas).
+//!   the calculator's answer: a search answer was checked leaf by leaf by
+//!   the contract → DISPUTE_REJECTED, it keeps its pay at t and the
+//!   deposit paid its gas; any other kind's answer O judges itself and
+//!   takes to T if a leaf is wrong (answer.rs). A reverted challenge or
+//!   claim is noted and not retried (each retry would cost O gas).
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolCall;
@@ -110,9 +111,11 @@ pub async fn file(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<bool> {
     o.update(&rec.job_id, move |r| {
         let slot = &mut r.slots[i as usize];
         slot.eth_mut()?.challenge_gas_wei = gas;
+        slot.eth_mut()?.challenge_block = receipt.block_number;
         if !receipt.success {
             // Not retried: a revert would cost O gas on every pass. The
             // slot stays FAULTY, noted, and is paid at t.
+            slot.eth_mut()?.challenge_reverted = true;
             slot.dispute = Some(StoredDispute {
                 id: String::new(),
                 reason: format!("the on-chain challenge {hash} reverted"),
@@ -150,17 +153,11 @@ pub async fn follow(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         }
         ChallengeState::Pending { .. } => Ok(()),
         ChallengeState::Closed if e.claim_tx.is_some() => claim(o, rec, s).await,
+        ChallengeState::Closed if !slot.audit.search => super::answer::judge(o, rec, s).await,
         ChallengeState::Closed => {
-            let how = if slot.audit.search {
-                "FairPay checked each answered leaf"
-            } else {
-                "its leaves are in the Responded event"
-            };
-            let why = format!(
-                "answered the on-chain challenge in time ({how}): keeps its pay at t; O's deposit paid its gas"
-            );
+            let why = "answered the on-chain challenge in time (FairPay checked each answered leaf): keeps its pay at t; O's deposit paid its gas";
             o.update(&rec.job_id, |r| {
-                Ok(vec![set_slot(r, i, SlotState::DisputeRejected, &why)])
+                Ok(vec![set_slot(r, i, SlotState::DisputeRejected, why)])
             })
             .await
             .map(|_| ())

@@ -6,6 +6,7 @@
 //! `judge` followed; refunds, traps and payouts seen), [`view`] (wei
 //! amounts, Unix times, each slot's FairPay job, O's gas).
 
+pub mod answer;
 pub mod challenge;
 pub mod open;
 pub mod settle;

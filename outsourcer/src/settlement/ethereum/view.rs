@@ -85,11 +85,7 @@ fn challenge_flows(
     let gas: u128 = se.challenge_gas_wei.parse().unwrap_or(0);
     transfers.push(o_gas_paid(gas, i, &tx));
     // A reverted challenge (noted, never retried) cost gas and moved no deposit.
-    if !s
-        .dispute
-        .as_ref()
-        .is_some_and(super::challenge::is_challenge)
-    {
+    if se.challenge_reverted {
         return ((0, gas, 0), (0, 0));
     }
     transfers.push(transfer(
@@ -100,8 +96,13 @@ fn challenge_flows(
         i,
         &tx,
     ));
-    let answered = s.state == SlotState::DisputeRejected
-        || (s.state == SlotState::Paid && se.claim_tx.is_none());
+    // Answered: closed without O's claim (then paid, or judged by T from
+    // the answer), or O's claim reverted because the answer came first.
+    let pending = s.state == SlotState::Disputed
+        && s.dispute
+            .as_ref()
+            .is_some_and(super::challenge::is_challenge);
+    let answered = s.state == SlotState::DisputeRejected || (se.claim_tx.is_none() && !pending);
     if answered {
         transfers.push(transfer(
             Kind::ChallengeAnswered,
@@ -205,14 +206,21 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
             o_paid += reward;
             o_gas += gas;
         }
-        if !se.commit_tx.is_empty() {
+        // A challenge that went through proves the bond was posted, even
+        // if O never saw the commit transaction.
+        let challenged = !se.challenge_gas_wei.is_empty() && !se.challenge_reverted;
+        if !se.commit_tx.is_empty() || challenged {
+            let tx = match se.commit_tx.as_str() {
+                "" => String::new(),
+                h => format!("0x{h}"),
+            };
             transfers.push(transfer(
                 Kind::Bond,
                 party(Role::Calculator, Some(i)),
                 None,
                 bond,
                 i,
-                &format!("0x{}", se.commit_tx),
+                &tx,
             ));
             c_paid += bond;
         }
@@ -257,7 +265,8 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
             }
             SlotState::Redeemed => {
                 let tx = s.dispute.as_ref().map(|d| d.id.clone()).unwrap_or_default();
-                let won = reward + if se.commit_tx.is_empty() { 0 } else { bond };
+                // judge needs a committed job: the bond is always there.
+                let won = reward + bond;
                 transfers.push(transfer(
                     Kind::Judge,
                     None,
