@@ -69,6 +69,7 @@ async fn raw_tx_receipt_and_logs_stream() -> anyhow::Result<()> {
             address: vec![],
             topics: vec![topic.to_vec()],
             from_block: Some(info.block_number),
+            to_block: None,
         })
         .await?
         .into_inner();
@@ -126,6 +127,36 @@ async fn raw_tx_receipt_and_logs_stream() -> anyhow::Result<()> {
     assert_eq!(log.topics, vec![topic.to_vec()]);
     assert_eq!(log.data, b"hello bapay");
     assert_eq!(log.transaction_hash, called.transaction_hash);
+
+    // A bounded query: the historic log, then the stream ends by itself.
+    let mut bounded = eth
+        .watch_logs(pb::WatchLogsRequest {
+            address: contract.to_vec(),
+            topics: vec![topic.to_vec()],
+            from_block: Some(info.block_number),
+            to_block: Some(receipt.block_number),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        next(&mut bounded).await?.transaction_hash,
+        called.transaction_hash
+    );
+    let end = tokio::time::timeout(std::time::Duration::from_secs(30), bounded.message()).await?;
+    assert!(
+        matches!(end, Ok(None)),
+        "the stream ends after to_block: {end:?}"
+    );
+    let backwards = eth
+        .watch_logs(pb::WatchLogsRequest {
+            address: vec![],
+            topics: vec![],
+            from_block: Some(5),
+            to_block: Some(4),
+        })
+        .await
+        .expect_err("to_block below from_block");
+    assert_eq!(backwards.code(), tonic::Code::InvalidArgument);
 
     let r = eth
         .get_receipt(pb::GetReceiptRequest {

@@ -76,7 +76,10 @@ impl Net {
             J::Computing if slot(S::Escrowed) || slot(S::Working) => self.mine(1).await,
             // A sample that is not opened: let the chain reach O's limit.
             J::Verifying if slot(S::Committed) => self.mine(1).await,
-            J::Disputing if slot(S::Disputed) => self.mine(1).await,
+            // Blocks confirm a Redeem_i, but while T still asks a silent
+            // calculator (a FAULTY slot: wall time, T's response window)
+            // they would only run the chain towards t under T's feet.
+            J::Disputing if slot(S::Disputed) && !slot(S::Faulty) => self.mine(1).await,
             // O converts Pay_i -> Pay'_i: it needs time, not blocks (a
             // refused or disabled conversion says "not converted").
             J::AwaitingPayout if converting(job) => Ok(()),

@@ -66,6 +66,25 @@ async fn honest_ethereum_job_pays_reward_and_bond_back() -> Result<()> {
             d > 0 && d < REWARD as i128,
             "C{i} earned {d}: the reward minus its gas"
         );
+        // To the wei, the calculator's gas (commit, payout) included.
+        ensure!(
+            d == wei_net(&job, Role::Calculator, Some(i as u32)),
+            "C{i}'s balance vs report: {}",
+            bapay_cli::report::render(&job)
+        );
+    }
+    // Every row links to the chain: a transaction and its block.
+    for t in &job.transfers {
+        ensure!(
+            !t.tx.is_empty() || t.kind == c::transfer::Kind::ChainFee as i32,
+            "a row without its transaction: {t:?}"
+        );
+        let ours =
+            t.kind == c::transfer::Kind::Payout as i32 || t.kind == c::transfer::Kind::Bond as i32;
+        ensure!(
+            !ours || t.block > 0,
+            "a calculator row without its block: {t:?}"
+        );
     }
     Ok(())
 }
@@ -94,6 +113,11 @@ async fn lazy_ethereum_calculator_is_caught_and_o_gets_reward_and_bond() -> Resu
     );
     // The lazy calculator lost its bond (and paid gas for its commit).
     ensure!(after[3] - before[3] < -(BOND as i128));
+    ensure!(
+        after[3] - before[3] == wei_net(&job, Role::Calculator, Some(1)),
+        "C1's balance vs report: {}",
+        bapay_cli::report::render(&job)
+    );
     Ok(())
 }
 

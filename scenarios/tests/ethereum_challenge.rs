@@ -186,6 +186,7 @@ async fn a_challenged_honest_calculator_answers_and_the_deposit_pays_its_gas() -
             address: contract.to_vec(),
             topics: vec![bapay_fairpay::FairPay::Responded::SIGNATURE_HASH.to_vec()],
             from_block: Some(0),
+            to_block: None,
         })
         .await?
         .into_inner();
@@ -216,6 +217,11 @@ async fn a_challenged_honest_calculator_answers_and_the_deposit_pays_its_gas() -
     // an unchallenged calculator's reward - gas: the answer cost it nothing.
     let d = after[2] - before[2];
     ensure!(d > 0 && d < (REWARD + deposit) as i128, "C_0 earned {d}");
+    ensure!(
+        d == wei_net(&job, Role::Calculator, Some(0)),
+        "C_0's balance vs report: {}",
+        report(&job)
+    );
     ensure!(
         d > REWARD as i128 - (ETH / 1000) as i128,
         "C_0 earned {d}: the challenge cost it nothing net"
@@ -282,5 +288,13 @@ async fn a_wrong_answer_to_the_challenge_is_judged_by_t_from_the_logs() -> Resul
         "C_1 lost its bond (it kept only O's deposit)"
     );
     ensure!(after[2] - before[2] > 0, "C_0 was paid");
+    // Both calculators to the wei: bond, deposit, payout, every gas.
+    for i in 0..2 {
+        ensure!(
+            after[2 + i] - before[2 + i] == wei_net(&job, Role::Calculator, Some(i as u32)),
+            "C{i}'s balance vs report: {}",
+            report(&job)
+        );
+    }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! WatchLogs: a server stream of logs by contract address and topics,
 //! historic ones from `from_block` first, then new blocks as they come
-//! (polled with eth_getLogs over block ranges; the stream never ends on its
-//! own, the client cancels it).
+//! (polled with eth_getLogs over block ranges). With `to_block` the stream
+//! ends once past it (a bounded query); without, it never ends on its own
+//! and the client cancels it.
 
 use alloy::rpc::types::Filter;
 use bapay_proto::chain::v1 as pb;
@@ -46,8 +47,11 @@ pub async fn start<E: EthereumNode>(
     }
     let (latest, _) = api.node.latest_block().await?;
     let from = req.from_block.unwrap_or(latest);
+    if req.to_block.is_some_and(|to| to < from) {
+        return Err(Error::invalid("to_block is below from_block"));
+    }
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(run(api.clone(), filter, from, tx));
+    tokio::spawn(run(api.clone(), filter, from, req.to_block, tx));
     Ok(ReceiverStream::new(rx))
 }
 
@@ -55,14 +59,18 @@ async fn run<E: EthereumNode>(
     api: EthereumApi<E>,
     filter: Filter,
     mut from: u64,
+    last: Option<u64>,
     tx: mpsc::Sender<std::result::Result<pb::EthLog, Status>>,
 ) {
     let mut failures = 0;
     loop {
-        match poll(&api, &filter, from, &tx).await {
+        match poll(&api, &filter, from, last, &tx).await {
             Ok(next) => {
                 failures = 0;
                 from = next;
+                if last.is_some_and(|l| from > l) {
+                    return;
+                }
             }
             Err(e @ (Error::Unavailable(_) | Error::Timeout(_))) if failures < MAX_FAILURES => {
                 tracing::debug!("log poll failed: {e}");
@@ -85,13 +93,16 @@ async fn poll<E: EthereumNode>(
     api: &EthereumApi<E>,
     filter: &Filter,
     from: u64,
+    last: Option<u64>,
     tx: &mpsc::Sender<std::result::Result<pb::EthLog, Status>>,
 ) -> Result<u64> {
     let (latest, _) = api.node.latest_block().await?;
     if latest < from {
         return Ok(from);
     }
-    let to = latest.min(from + MAX_RANGE - 1);
+    let to = latest
+        .min(from + MAX_RANGE - 1)
+        .min(last.unwrap_or(u64::MAX));
     let logs = api
         .node
         .logs(filter.clone().from_block(from).to_block(to))

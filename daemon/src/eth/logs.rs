@@ -16,9 +16,9 @@ use bapay_proto::chain::v1 as pb;
 
 use super::{EthChain, EthError, EthResult, EthSender};
 
-/// How long a log read waits for the first matching log: the adapter sends
-/// historic logs on its first poll, so this bounds a read that finds none.
-pub const LOG_WAIT: Duration = Duration::from_secs(5);
+/// How long a log read may take at most (it is bounded by the latest
+/// block, so it ends as soon as the adapter has scanned up to it).
+pub const LOG_WAIT: Duration = Duration::from_secs(30);
 
 /// One log, as the daemons use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,9 +45,9 @@ pub struct ChallengeAnswer {
 }
 
 impl EthSender {
-    /// The first log of `contract` at or after `from_block` whose topics
-    /// start with `topics`, or None if none arrives within `wait`. Logs a
-    /// reorg removed are skipped.
+    /// The first log of `contract` from `from_block` up to the latest block
+    /// whose topics start with `topics`, or None (also if the scan takes
+    /// longer than `wait`). Logs a reorg removed are skipped.
     pub async fn first_log(
         &self,
         contract: Address,
@@ -55,6 +55,10 @@ impl EthSender {
         from_block: u64,
         wait: Duration,
     ) -> EthResult<Option<EthLog>> {
+        let latest = self.chain_info().await?.block_number;
+        if latest < from_block {
+            return Ok(None);
+        }
         let mut stream = self
             .client
             .clone()
@@ -62,6 +66,7 @@ impl EthSender {
                 address: contract.to_vec(),
                 topics: topics.iter().map(|t| t.to_vec()).collect(),
                 from_block: Some(from_block),
+                to_block: Some(latest),
             })
             .await?
             .into_inner();

@@ -47,10 +47,12 @@ use crate::keys::SecretKey;
 
 mod calldata;
 mod chain;
+mod fake;
 mod logs;
 mod types;
 pub use calldata::*;
-pub use chain::{EthChain, FakeEth, FakeTx};
+pub use chain::EthChain;
+pub use fake::{FakeEth, FakeTx};
 pub use logs::{challenge_answer, ChallengeAnswer, EthLog, LOG_WAIT};
 pub use types::{EthError, EthResult, Receipt, SignedTx};
 

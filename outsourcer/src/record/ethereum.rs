@@ -72,6 +72,16 @@ pub struct EthSlot {
     /// The challenge reverted (gas spent, no deposit moved).
     #[serde(default)]
     pub challenge_reverted: bool,
+    /// The block of O's open (where the job's logs start).
+    #[serde(default)]
+    pub open_block: u64,
+    /// The calculator's own transactions, read from the chain once the
+    /// slot is settled (the money report's calculator gas and links).
+    #[serde(default)]
+    pub calc_txs: Vec<crate::settlement::ethereum::facts::CalcTx>,
+    /// `calc_txs` has been read.
+    #[serde(default)]
+    pub calc_txs_read: bool,
     /// O's signed claimUnanswered(job, audit), stored before it is sent.
     #[serde(default)]
     pub claim_tx: Option<SignedTx>,

@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod challenge;
+pub mod facts;
 pub mod open;
 pub mod settle;
 pub mod terms;

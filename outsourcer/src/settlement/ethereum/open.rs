@@ -74,6 +74,7 @@ pub async fn fund(o: &Outsourcer, rec: &JobRecord) -> Result<()> {
                 return Ok(vec![Note::job(r.state_reason.clone()).tx(hash)]);
             }
             r.slots[i as usize].eth_mut()?.open_gas_wei = gas;
+            r.slots[i as usize].eth_mut()?.open_block = receipt.block_number;
             Ok(vec![set_slot(
                 r,
                 i,

@@ -132,6 +132,14 @@ pub async fn step(o: &Outsourcer, rec: &JobRecord, now: u64) -> Result<()> {
             .await?;
         }
     }
+    // Settled slots: the calculator's own transactions, for the report.
+    let rec = o.get(&rec.job_id)?.0;
+    for s in rec.slots.iter().filter(|s| s.state.is_terminal()) {
+        if let Err(e) = super::facts::collect(o, &rec, s).await {
+            tracing::warn!(slot = s.index, error = %e, "calculator transactions not read yet");
+            return Ok(());
+        }
+    }
     o.update(&rec.job_id, |r| {
         if r.state == JobState::AwaitingPayout && r.slots.iter().all(|s| s.state.is_terminal()) {
             r.state = JobState::Completed;

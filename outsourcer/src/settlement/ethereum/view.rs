@@ -1,13 +1,14 @@
 //! The API view of an Ethereum job: wei amounts, Unix times, the FairPay
 //! job of every slot, and the money report from the stored transactions
-//! (O's own gas from its receipts; the calculators' gas is theirs and not
-//! in O's report).
+//! (O's own gas from its receipts; the calculators' commit, answer and
+//! payout, with their gas, as read from the chain once settled: facts.rs).
 
 use bapay_proto::common::v1 as common;
 use bapay_proto::outsourcer::v1 as pb;
 use common::party::Role;
 use common::transfer::Kind;
 
+use super::facts;
 use super::terms::job_pb;
 use crate::record::{JobRecord, SlotState};
 
@@ -209,19 +210,23 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         // A challenge that went through proves the bond was posted, even
         // if O never saw the commit transaction.
         let challenged = !se.challenge_gas_wei.is_empty() && !se.challenge_reverted;
-        if !se.commit_tx.is_empty() || challenged {
-            let tx = match se.commit_tx.as_str() {
-                "" => String::new(),
-                h => format!("0x{h}"),
+        let commit = facts::calc_tx(se, "commit");
+        if !se.commit_tx.is_empty() || challenged || commit.is_some() {
+            let tx = match (commit, se.commit_tx.as_str()) {
+                (Some(c), _) => c.hash.clone(),
+                (None, "") => String::new(),
+                (None, h) => format!("0x{h}"),
             };
-            transfers.push(transfer(
+            let mut t = transfer(
                 Kind::Bond,
                 party(Role::Calculator, Some(i)),
                 None,
                 bond,
                 i,
                 &tx,
-            ));
+            );
+            t.block = commit.map_or(0, |c| c.block);
+            transfers.push(t);
             c_paid += bond;
         }
         let deposit = rec.slot_job(k).map(|j| j.audit.deposit).unwrap_or(0);
@@ -234,14 +239,17 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         match s.state {
             SlotState::Redeemed if se.claim_tx.is_some() => {}
             SlotState::Paid => {
-                transfers.push(transfer(
+                let p = facts::calc_tx(se, "payout");
+                let mut t = transfer(
                     Kind::Payout,
                     None,
                     party(Role::Calculator, Some(i)),
                     reward + bond,
                     i,
-                    "",
-                ));
+                    p.map_or("", |p| p.hash.as_str()),
+                );
+                t.block = p.map_or(0, |p| p.block);
+                transfers.push(t);
                 c_recv += reward + bond;
             }
             SlotState::Redeemed if se.dispute_tx.is_some() => {
@@ -321,11 +329,12 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
             }
             _ => {}
         }
+        let c_fees = facts::calc_fee_rows(se, i, &mut transfers);
         totals.push(common::PartyTotal {
             party: party(Role::Calculator, Some(i)),
             paid: Some(wei(c_paid)),
             received: Some(wei(c_recv)),
-            fees: Some(wei(0)),
+            fees: Some(wei(c_fees)),
         });
     }
     totals.insert(
