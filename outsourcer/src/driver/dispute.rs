@@ -227,6 +227,7 @@ pub async fn with_arbiter(
             }
             (arb::DisputeState::Judged, None) => {
                 r.slots[i as usize].dispute = Some(stored);
+                chain.judged(&mut r.slots[i as usize], &d);
                 set_slot(
                     r,
                     i,

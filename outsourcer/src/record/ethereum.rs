@@ -82,6 +82,12 @@ pub struct EthSlot {
     /// `calc_txs` has been read.
     #[serde(default)]
     pub calc_txs_read: bool,
+    /// T's judge transaction (0x-hex) and its block, from GetDispute.
+    #[serde(default)]
+    pub judge_tx: String,
+    /// Its block.
+    #[serde(default)]
+    pub judge_block: u64,
     /// O's signed claimUnanswered(job, audit), stored before it is sent.
     #[serde(default)]
     pub claim_tx: Option<SignedTx>,

@@ -163,6 +163,9 @@ pub trait Settlement: Send + Sync {
         i: u32,
         d: &arb::Dispute,
     ) -> Result<AtFault>;
+    /// Records T's JUDGED answer in the slot's chain part (Ethereum: the
+    /// `judge` transaction and its block, for the report).
+    fn judged(&self, _slot: &mut Slot, _d: &arb::Dispute) {}
     /// A DISPUTED slot until it is REDEEMED or DISPUTE_REJECTED.
     async fn follow_dispute(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()>;
 

@@ -183,6 +183,10 @@ impl Settlement for Ethereum {
         })
     }
 
+    fn judged(&self, slot: &mut Slot, d: &arb::Dispute) {
+        settle::judged(slot, d)
+    }
+
     async fn follow_dispute(&self, o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         match &s.dispute {
             Some(d) if challenge::is_challenge(d) => challenge::follow(o, rec, s).await,

@@ -36,6 +36,7 @@ pub async fn follow_dispute(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
     match arb::DisputeState::try_from(d.state) {
         Ok(arb::DisputeState::Judged) => {
             o.update(&rec.job_id, |r| {
+                judged(&mut r.slots[i as usize], &d);
                 Ok(vec![set_slot(
                     r,
                     i,
@@ -56,6 +57,15 @@ pub async fn follow_dispute(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result
         _ => {}
     }
     Ok(())
+}
+
+/// Keeps T's `judge` transaction and its block in the slot (the report's
+/// judge row links to it).
+pub fn judged(slot: &mut Slot, d: &arb::Dispute) {
+    if let (Ok(e), false) = (slot.eth_mut(), d.judge_tx_hash.is_empty()) {
+        e.judge_tx = format!("0x{}", hex::encode(&d.judge_tx_hash));
+        e.judge_block = d.judge_block;
+    }
 }
 
 async fn refund(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {

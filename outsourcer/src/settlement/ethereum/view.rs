@@ -84,19 +84,23 @@ fn challenge_flows(
     };
     let tx = t.hash.to_string();
     let gas: u128 = se.challenge_gas_wei.parse().unwrap_or(0);
-    transfers.push(o_gas_paid(gas, i, &tx));
+    let at = |mut row: common::Transfer| {
+        row.block = se.challenge_block;
+        row
+    };
+    transfers.push(at(o_gas_paid(gas, i, &tx)));
     // A reverted challenge (noted, never retried) cost gas and moved no deposit.
     if se.challenge_reverted {
         return ((0, gas, 0), (0, 0));
     }
-    transfers.push(transfer(
+    transfers.push(at(transfer(
         Kind::Challenge,
         party(Role::Outsourcer, None),
         None,
         deposit,
         i,
         &tx,
-    ));
+    )));
     // Answered: closed without O's claim (then paid, or judged by T from
     // the answer), or O's claim reverted because the answer came first.
     let pending = s.state == SlotState::Disputed
@@ -195,15 +199,20 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
         if let Some(t) = se.open_tx.as_ref().filter(|_| !se.open_gas_wei.is_empty()) {
             let tx = t.hash.to_string();
             let gas: u128 = se.open_gas_wei.parse().unwrap_or(0);
-            transfers.push(transfer(
-                Kind::Open,
-                party(Role::Outsourcer, None),
-                None,
-                reward,
-                i,
-                &tx,
-            ));
-            transfers.push(o_gas_paid(gas, i, &tx));
+            for mut row in [
+                transfer(
+                    Kind::Open,
+                    party(Role::Outsourcer, None),
+                    None,
+                    reward,
+                    i,
+                    &tx,
+                ),
+                o_gas_paid(gas, i, &tx),
+            ] {
+                row.block = se.open_block;
+                transfers.push(row);
+            }
             o_paid += reward;
             o_gas += gas;
         }
@@ -272,17 +281,24 @@ pub fn patch(rec: &JobRecord, job: &mut pb::Job) {
                 o_gas += gas;
             }
             SlotState::Redeemed => {
-                let tx = s.dispute.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+                // T's judge transaction (records from before it was kept:
+                // T's dispute id).
+                let tx = match se.judge_tx.as_str() {
+                    "" => s.dispute.as_ref().map(|d| d.id.clone()).unwrap_or_default(),
+                    h => h.to_string(),
+                };
                 // judge needs a committed job: the bond is always there.
                 let won = reward + bond;
-                transfers.push(transfer(
+                let mut row = transfer(
                     Kind::Judge,
                     None,
                     party(Role::Outsourcer, None),
                     won,
                     i,
                     &tx,
-                ));
+                );
+                row.block = se.judge_block;
+                transfers.push(row);
                 o_recv += won;
             }
             SlotState::Trapped => {
