@@ -90,6 +90,24 @@ async fn committed_on_chain(net: &Net, job: &pb::Job, i: usize) -> Result<bool> 
     Ok(out.len() == 32 && bapay_fairpay::is_root(B256::from_slice(&out)))
 }
 
+/// Waits (moving no time) until slots 0..n have their roots on chain: O
+/// never collects in these tests, so only the chain tells.
+async fn until_committed(net: &Net, id: &[u8], n: usize) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let job = net.job(id).await?;
+        let mut all = state(&job) >= pb::JobState::Computing;
+        for i in 0..n {
+            all = all && committed_on_chain(net, &job, i).await?;
+        }
+        if all {
+            return Ok(());
+        }
+        ensure!(start.elapsed() < WAIT, "no commit: {}", report(&job));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn report(job: &pb::Job) -> String {
     bapay_cli::report::render(job)
 }
@@ -160,15 +178,7 @@ async fn a_challenged_honest_calculator_answers_and_the_deposit_pays_its_gas() -
     let before = balances(&net, &addrs).await?;
     let id = net.submit(eth_job(&net, "eth-answer", 1)).await?;
     // O never collects; wait for the calculator's commit before moving time.
-    let start = Instant::now();
-    loop {
-        let job = net.job(&id).await?;
-        if state(&job) >= pb::JobState::Computing && committed_on_chain(&net, &job, 0).await? {
-            break;
-        }
-        ensure!(start.elapsed() < WAIT, "no commit: {}", report(&job));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_committed(&net, &id, 1).await?;
     let job = drive(&net, &id, settled).await?;
     ensure!(state(&job) == pb::JobState::Completed, "{}", report(&job));
     ensure!(slot(&job, 0) == pb::SlotState::Paid, "{}", report(&job));
@@ -257,18 +267,7 @@ async fn a_wrong_answer_to_the_challenge_is_judged_by_t_from_the_logs() -> Resul
         })),
     });
     let id = net.submit(req).await?;
-    let start = Instant::now();
-    loop {
-        let job = net.job(&id).await?;
-        if state(&job) >= pb::JobState::Computing
-            && committed_on_chain(&net, &job, 0).await?
-            && committed_on_chain(&net, &job, 1).await?
-        {
-            break;
-        }
-        ensure!(start.elapsed() < WAIT, "no commit: {}", report(&job));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_committed(&net, &id, 2).await?;
     let job = drive(&net, &id, settled).await?;
     ensure!(state(&job) == pb::JobState::Completed, "{}", report(&job));
     ensure!(slot(&job, 0) == pb::SlotState::Paid, "{}", report(&job));

@@ -14,6 +14,7 @@ use common::party::Role;
 use common::transfer::Kind;
 use serde::{Deserialize, Serialize};
 
+use super::view::{party, transfer};
 use crate::record::{EthSlot, JobRecord, Slot};
 use crate::service::{Note, Outsourcer};
 use crate::Result;
@@ -55,8 +56,11 @@ pub async fn collect(o: &Outsourcer, rec: &JobRecord, s: &Slot) -> Result<()> {
         else {
             continue;
         };
+        // A log without its receipt yet (a lagging node): read it all again
+        // on the next pass rather than leave the gas out for good.
         let Some(r) = sender.receipt(log.transaction_hash).await? else {
-            continue;
+            tracing::info!(slot = s.index, kind, "receipt not found yet; retrying");
+            return Ok(());
         };
         txs.push(CalcTx {
             kind: kind.into(),
@@ -93,24 +97,17 @@ pub fn calc_fee_rows(se: &EthSlot, i: u32, transfers: &mut Vec<common::Transfer>
     for t in &se.calc_txs {
         let gas: u128 = t.gas_wei.parse().unwrap_or(0);
         total += gas;
-        transfers.push(common::Transfer {
-            kind: Kind::ChainFee as i32,
-            from: Some(common::Party {
-                role: Role::Calculator as i32,
-                calculator_index: Some(i),
-            }),
-            to: Some(common::Party {
-                role: Role::ChainFees as i32,
-                calculator_index: None,
-            }),
-            amount: Some(common::Amount {
-                value: Some(common::amount::Value::Wei(gas.to_string())),
-            }),
-            calculator_index: Some(i),
-            tx: t.hash.clone(),
-            block: t.block,
-            r#final: true,
-        });
+        let from = party(Role::Calculator, Some(i));
+        let mut row = transfer(
+            Kind::ChainFee,
+            from,
+            party(Role::ChainFees, None),
+            gas,
+            i,
+            &t.hash,
+        );
+        row.block = t.block;
+        transfers.push(row);
     }
     total
 }

@@ -12,7 +12,7 @@ use super::facts;
 use super::terms::job_pb;
 use crate::record::{JobRecord, SlotState};
 
-fn wei(v: u128) -> common::Amount {
+pub(super) fn wei(v: u128) -> common::Amount {
     common::Amount {
         value: Some(common::amount::Value::Wei(v.to_string())),
     }
@@ -24,14 +24,14 @@ fn unix(t: u64) -> common::ChainTime {
     }
 }
 
-fn party(role: Role, i: Option<u32>) -> Option<common::Party> {
+pub(super) fn party(role: Role, i: Option<u32>) -> Option<common::Party> {
     Some(common::Party {
         role: role as i32,
         calculator_index: i,
     })
 }
 
-fn transfer(
+pub(super) fn transfer(
     kind: Kind,
     from: Option<common::Party>,
     to: Option<common::Party>,
